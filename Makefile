@@ -1,0 +1,121 @@
+# Calendence API: the /api/v1 FastCGI server, its DBA tool, and their tests.
+# `make` builds, `make run` serves the demo, `make check` runs every test.
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SHAREDIR	?= $(PREFIX)/share/calendence
+DOCDIR		?= $(PREFIX)/share/doc/calendence
+SYSCONFDIR	?= /etc/calendence
+DESTDIR		?=
+PORT		?= 8080
+B		?= build
+SERVER		?= lighttpd
+
+CC		?= cc
+PKGS		:= libpq json-c libsodium
+WARN		:= -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
+		   -fstack-protector-strong -D_FORTIFY_SOURCE=2
+CFLAGS		?= -O2 -g
+PKG_CFLAGS	 = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS	 = $(shell pkg-config --libs $(PKGS))
+ALL_CFLAGS	 = $(WARN) -D_DEFAULT_SOURCE -Ifcgi $(PKG_CFLAGS) $(CFLAGS)
+LIBS		 = -lfcgi $(PKG_LIBS)
+ASAN_FLAGS	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined
+
+# everything the worker is made of, except main()
+CORE_SRC	:= fcgi/buf.c fcgi/token.c fcgi/conf.c fcgi/log.c fcgi/ip.c \
+		   fcgi/request.c fcgi/router.c fcgi/response.c fcgi/page.c \
+		   fcgi/ratelimit.c fcgi/db.c fcgi/auth.c fcgi/app.c \
+		   fcgi/h_services.c fcgi/h_businesses.c fcgi/h_session.c
+HDRS		:= $(wildcard fcgi/*.h)
+
+REL_OBJ		:= $(CORE_SRC:fcgi/%.c=$(B)/rel/%.o)
+ASAN_OBJ	:= $(CORE_SRC:fcgi/%.c=$(B)/asan/%.o)
+
+UNIT_SRC	:= $(wildcard tests/unit/*.c)
+INTEG_SRC	:= $(wildcard tests/integration/*.c)
+E2E_SRC		:= $(filter-out tests/e2e/http.c tests/e2e/fixture.c,$(wildcard tests/e2e/*.c))
+E2E_LIB		:= tests/e2e/http.c tests/e2e/fixture.c
+OUTAGE_SRC	:= $(wildcard tests/outage/*.c)
+
+.PHONY: all run check check-build test-unit install uninstall clean migrate
+all: fcgi/calendence.fcgi fcgi/calendence-admin
+
+$(B)/rel/%.o: fcgi/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/asan/%.o: fcgi/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+fcgi/calendence.fcgi: fcgi/main.c $(REL_OBJ) $(HDRS)
+	$(CC) $(ALL_CFLAGS) -o $@ fcgi/main.c $(REL_OBJ) $(LIBS)
+
+fcgi/calendence-admin: fcgi/admin.c $(HDRS)
+	$(CC) $(ALL_CFLAGS) -o $@ fcgi/admin.c $(LIBS)
+
+$(B)/asan/calendence.fcgi: fcgi/main.c $(ASAN_OBJ) $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ fcgi/main.c $(ASAN_OBJ) $(LIBS)
+
+$(B)/asan/calendence-admin: fcgi/admin.c $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ fcgi/admin.c $(LIBS)
+
+$(B)/tests/unit: $(UNIT_SRC) $(ASAN_OBJ) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $(UNIT_SRC) $(ASAN_OBJ) $(LIBS) -lcriterion
+
+$(B)/tests/integration: $(INTEG_SRC) tests/e2e/fixture.c $(ASAN_OBJ) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/e2e -o $@ $(INTEG_SRC) tests/e2e/fixture.c \
+		$(ASAN_OBJ) $(LIBS) -lcriterion
+
+$(B)/tests/e2e: $(E2E_SRC) $(E2E_LIB) $(ASAN_OBJ) $(HDRS) $(wildcard tests/e2e/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/e2e -o $@ $(E2E_SRC) $(E2E_LIB) \
+		$(ASAN_OBJ) $(LIBS) -lcriterion
+
+$(B)/tests/outage: $(OUTAGE_SRC) $(E2E_LIB) $(HDRS) $(wildcard tests/e2e/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/e2e -o $@ $(OUTAGE_SRC) $(E2E_LIB) \
+		$(LIBS) -lcriterion
+
+TEST_BINS := $(B)/asan/calendence.fcgi $(B)/asan/calendence-admin \
+	     $(B)/tests/unit $(B)/tests/integration $(B)/tests/e2e $(B)/tests/outage
+
+test-unit: $(B)/tests/unit
+	$(B)/tests/unit
+
+# every test: unit, then integration and end-to-end against a private
+# PostgreSQL and a real lighttpd started by tests/run.sh
+check:
+	tests/deps.sh
+	$(MAKE) check-build
+	BUILD_DIR=$(B) tests/run.sh
+
+check-build: all $(TEST_BINS)
+
+run:
+	tests/deps.sh
+	$(MAKE) all
+	PORT=$(PORT) SERVER=$(SERVER) tests/serve.sh
+
+migrate: fcgi/calendence-admin
+	fcgi/calendence-admin migrate --dir sql
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/conf \
+		$(DESTDIR)$(DOCDIR)
+	install -m 0755 fcgi/calendence.fcgi fcgi/calendence-admin $(DESTDIR)$(BINDIR)/
+	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql/
+	install -m 0644 conf/* $(DESTDIR)$(SHAREDIR)/conf/
+	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/calendence.fcgi $(DESTDIR)$(BINDIR)/calendence-admin
+	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)
+
+clean:
+	rm -rf build fcgi/calendence.fcgi fcgi/calendence-admin

@@ -1,0 +1,261 @@
+/* app.c: the request pipeline: route, authenticate, read the body, handle. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "auth.h"
+#include "log.h"
+#include "response.h"
+#include "router.h"
+
+#define PREFLIGHT_MAX_AGE	600
+
+/* Sets up a worker's state from its configuration (already in app->conf). */
+void
+app_init(struct app *app)
+{
+	db_init(&app->db, app->conf.database, app->conf.log_level);
+	rl_cache_clear(&app->refusals);
+	rl_cache_clear(&app->unknown);
+	app->requests = 0;
+}
+
+void
+app_cleanup(struct app *app)
+{
+	db_cleanup(&app->db);
+}
+
+/*
+ * Runs prepared statement s with db_nparams(s) string arguments (NULL is
+ * SQL NULL). Returns 0 with *res set (the caller clears it), or -1 when the
+ * 503/500 response is already written.
+ */
+int
+db_exec_or_reply(struct request *r, enum stmt s, PGresult **res, ...)
+{
+	const char	*params[16];
+	va_list		 ap;
+	int		 i, n = db_nparams(s), st;
+
+	va_start(ap, res);
+	for (i = 0; i < n && i < 16; i++)
+		params[i] = va_arg(ap, const char *);
+	va_end(ap);
+	if ((st = db_exec(&r->app->db, s, params, res)) == DB_OK)
+		return 0;
+	resp_unavailable(r, st);
+	return -1;
+}
+
+/* application/json, any case, with optional parameters (charset). */
+static int
+is_json_type(const char *ct)
+{
+	size_t	 n = strlen("application/json");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* Reads exactly CONTENT_LENGTH bytes; -1 with a 400 when there are more or fewer. */
+static int
+read_exact_or_reply(struct request *r)
+{
+	size_t	 want = (size_t)r->content_length;
+	int	 n;
+
+	r->body = malloc(want + 1);
+	if (r->body == NULL) {
+		resp_error(r, 413, "payload_too_large", NULL, "The body is too large.");
+		return -1;
+	}
+	while (r->body_len < want && r->in != NULL) {
+		n = FCGX_GetStr(r->body + r->body_len, (int)(want - r->body_len), r->in);
+		if (n <= 0)
+			break;
+		r->body_len += (size_t)n;
+	}
+	r->body[r->body_len] = '\0';
+	if (r->body_len < want) {
+		resp_error(r, 400, "invalid_request", NULL,
+		    "The body is shorter than its Content-Length.");
+		return -1;
+	}
+	if (r->in != NULL && FCGX_GetChar(r->in) != EOF) {
+		resp_error(r, 400, "invalid_request", NULL,
+		    "The body is longer than its Content-Length.");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_json_or_reply(struct request *r)
+{
+	struct json_tokener	*tok;
+	enum json_tokener_error	 jerr;
+
+	tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	r->json = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+	jerr = json_tokener_get_error(tok);
+	if (r->json != NULL && jerr == json_tokener_success &&
+	    json_tokener_get_parse_end(tok) != r->body_len) {
+		json_object_put(r->json);
+		r->json = NULL;
+	}
+	json_tokener_free(tok);
+	if (r->json == NULL || jerr != json_tokener_success) {
+		resp_error(r, 400, "invalid_json", NULL,
+		    "The body is not valid UTF-8 JSON.");
+		return -1;
+	}
+	if (!json_object_is_type(r->json, json_type_object)) {
+		resp_error(r, 400, "invalid_json", NULL,
+		    "The body must be a JSON object.");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Step 5 of the order of checks, for the body: 413 over the cap, 400 for a
+ * malformed or lying Content-Length, 415 when a route that takes JSON gets
+ * another type, 400 invalid_json. A body on a route that takes none is
+ * read and dropped. Returns 0, or -1 when the response is written.
+ */
+int
+body_or_reply(struct request *r)
+{
+	if (r->content_length == -2) {
+		resp_error(r, 400, "invalid_request", NULL,
+		    "The Content-Length header is malformed.");
+		return -1;
+	}
+	if (r->content_length > (long long)r->app->conf.body_limit) {
+		resp_error(r, 413, "payload_too_large", NULL,
+		    "The body is larger than this server accepts.");
+		return -1;
+	}
+	if (r->content_length <= 0)
+		return 0;
+	if (read_exact_or_reply(r) == -1)
+		return -1;
+	if (!r->route->body)
+		return 0;
+	if (!is_json_type(r->content_type)) {
+		resp_error(r, 415, "unsupported_media_type", NULL,
+		    "The body must be application/json.");
+		return -1;
+	}
+	return parse_json_or_reply(r);
+}
+
+/* OPTIONS on an /api/v1 path: the CORS preflight, without a key. */
+static void
+preflight(struct request *r, const char *allow)
+{
+	resp_header(r, "Access-Control-Allow-Methods", "%s",
+	    allow[0] ? allow : "GET, HEAD, POST, DELETE, OPTIONS");
+	resp_header(r, "Access-Control-Allow-Headers",
+	    "Authorization, Content-Type, Calendence-Business, Idempotency-Key");
+	resp_header(r, "Access-Control-Max-Age", "%d", PREFLIGHT_MAX_AGE);
+	resp_empty(r, 204);
+}
+
+/* Step 1 of the order of checks; -1 when the response is written. */
+static int
+route_or_reply(struct request *r)
+{
+	char			 allow[128];
+	enum route_result	 rr;
+
+	if (!r->path_ok || !route_is_api(r->path)) {
+		resp_error(r, 404, "not_found", NULL, "No such endpoint.");
+		return -1;
+	}
+	rr = route_match(r->method, r->path, r->args, &r->route, allow, sizeof(allow));
+	if (strcmp(r->method, "OPTIONS") == 0) {
+		preflight(r, rr == ROUTE_NOT_FOUND ? "" : allow);
+		return -1;
+	}
+	if (rr == ROUTE_NOT_FOUND) {
+		resp_error(r, 404, "not_found", NULL, "No such endpoint.");
+		return -1;
+	}
+	if (rr == ROUTE_BAD_METHOD) {
+		resp_header(r, "Allow", "%s", allow);
+		resp_error(r, 405, "method_not_allowed", NULL,
+		    "This endpoint does not take that method.");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Handles one request from its FastCGI parameters and body stream; the
+ * response is left in r for app_wire().
+ */
+void
+app_handle(struct app *app, struct request *r, char **envp, FCGX_Stream *in)
+{
+	app->requests++;
+	req_parse(r, envp, app->conf.proxies, app->conf.nproxies);
+	r->in = in;
+	if (route_or_reply(r) == -1 || auth_or_reply(r) == -1 ||
+	    body_or_reply(r) == -1)
+		return;
+	r->route->handler(r);
+	if (r->status == 0)
+		resp_error(r, 500, "internal_error", NULL, "internal error");
+}
+
+/* The response of r in wire form: FastCGI Status, headers, body. */
+void
+app_wire(struct request *r, struct buf *w)
+{
+	buf_reset(w);
+	resp_write(r, w);
+}
+
+/* Copies s for the log, with anything but printable ASCII as '?'. */
+static void
+log_safe(const char *s, char *out, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < len; i++)
+		out[i] = s[i] > ' ' && s[i] <= '~' ? s[i] : '?';
+	out[i] = '\0';
+}
+
+/*
+ * The request's log line: request id, method, path without query, status,
+ * duration in microseconds, key display form (never a token), client IP.
+ */
+void
+app_log(struct app *app, const struct request *r)
+{
+	struct timespec	 now;
+	long long	 us;
+	char		 method[16], path[REQ_PATH_MAX];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (now.tv_sec - r->start.tv_sec) * 1000000LL +
+	    (now.tv_nsec - r->start.tv_nsec) / 1000;
+	log_safe(r->method, method, sizeof(method));
+	log_safe(r->path_ok ? r->path : "-", path, sizeof(path));
+	log_msg(app->conf.log_level, LOG_LEVEL_INFO,
+	    "%s %s %s %d %lldus key=%s ip=%s", r->id, method, path, r->status,
+	    us, r->display[0] ? r->display : "-", r->client_ip);
+}

@@ -1,0 +1,362 @@
+/* auth.c: Bearer credential -> principal; admission; permission checks. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "response.h"
+#include "router.h"
+
+/* Columns of calendence.authenticate(), in order. */
+enum auth_col {
+	AC_STATUS, AC_KEY_ID, AC_HUB_ID, AC_BUSINESS_ID, AC_DISPLAY, AC_FULL_API,
+	AC_BUSINESS_OK, AC_BUSINESS_ACTIVE, AC_BUSINESS_NAME, AC_BUSINESS_TZ,
+	AC_ORIGIN_OK, AC_PUB_KEY_ID, AC_ROOT_SESSION, AC_WINDOW, AC_ADMITTED,
+	AC_MINUTE_COUNT, AC_HOUR_COUNT, AC_MINUTE_LIMIT, AC_HOUR_LIMIT, AC_NOW,
+	AC__MAX
+};
+
+static const struct {
+	const char	*status;	/* as authenticate() says it */
+	const char	*code;
+	const char	*message;
+} failures[] = {
+	{ NULL, "missing_api_key",
+	    "No API key was given: send \"Authorization: Bearer <key>\"." },
+	{ "unknown", "invalid_api_key", "The API key is not valid." },
+	{ "revoked", "api_key_revoked", "The API key has been revoked." },
+	{ "expired", "api_key_expired", "The API key has expired." },
+	{ "session_expired", "session_expired",
+	    "The session has expired or was ended; exchange the publishable key again." },
+};
+
+enum failure { F_MISSING, F_INVALID, F_REVOKED, F_EXPIRED, F_SESSION, F__MAX };
+
+/*
+ * Finds the token in an Authorization header: the scheme "Bearer" in any
+ * case, one or more spaces, the token (trailing blanks ignored). Returns 0
+ * with *tok and *len set, or -1 when there is no Bearer credential.
+ */
+int
+auth_bearer(const char *hdr, const char **tok, size_t *len)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (hdr == NULL || strncasecmp(hdr, "Bearer", 6) != 0 || hdr[6] != ' ')
+		return -1;
+	for (p = hdr + 6; *p == ' '; p++)
+		;
+	n = strlen(p);
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return -1;
+	*tok = p;
+	*len = n;
+	return 0;
+}
+
+static long long
+now_seconds(void)
+{
+	return (long long)time(NULL);
+}
+
+/* The digest under which a per-IP window of kind tag ('a' or 'x') is cached. */
+static void
+ip_digest(char tag, const char *subject, const unsigned char *hash,
+    unsigned char out[RL_DIGEST_LEN])
+{
+	crypto_hash_sha256_state st;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)&tag, 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)subject, strlen(subject));
+	if (hash != NULL)
+		crypto_hash_sha256_update(&st, hash, TOKEN_HASH_LEN);
+	crypto_hash_sha256_final(&st, out);
+}
+
+static void
+reply_429(struct request *r)
+{
+	char	 msg[128];
+
+	snprintf(msg, sizeof(msg), "Too many requests; retry after %lld seconds.",
+	    rl_retry_after(&r->rl));
+	resp_error(r, 429, "rate_limited", NULL, msg);
+}
+
+static void
+reply_401(struct request *r, enum failure f, int presented)
+{
+	resp_header(r, "WWW-Authenticate", "Bearer realm=\"calendence\"%s",
+	    presented ? ", error=\"invalid_token\"" : "");
+	resp_error(r, 401, failures[f].code, NULL, failures[f].message);
+}
+
+/* 401, or 429 once the client IP's failed-credentials window is used up. */
+static void
+fail_counted(struct request *r, enum failure f, int presented, int admitted)
+{
+	unsigned char	 d[RL_DIGEST_LEN];
+
+	if (admitted) {
+		reply_401(r, f, presented);
+		return;
+	}
+	ip_digest('a', r->ip_subject, NULL, d);
+	rl_cache_put(&r->app->refusals, d, &r->rl,
+	    rl_refusal_until(&r->rl, now_seconds()));
+	reply_429(r);
+}
+
+/*
+ * Credentials that fail without asking who they belong to: counted in the
+ * IP's auth window (from memory once it is exhausted).
+ */
+static int
+fail_or_reply(struct request *r, enum failure f, int presented)
+{
+	struct app	*app = r->app;
+	unsigned char	 d[RL_DIGEST_LEN];
+	char		 limit[16];
+	const char	*params[2] = { r->ip_subject, limit };
+	PGresult	*res;
+	int		 st;
+
+	ip_digest('a', r->ip_subject, NULL, d);
+	if (rl_cache_get(&app->refusals, d, now_seconds(), &r->rl)) {
+		reply_429(r);
+		return -1;
+	}
+	snprintf(limit, sizeof(limit), "%d", app->conf.auth_fail_limit);
+	if ((st = db_exec(&app->db, STMT_AUTH_FAIL, params, &res)) != DB_OK) {
+		resp_unavailable(r, st);
+		return -1;
+	}
+	rl_fill(&r->rl, RL_AUTH, atoll(PQgetvalue(res, 0, 2)),
+	    app->conf.auth_fail_limit, atoi(PQgetvalue(res, 0, 1)), 0, 0,
+	    PQgetvalue(res, 0, 0)[0] == 't');
+	PQclear(res);
+	fail_counted(r, f, presented, !r->rl.refused);
+	return -1;
+}
+
+static const char *
+col(const struct request *r, enum auth_col c)
+{
+	return PQgetisnull(r->auth_res, 0, c) ? NULL : PQgetvalue(r->auth_res, 0, c);
+}
+
+static int
+col_true(const struct request *r, enum auth_col c)
+{
+	const char	*v = col(r, c);
+
+	return v != NULL && v[0] == 't';
+}
+
+static int
+col_int(const struct request *r, enum auth_col c)
+{
+	const char	*v = col(r, c);
+
+	return v ? atoi(v) : 0;
+}
+
+static void
+principal_fill(struct request *r, enum token_kind kind)
+{
+	struct principal *p = &r->principal;
+
+	p->kind = kind;
+	p->key_id = col(r, AC_KEY_ID);
+	p->hub_id = col(r, AC_HUB_ID);
+	p->business_id = col(r, AC_BUSINESS_ID);
+	p->business_name = col(r, AC_BUSINESS_NAME);
+	p->business_timezone = col(r, AC_BUSINESS_TZ);
+	p->publishable_key_id = col(r, AC_PUB_KEY_ID);
+	p->root_session_id = col(r, AC_ROOT_SESSION);
+	p->full_api_access = col_true(r, AC_FULL_API);
+	p->business_ok = col_true(r, AC_BUSINESS_OK);
+	p->business_active = col_true(r, AC_BUSINESS_ACTIVE);
+	p->origin_ok = col_true(r, AC_ORIGIN_OK);
+}
+
+/* The Calendence-Business header in lowercase; 0 when absent, -1 when no UUID. */
+static int
+business_header(const struct request *r, char out[37])
+{
+	size_t	 i;
+
+	if (r->business_hdr == NULL)
+		return 0;
+	if (strlen(r->business_hdr) != 36)
+		return -1;
+	for (i = 0; i <= 36; i++)
+		out[i] = (char)tolower((unsigned char)r->business_hdr[i]);
+	return uuid_valid(out) ? 1 : -1;
+}
+
+/* Runs authenticate() for a well-formed token; -1 when the reply is written. */
+static int
+lookup_or_reply(struct request *r, enum token_kind kind, const unsigned char *hash)
+{
+	char		 hex[2 + 2 * TOKEN_HASH_LEN + 1], limit[16], biz[37];
+	const char	*params[7];
+	int		 st, exchange = r->route == &routes[ROUTE_SESSION_CREATE];
+
+	memcpy(hex, "\\x", 2);
+	sodium_bin2hex(hex + 2, sizeof(hex) - 2, hash, TOKEN_HASH_LEN);
+	snprintf(limit, sizeof(limit), "%d", r->app->conf.auth_fail_limit);
+	params[0] = hex;
+	params[1] = token_kind_name(kind);
+	params[2] = exchange ? "t" : "f";
+	params[3] = r->ip_subject;
+	params[4] = NULL;
+	if (kind == TOKEN_HUB && r->route->scope == SCOPE_BUSINESS &&
+	    business_header(r, biz) == 1)
+		params[4] = biz;
+	params[5] = r->origin;
+	params[6] = limit;
+	if ((st = db_exec(&r->app->db, STMT_AUTHENTICATE, params, &r->auth_res)) != DB_OK) {
+		resp_unavailable(r, st);
+		return -1;
+	}
+	return 0;
+}
+
+/* Admission of a request with valid credentials; -1 when refused (429). */
+static int
+admit_or_reply(struct request *r, const unsigned char *cache_key)
+{
+	const char	*w = col(r, AC_WINDOW);
+
+	rl_fill(&r->rl, strcmp(w, "exchange") == 0 ? RL_EXCHANGE : RL_KEY,
+	    atoll(col(r, AC_NOW)), col_int(r, AC_MINUTE_LIMIT),
+	    col_int(r, AC_MINUTE_COUNT), col_int(r, AC_HOUR_LIMIT),
+	    col_int(r, AC_HOUR_COUNT), col_true(r, AC_ADMITTED));
+	if (!r->rl.refused)
+		return 0;
+	rl_cache_put(&r->app->refusals, cache_key, &r->rl,
+	    rl_refusal_until(&r->rl, now_seconds()));
+	reply_429(r);
+	return -1;
+}
+
+static int
+forbid(struct request *r, const char *code, const char *message)
+{
+	resp_error(r, 403, code, NULL, message);
+	return -1;
+}
+
+/* Step 4 of the order of checks: 400 business_required, then the 403s. */
+static int
+permit_or_reply(struct request *r)
+{
+	const struct principal *p = &r->principal;
+	const struct route *rt = r->route;
+	char		 biz[37];
+	int		 hdr = business_header(r, biz);
+	/* the request acts for one business: a hub key's named one, else the key's */
+	int		 one = rt->scope == SCOPE_BUSINESS || p->kind != TOKEN_HUB;
+	/* a key of a business may name only its own (ignored on /businesses) */
+	int		 other = p->kind != TOKEN_HUB && rt->scope != SCOPE_BUSINESSES &&
+			    hdr != 0 && (hdr == -1 || strcmp(biz, p->business_id) != 0);
+
+	if (p->kind == TOKEN_HUB && rt->scope == SCOPE_BUSINESS && hdr == 0) {
+		resp_error(r, 400, "business_required", "Calendence-Business",
+		    "A hub key must name the business in the Calendence-Business header.");
+		return -1;
+	}
+	if ((rt->kinds & TOKEN_BIT(p->kind)) == 0)
+		return forbid(r, "key_type_not_allowed",
+		    "This kind of key may not call this endpoint.");
+	if ((p->kind == TOKEN_HUB || p->kind == TOKEN_BUSINESS) && !p->full_api_access)
+		return forbid(r, "plan_upgrade_required",
+		    "The plan of this account does not include full API access.");
+	if (one && p->business_ok && !p->business_active)
+		return forbid(r, "business_inactive", "The business is inactive.");
+	if (one && (!p->business_ok || other))
+		return forbid(r, "business_not_accessible",
+		    "This key cannot reach that business.");
+	if (!p->origin_ok)
+		return forbid(r, "origin_not_allowed",
+		    "This key may not be used from this origin.");
+	return 0;
+}
+
+static enum failure
+failure_of(const char *status)
+{
+	int	 i;
+
+	for (i = F_INVALID; i < F__MAX; i++)
+		if (strcmp(status, failures[i].status) == 0)
+			return (enum failure)i;
+	return F_INVALID;
+}
+
+/* A token that authenticate() refused: 401 or 429, counted per IP. */
+static int
+refused_or_reply(struct request *r, const unsigned char *hash)
+{
+	enum failure	 f = failure_of(col(r, AC_STATUS));
+
+	rl_fill(&r->rl, RL_AUTH, atoll(col(r, AC_NOW)), col_int(r, AC_MINUTE_LIMIT),
+	    col_int(r, AC_MINUTE_COUNT), 0, 0, col_true(r, AC_ADMITTED));
+	if (f == F_INVALID)
+		rl_cache_put(&r->app->unknown, hash, &r->rl, now_seconds() + RL_CACHE_TTL);
+	fail_counted(r, f, 1, !r->rl.refused);
+	return -1;
+}
+
+/*
+ * Steps 2 to 4 of the order of checks (SPEC 3): credentials, admission,
+ * permission. Returns 0 with r->principal and r->rl set, or -1 when the
+ * response (401, 429, 400, 403, 503) is already written.
+ */
+int
+auth_or_reply(struct request *r)
+{
+	unsigned char	 hash[TOKEN_HASH_LEN], key[RL_DIGEST_LEN];
+	struct rl_state	 cached;
+	enum token_kind	 kind;
+	const char	*tok;
+	size_t		 len;
+
+	if (auth_bearer(r->authorization, &tok, &len) == -1)
+		return fail_or_reply(r, F_MISSING, 0);
+	if (token_parse(tok, len, &kind) == -1)
+		return fail_or_reply(r, F_INVALID, 1);
+	token_display(tok, r->display);
+	token_hash(tok, len, hash);
+	if (r->route == &routes[ROUTE_SESSION_CREATE] && kind == TOKEN_PUBLISHABLE)
+		ip_digest('x', r->ip_subject, hash, key);
+	else
+		memcpy(key, hash, sizeof(key));
+	if (rl_cache_get(&r->app->refusals, key, now_seconds(), &r->rl)) {
+		reply_429(r);
+		return -1;
+	}
+	if (rl_cache_get(&r->app->unknown, hash, now_seconds(), &cached))
+		return fail_or_reply(r, F_INVALID, 1);
+	if (lookup_or_reply(r, kind, hash) == -1)
+		return -1;
+	if (strcmp(col(r, AC_STATUS), "ok") != 0)
+		return refused_or_reply(r, hash);
+	principal_fill(r, kind);
+	if (admit_or_reply(r, key) == -1)
+		return -1;
+	return permit_or_reply(r);
+}

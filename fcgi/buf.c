@@ -1,0 +1,94 @@
+/* buf.c: a growable byte buffer; running out of memory is fatal. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+void
+buf_init(struct buf *b)
+{
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+buf_cleanup(struct buf *b)
+{
+	free(b->p);
+	buf_init(b);
+}
+
+/* Empties the buffer and keeps its storage for the next request. */
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+static void
+buf_grow(struct buf *b, size_t need)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (b->len + need + 1 <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + need + 1)
+		cap *= 2;
+	if ((p = realloc(b->p, cap)) == NULL) {
+		fputs("calendence: out of memory\n", stderr);
+		abort();
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+/* Appends len bytes of s; the buffer stays NUL-terminated. */
+void
+buf_add(struct buf *b, const char *s, size_t len)
+{
+	buf_grow(b, len);
+	memcpy(b->p + b->len, s, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+}
+
+void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* Appends printf-formatted text. */
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* The contents as a C string ("" when empty); owned by the buffer. */
+const char *
+buf_str(struct buf *b)
+{
+	if (b->p == NULL)
+		buf_grow(b, 0);
+	b->p[b->len] = '\0';
+	return b->p;
+}

@@ -1,0 +1,22 @@
+/* buf.h: a growable byte buffer for response headers and bodies. */
+#ifndef BUF_H
+#define BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	buf_init(struct buf *);
+void	buf_cleanup(struct buf *);
+void	buf_reset(struct buf *);
+void	buf_add(struct buf *, const char *, size_t);
+void	buf_puts(struct buf *, const char *);
+void	buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+const char *buf_str(struct buf *);
+
+#endif

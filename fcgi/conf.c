@@ -1,0 +1,268 @@
+/* conf.c: parses the config file: "name = value" lines, '#' comments. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+typedef int (*conf_setter)(struct conf *, const char *, char *, size_t);
+
+static int	set_database(struct conf *, const char *, char *, size_t);
+static int	set_body_limit(struct conf *, const char *, char *, size_t);
+static int	set_auth_fail_limit(struct conf *, const char *, char *, size_t);
+static int	set_trusted_proxies(struct conf *, const char *, char *, size_t);
+static int	set_log_level(struct conf *, const char *, char *, size_t);
+static int	set_public_url(struct conf *, const char *, char *, size_t);
+static int	set_maintenance(struct conf *, const char *, char *, size_t);
+
+static const struct {
+	const char	*name;
+	conf_setter	 set;
+} settings[] = {
+	{ "database",			set_database },
+	{ "body_limit",			set_body_limit },
+	{ "auth_fail_limit",		set_auth_fail_limit },
+	{ "trusted_proxies",		set_trusted_proxies },
+	{ "log_level",			set_log_level },
+	{ "public_url",			set_public_url },
+	{ "maintenance_interval",	set_maintenance },
+};
+
+static const char *const level_names[LOG_LEVEL__MAX] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+/* Fills c with the documented defaults. */
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->body_limit = 64 * 1024;
+	c->auth_fail_limit = 20;
+	c->log_level = LOG_LEVEL_INFO;
+	c->maintenance_interval = 300;
+}
+
+static int
+parse_long(const char *v, long min, long max, long *out, char *err, size_t errlen)
+{
+	char	*end;
+	long	 n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
+		snprintf(err, errlen, "expected a whole number from %ld to %ld, got \"%s\"",
+		    min, max, v);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+static int
+copy_value(char *dst, size_t dstlen, const char *v, char *err, size_t errlen)
+{
+	if (strlen(v) >= dstlen) {
+		snprintf(err, errlen, "value longer than %zu characters", dstlen - 1);
+		return -1;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+static int
+set_database(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return copy_value(c->database, sizeof(c->database), v, err, errlen);
+}
+
+static int
+set_body_limit(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	long	 n;
+
+	if (parse_long(v, 1, 16L * 1024 * 1024, &n, err, errlen) == -1)
+		return -1;
+	c->body_limit = (size_t)n;
+	return 0;
+}
+
+static int
+set_auth_fail_limit(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	long	 n;
+
+	if (parse_long(v, 1, 1000000, &n, err, errlen) == -1)
+		return -1;
+	c->auth_fail_limit = (int)n;
+	return 0;
+}
+
+static int
+set_maintenance(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	long	 n;
+
+	if (parse_long(v, 0, 86400, &n, err, errlen) == -1)
+		return -1;
+	c->maintenance_interval = (int)n;
+	return 0;
+}
+
+/* A list of addresses or networks, separated by commas or spaces. */
+static int
+set_trusted_proxies(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	char	 item[IP_STRLEN];
+	size_t	 len;
+
+	c->nproxies = 0;
+	while (*v != '\0') {
+		len = strcspn(v, ", \t");
+		if (len > 0) {
+			if (len >= sizeof(item) || c->nproxies == IP_MAX_PROXIES) {
+				snprintf(err, errlen, "too long a list or entry");
+				return -1;
+			}
+			memcpy(item, v, len);
+			item[len] = '\0';
+			if (ip_net_parse(item, &c->proxies[c->nproxies]) == -1) {
+				snprintf(err, errlen, "\"%s\" is not an address or "
+				    "network (ADDR or ADDR/BITS)", item);
+				return -1;
+			}
+			c->nproxies++;
+		}
+		v += len;
+		v += strspn(v, ", \t");
+	}
+	return 0;
+}
+
+static int
+set_log_level(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	int	 i;
+
+	for (i = 0; i < LOG_LEVEL__MAX; i++)
+		if (strcmp(v, level_names[i]) == 0) {
+			c->log_level = (enum log_level)i;
+			return 0;
+		}
+	snprintf(err, errlen, "log_level must be error, warn, info or debug, "
+	    "got \"%s\"", v);
+	return -1;
+}
+
+static int
+set_public_url(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	size_t	 len = strlen(v);
+
+	if (len == 0) {
+		c->public_url[0] = '\0';
+		return 0;
+	}
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+		snprintf(err, errlen, "public_url must start with http:// or https://");
+		return -1;
+	}
+	if (copy_value(c->public_url, sizeof(c->public_url), v, err, errlen) == -1)
+		return -1;
+	if (len > 0 && c->public_url[len - 1] == '/')
+		c->public_url[len - 1] = '\0';
+	return 0;
+}
+
+/*
+ * Sets one setting by name. Returns 0, or -1 with a message in err when the
+ * name is unknown or the value is bad.
+ */
+int
+conf_set(struct conf *c, const char *name, const char *value, char *err,
+    size_t errlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (strcmp(name, settings[i].name) == 0)
+			return settings[i].set(c, value, err, errlen);
+	snprintf(err, errlen, "unknown setting \"%s\"", name);
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Parses one line; returns 0 or -1 with err set. */
+static int
+conf_line(struct conf *c, char *line, char *err, size_t errlen)
+{
+	char	*eq, *name, *value;
+
+	if ((eq = strchr(line, '#')) != NULL)
+		*eq = '\0';
+	name = trim(line);
+	if (*name == '\0')
+		return 0;
+	if ((eq = strchr(name, '=')) == NULL) {
+		snprintf(err, errlen, "expected \"name = value\"");
+		return -1;
+	}
+	*eq = '\0';
+	name = trim(name);
+	value = trim(eq + 1);
+	if (strlen(value) >= 2 && value[0] == '"' && value[strlen(value) - 1] == '"') {
+		value[strlen(value) - 1] = '\0';
+		value++;
+	}
+	return conf_set(c, name, value, err, errlen);
+}
+
+/*
+ * Reads the config file at path over the defaults already in c. Returns 0,
+ * or -1 with "FILE:LINE: problem" in err.
+ */
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	 line[2048], why[512];
+	int	 lineno = 0, rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			rc = -1;
+			break;
+		}
+		if (conf_line(c, line, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			rc = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/* conf.h: the application's settings, read once from one small file. */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+
+#include "ip.h"
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL__MAX
+};
+
+struct conf {
+	char		 database[1024];	/* libpq conninfo; "" = PG* env */
+	size_t		 body_limit;		/* bytes */
+	int		 auth_fail_limit;	/* failed credentials per IP, minute */
+	struct ip_net	 proxies[IP_MAX_PROXIES];
+	size_t		 nproxies;
+	enum log_level	 log_level;
+	char		 public_url[256];	/* base of pagination links; "" = Host */
+	int		 maintenance_interval;	/* seconds */
+};
+
+void	 conf_defaults(struct conf *);
+int	 conf_load(struct conf *, const char *, char *, size_t);
+int	 conf_set(struct conf *, const char *, const char *, char *, size_t);
+
+#endif

@@ -1,0 +1,46 @@
+/* db.h: one PostgreSQL connection per worker and its prepared statements. */
+#ifndef DB_H
+#define DB_H
+
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "conf.h"
+
+enum stmt {
+	STMT_AUTHENTICATE,
+	STMT_AUTH_FAIL,
+	STMT_SESSION_CREATE,
+	STMT_SESSION_END,
+	STMT_SERVICES_LIST,
+	STMT_SERVICES_GET,
+	STMT_BUSINESSES_LIST,
+	STMT_BUSINESSES_GET,
+	STMT_MAINTENANCE,
+	STMT_PING,
+	STMT__MAX
+};
+
+enum db_status {
+	DB_OK = 0,
+	DB_UNAVAILABLE = -1,	/* no connection, or the server cannot serve: 503 */
+	DB_ERROR = -2		/* the statement failed: 500 */
+};
+
+struct db {
+	PGconn		*conn;
+	const char	*conninfo;
+	enum log_level	 log_level;
+	int		 up;		/* last known state, for logging changes */
+	struct timespec	 next_try;	/* no reconnect attempt before this */
+	unsigned long	 round_trips;
+};
+
+void		 db_init(struct db *, const char *, enum log_level);
+void		 db_cleanup(struct db *);
+int		 db_connect(struct db *);
+enum db_status	 db_exec(struct db *, enum stmt, const char *const *, PGresult **);
+int		 db_nparams(enum stmt);
+
+#endif

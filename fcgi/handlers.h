@@ -1,0 +1,14 @@
+/* handlers.h: one handler per route, h_<resource>_<action>. */
+#ifndef HANDLERS_H
+#define HANDLERS_H
+
+#include "request.h"
+
+void	h_session_create(struct request *);
+void	h_session_delete(struct request *);
+void	h_services_list(struct request *);
+void	h_services_get(struct request *);
+void	h_businesses_list(struct request *);
+void	h_businesses_get(struct request *);
+
+#endif

@@ -1,0 +1,189 @@
+/* page.c: pagination arithmetic and the {data, links, meta} envelope of SPEC 8. */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "app.h"
+#include "page.h"
+#include "response.h"
+
+/* A whole number of at most 10 digits in [min, max]; -1 otherwise. */
+static long long
+parse_number(const char *s, long long min, long long max)
+{
+	long long	 n = 0;
+	size_t		 i, len = strlen(s);
+
+	if (len == 0 || len > 10)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		n = n * 10 + (s[i] - '0');
+	}
+	return n >= min && n <= max ? n : -1;
+}
+
+/*
+ * Reads page and per_page from a query string. Returns 0, or -1 with *param
+ * naming the parameter that is not a whole number in its range.
+ */
+int
+page_parse(const char *query, struct page *pg, const char **param)
+{
+	char	 v[32];
+	int	 found;
+
+	pg->page = 1;
+	pg->per_page = PAGE_DEFAULT_SIZE;
+	pg->total = 0;
+	if ((found = req_query(query, "page", v, sizeof(v))) != 0 &&
+	    (found == -1 || (pg->page = parse_number(v, 1, PAGE_MAX)) == -1)) {
+		*param = "page";
+		return -1;
+	}
+	if ((found = req_query(query, "per_page", v, sizeof(v))) != 0 &&
+	    (found == -1 || (pg->per_page = (int)parse_number(v, 1, PAGE_MAX_SIZE)) == -1)) {
+		*param = "per_page";
+		return -1;
+	}
+	return 0;
+}
+
+/* Rows to skip before the page. */
+long long
+page_offset(const struct page *pg)
+{
+	return (pg->page - 1) * pg->per_page;
+}
+
+/* The last page: at least 1, even when there is nothing. */
+long long
+page_last(const struct page *pg)
+{
+	long long	 last = (pg->total + pg->per_page - 1) / pg->per_page;
+
+	return last < 1 ? 1 : last;
+}
+
+/* page_parse(), answering 422 validation_failed on a bad parameter. */
+int
+page_parse_or_reply(struct request *r, struct page *pg)
+{
+	const char	*param = NULL;
+	char		 msg[128];
+
+	if (page_parse(r->query, pg, &param) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), strcmp(param, "page") == 0 ?
+	    "page must be a whole number from 1 to %lld." :
+	    "per_page must be a whole number from 1 to %lld.",
+	    strcmp(param, "page") == 0 ? PAGE_MAX : (long long)PAGE_MAX_SIZE);
+	resp_error(r, 422, "validation_failed", param, msg);
+	return -1;
+}
+
+static int
+host_ok(const char *h)
+{
+	if (h == NULL || *h == '\0' || strlen(h) > 255)
+		return 0;
+	for (; *h != '\0'; h++)
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		    (*h >= '0' && *h <= '9') || strchr(".-:[]", *h) != NULL))
+			return 0;
+	return 1;
+}
+
+/* The scheme and authority links start with: public_url, else the Host. */
+void
+page_base_url(const struct request *r, char *out, size_t len)
+{
+	const char	*pub = r->app->conf.public_url;
+
+	if (pub[0] != '\0')
+		snprintf(out, len, "%s", pub);
+	else
+		snprintf(out, len, "%s://%s", r->https ? "https" : "http",
+		    host_ok(r->host) ? r->host : "localhost");
+}
+
+static json_object *
+link(const char *path, const struct page *pg, long long page)
+{
+	char	 url[1024];
+
+	if (page < 1)
+		return NULL;
+	if (pg->per_page == PAGE_DEFAULT_SIZE)
+		snprintf(url, sizeof(url), "%s?page=%lld", path, page);
+	else
+		snprintf(url, sizeof(url), "%s?page=%lld&per_page=%d", path, page,
+		    pg->per_page);
+	return json_object_new_string(url);
+}
+
+static json_object *
+links(const char *path, const struct page *pg)
+{
+	json_object	*o = json_object_new_object();
+	long long	 last = page_last(pg);
+
+	json_object_object_add(o, "first", link(path, pg, 1));
+	json_object_object_add(o, "last", link(path, pg, last));
+	json_object_object_add(o, "prev", link(path, pg, pg->page - 1));
+	json_object_object_add(o, "next",
+	    pg->page < last ? link(path, pg, pg->page + 1) : NULL);
+	return o;
+}
+
+static json_object *
+meta(const char *path, const struct page *pg)
+{
+	json_object	*o = json_object_new_object();
+	long long	 off = page_offset(pg), n = pg->total - off;
+
+	if (n > pg->per_page)
+		n = pg->per_page;
+	json_object_object_add(o, "current_page", json_object_new_int64(pg->page));
+	json_object_object_add(o, "from", n > 0 ? json_object_new_int64(off + 1) : NULL);
+	json_object_object_add(o, "last_page", json_object_new_int64(page_last(pg)));
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "per_page", json_object_new_int(pg->per_page));
+	json_object_object_add(o, "to", n > 0 ? json_object_new_int64(off + n) : NULL);
+	json_object_object_add(o, "total", json_object_new_int64(pg->total));
+	return o;
+}
+
+/*
+ * Answers 200 with {"data": data, "links": ..., "meta": ...}; data is the
+ * JSON array text of the page (as the database built it), route its path.
+ */
+void
+page_reply(struct request *r, const struct page *pg, const char *route,
+    const char *data, size_t len)
+{
+	char		 path[1024];
+	json_object	*l, *m;
+	struct buf	*b = &r->out;
+
+	page_base_url(r, path, sizeof(path));
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s", route);
+	l = links(path, pg);
+	m = meta(path, pg);
+	r->status = 200;
+	r->has_body = 1;
+	buf_reset(b);
+	buf_puts(b, "{\"data\":");
+	buf_add(b, data, len);
+	buf_puts(b, ",\"links\":");
+	buf_puts(b, json_object_to_json_string_ext(l, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	buf_puts(b, ",\"meta\":");
+	buf_puts(b, json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	buf_puts(b, "}");
+	json_object_put(l);
+	json_object_put(m);
+}

@@ -1,0 +1,178 @@
+/* ratelimit.c: windows, admission result, the rate headers, the refusal cache. */
+#include <string.h>
+
+#include "ratelimit.h"
+
+static const char *const window_names[RL__MAX][2] = {
+	[RL_KEY] = { "minute", "hour" },
+	[RL_EXCHANGE] = { "session", NULL },
+	[RL_AUTH] = { "auth", NULL },
+};
+
+/* The start of the clock-aligned window of the given length holding t. */
+long long
+rl_window_start(long long t, int seconds)
+{
+	return t - t % seconds;
+}
+
+static void
+window_set(struct rl_window *w, const char *name, int seconds, long long now,
+    int limit, int used)
+{
+	w->name = name;
+	w->seconds = seconds;
+	w->limit = limit;
+	w->used = used;
+	w->reset = rl_window_start(now, seconds) + seconds;
+}
+
+/*
+ * Fills st from what the admission statement returned: the minute window
+ * always, the hour window for per-key limits. now is Unix time.
+ */
+void
+rl_fill(struct rl_state *st, enum rl_kind kind, long long now, int min_limit,
+    int min_used, int hour_limit, int hour_used, int admitted)
+{
+	memset(st, 0, sizeof(*st));
+	st->now = now;
+	st->refused = !admitted;
+	window_set(&st->w[0], window_names[kind][0], 60, now, min_limit, min_used);
+	st->n = 1;
+	if (window_names[kind][1] != NULL) {
+		window_set(&st->w[1], window_names[kind][1], 3600, now, hour_limit,
+		    hour_used);
+		st->n = 2;
+	}
+}
+
+static int
+remaining(const struct rl_window *w)
+{
+	return w->used >= w->limit ? 0 : w->limit - w->used;
+}
+
+/*
+ * The index of the window the X-RateLimit-* fields report: the one with the
+ * fewest remaining, on a tie the one that resets first; on a refusal, the
+ * exhausted window that resets last.
+ */
+int
+rl_reported(const struct rl_state *st)
+{
+	int	 i, best = 0;
+
+	for (i = 1; i < st->n; i++) {
+		const struct rl_window *a = &st->w[i], *b = &st->w[best];
+
+		if (st->refused) {
+			if (remaining(a) == 0 &&
+			    (remaining(b) > 0 || a->reset > b->reset))
+				best = i;
+		} else if (remaining(a) < remaining(b) ||
+		    (remaining(a) == remaining(b) && a->reset < b->reset))
+			best = i;
+	}
+	return best;
+}
+
+/* Seconds until a refused request would be admitted (at least 1). */
+long long
+rl_retry_after(const struct rl_state *st)
+{
+	long long	 wait = 1;
+	int		 i;
+
+	for (i = 0; i < st->n; i++)
+		if (remaining(&st->w[i]) == 0 && st->w[i].reset - st->now > wait)
+			wait = st->w[i].reset - st->now;
+	return wait;
+}
+
+/*
+ * Appends the rate headers: X-RateLimit-{Limit,Remaining,Reset} for the
+ * reported window, the IETF RateLimit-Policy and RateLimit fields for all,
+ * and Retry-After on a refusal.
+ */
+void
+rl_headers(const struct rl_state *st, struct buf *h)
+{
+	const struct rl_window *w;
+	int	 i;
+
+	if (st->n == 0)
+		return;
+	w = &st->w[rl_reported(st)];
+	buf_printf(h, "X-RateLimit-Limit: %d\r\nX-RateLimit-Remaining: %d\r\n"
+	    "X-RateLimit-Reset: %lld\r\n", w->limit, remaining(w), w->reset);
+	buf_puts(h, "RateLimit-Policy: ");
+	for (i = 0; i < st->n; i++)
+		buf_printf(h, "%s\"%s\";q=%d;w=%d", i ? ", " : "", st->w[i].name,
+		    st->w[i].limit, st->w[i].seconds);
+	buf_puts(h, "\r\nRateLimit: ");
+	for (i = 0; i < st->n; i++)
+		buf_printf(h, "%s\"%s\";r=%d;t=%lld", i ? ", " : "", st->w[i].name,
+		    remaining(&st->w[i]), st->w[i].reset - st->now);
+	buf_puts(h, "\r\n");
+	if (st->refused)
+		buf_printf(h, "Retry-After: %lld\r\n", rl_retry_after(st));
+}
+
+static struct rl_cache_entry *
+slot(struct rl_cache *c, const unsigned char *key)
+{
+	unsigned int	 h;
+
+	h = (unsigned int)key[0] | (unsigned int)key[1] << 8 |
+	    (unsigned int)key[2] << 16;
+	return &c->e[h % RL_CACHE_SIZE];
+}
+
+/*
+ * How long a refusal may be answered from memory: until its exhausted
+ * windows reset, or RL_CACHE_TTL seconds, whichever comes first.
+ */
+long long
+rl_refusal_until(const struct rl_state *st, long long now)
+{
+	long long	 wait = rl_retry_after(st);
+
+	return now + (wait < RL_CACHE_TTL ? wait : RL_CACHE_TTL);
+}
+
+/* Remembers st for key (a digest of the subject) until the given time. */
+void
+rl_cache_put(struct rl_cache *c, const unsigned char *key,
+    const struct rl_state *st, long long until)
+{
+	struct rl_cache_entry	*e = slot(c, key);
+
+	memcpy(e->key, key, RL_DIGEST_LEN);
+	e->until = until;
+	e->st = *st;
+}
+
+/*
+ * Returns 1 and the cached state (with its clock moved to now) when key has
+ * a live cached refusal, else 0.
+ */
+int
+rl_cache_get(struct rl_cache *c, const unsigned char *key, long long now,
+    struct rl_state *out)
+{
+	struct rl_cache_entry	*e = slot(c, key);
+
+	if (e->until <= now || memcmp(e->key, key, RL_DIGEST_LEN) != 0)
+		return 0;
+	*out = e->st;
+	out->now = now;
+	return 1;
+}
+
+/* Forgets everything. */
+void
+rl_cache_clear(struct rl_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,56 @@
+/* ratelimit.h: fixed windows, the reported window, headers, refusal cache. */
+#ifndef RATELIMIT_H
+#define RATELIMIT_H
+
+#include "buf.h"
+
+enum rl_kind {
+	RL_KEY,		/* per key: "minute" and "hour" */
+	RL_EXCHANGE,	/* POST /session per client IP: "session" */
+	RL_AUTH,	/* failed credentials per client IP: "auth" */
+	RL__MAX
+};
+
+struct rl_window {
+	const char	*name;
+	int		 limit;
+	int		 used;		/* counted in the window, this request included */
+	long long	 reset;		/* Unix time at which the window ends */
+	int		 seconds;	/* 60 or 3600 */
+};
+
+struct rl_state {
+	int		 n;		/* windows that govern the request; 0 = none */
+	struct rl_window w[2];
+	long long	 now;		/* Unix time of the decision */
+	int		 refused;
+};
+
+#define RL_CACHE_SIZE	4096
+#define RL_CACHE_TTL	60	/* seconds a cached refusal may live at most */
+#define RL_DIGEST_LEN	32
+
+struct rl_cache_entry {
+	unsigned char	 key[RL_DIGEST_LEN];
+	long long	 until;
+	struct rl_state	 st;
+};
+
+struct rl_cache {
+	struct rl_cache_entry e[RL_CACHE_SIZE];
+};
+
+long long	 rl_window_start(long long, int);
+void		 rl_fill(struct rl_state *, enum rl_kind, long long, int, int, int, int,
+		    int);
+int		 rl_reported(const struct rl_state *);
+long long	 rl_retry_after(const struct rl_state *);
+void		 rl_headers(const struct rl_state *, struct buf *);
+long long	 rl_refusal_until(const struct rl_state *, long long);
+void		 rl_cache_put(struct rl_cache *, const unsigned char *,
+		    const struct rl_state *, long long);
+int		 rl_cache_get(struct rl_cache *, const unsigned char *, long long,
+		    struct rl_state *);
+void		 rl_cache_clear(struct rl_cache *);
+
+#endif

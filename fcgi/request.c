@@ -1,0 +1,252 @@
+/* request.c: FastCGI parameters -> struct request; query strings; ids. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "request.h"
+
+static const char base62[] =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* Prepares r for its first request; the buffers live across requests. */
+void
+req_init(struct request *r, struct app *app)
+{
+	memset(r, 0, sizeof(*r));
+	r->app = app;
+	buf_init(&r->headers);
+	buf_init(&r->out);
+}
+
+/* Frees what one request owns and makes r ready for the next. */
+void
+req_reset(struct request *r)
+{
+	struct buf	 h = r->headers, o = r->out;
+	struct app	*app = r->app;
+
+	PQclear(r->auth_res);
+	json_object_put(r->json);
+	if (r->body != NULL) {
+		sodium_memzero(r->body, r->body_len);
+		free(r->body);
+	}
+	if (o.p != NULL)
+		sodium_memzero(o.p, o.len);	/* a session token may be in it */
+	memset(r, 0, sizeof(*r));
+	r->app = app;
+	r->headers = h;
+	r->out = o;
+	buf_reset(&r->headers);
+	buf_reset(&r->out);
+}
+
+/* Releases everything, buffers included. */
+void
+req_cleanup(struct request *r)
+{
+	req_reset(r);
+	buf_cleanup(&r->headers);
+	buf_cleanup(&r->out);
+}
+
+/* The value of a FastCGI parameter, or NULL. */
+const char *
+req_param(char **envp, const char *name)
+{
+	size_t	 len = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			return *envp + len + 1;
+	return NULL;
+}
+
+static void
+new_id(char id[REQ_ID_LEN + 1])
+{
+	unsigned char	 rnd[32];
+	size_t		 i, n = 4;
+
+	memcpy(id, "req_", 4);
+	while (n < REQ_ID_LEN) {
+		randombytes_buf(rnd, sizeof(rnd));
+		for (i = 0; i < sizeof(rnd) && n < REQ_ID_LEN; i++)
+			if (rnd[i] < 248)
+				id[n++] = base62[rnd[i] % 62];
+	}
+	id[REQ_ID_LEN] = '\0';
+}
+
+/* Content-Length: digits only; -1 when absent, -2 when malformed. */
+static long long
+parse_length(const char *s)
+{
+	long long	 n = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s) || n > (1LL << 40))
+			return -2;
+		n = n * 10 + (*s - '0');
+	}
+	return n;
+}
+
+/* Only an origin of printable ASCII without spaces is echoed back. */
+static const char *
+safe_origin(const char *s)
+{
+	const char	*p;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 255)
+		return NULL;
+	for (p = s; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~' || *p == ',')
+			return NULL;
+	return s;
+}
+
+/* Copies the path of REQUEST_URI, without query and trailing slash. */
+static void
+parse_uri(struct request *r, const char *uri)
+{
+	const char	*q;
+	size_t		 len;
+
+	r->query = "";
+	if (uri == NULL || uri[0] != '/')
+		return;
+	q = strchr(uri, '?');
+	len = q ? (size_t)(q - uri) : strlen(uri);
+	if (q != NULL)
+		r->query = q + 1;
+	if (len >= sizeof(r->path))
+		return;
+	memcpy(r->path, uri, len);
+	r->path[len] = '\0';
+	if (len > 1 && r->path[len - 1] == '/')
+		r->path[len - 1] = '\0';
+	r->path_ok = 1;
+}
+
+/*
+ * Fills r from the FastCGI parameters in envp; proxies are the trusted
+ * proxies for X-Forwarded-For. Never fails: what is missing stays NULL.
+ */
+void
+req_parse(struct request *r, char **envp, const struct ip_net *proxies,
+    size_t nproxies)
+{
+	const char	*https, *method;
+
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	new_id(r->id);
+	method = req_param(envp, "REQUEST_METHOD");
+	if (method != NULL && strlen(method) < sizeof(r->method))
+		memcpy(r->method, method, strlen(method) + 1);
+	r->is_head = strcmp(r->method, "HEAD") == 0;
+	parse_uri(r, req_param(envp, "REQUEST_URI"));
+	r->authorization = req_param(envp, "HTTP_AUTHORIZATION");
+	r->content_type = req_param(envp, "CONTENT_TYPE");
+	r->origin = safe_origin(req_param(envp, "HTTP_ORIGIN"));
+	r->business_hdr = req_param(envp, "HTTP_CALENDENCE_BUSINESS");
+	r->xff = req_param(envp, "HTTP_X_FORWARDED_FOR");
+	r->remote_addr = req_param(envp, "REMOTE_ADDR");
+	r->host = req_param(envp, "HTTP_HOST");
+	https = req_param(envp, "HTTPS");
+	r->https = https != NULL && strcasecmp(https, "on") == 0;
+	r->content_length = parse_length(req_param(envp, "CONTENT_LENGTH"));
+	r->client_ok = ip_client(r->remote_addr, r->xff, proxies, nproxies,
+	    &r->client) == 0;
+	if (r->client_ok) {
+		ip_format(&r->client, r->client_ip);
+		ip_subject(&r->client, r->ip_subject);
+	} else {
+		strcpy(r->client_ip, "unknown");
+		strcpy(r->ip_subject, "unknown");
+	}
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decodes len bytes of s ('+' is a space) into out. */
+static int
+decode(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t	 i, n = 0;
+	int	 hi, lo;
+
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '%' && i + 2 < len && (hi = hexval(s[i + 1])) >= 0 &&
+		    (lo = hexval(s[i + 2])) >= 0) {
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '+')
+			c = ' ';
+		if (c == '\0' || n + 1 >= outlen)
+			return -1;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * Finds the first parameter called name in the query string and writes its
+ * decoded value into out. Returns 1 when found, 0 when absent, -1 when the
+ * value is too long for out or holds a NUL byte.
+ */
+int
+req_query(const char *query, const char *name, char *out, size_t outlen)
+{
+	size_t		 nlen = strlen(name), len;
+	const char	*p = query, *eq;
+
+	while (p != NULL && *p != '\0') {
+		len = strcspn(p, "&");
+		eq = memchr(p, '=', len);
+		if ((size_t)((eq ? eq : p + len) - p) == nlen &&
+		    strncmp(p, name, nlen) == 0) {
+			if (eq == NULL)
+				return out[0] = '\0', 1;
+			return decode(eq + 1, len - (size_t)(eq + 1 - p), out,
+			    outlen) == 0 ? 1 : -1;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+/* True for a lowercase, hyphenated UUID ("8-4-4-4-12" hex digits). */
+int
+uuid_valid(const char *s)
+{
+	int	 i;
+
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return 1;
+}

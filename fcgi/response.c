@@ -1,0 +1,161 @@
+/* response.c: status, headers, JSON bodies, the error envelope, the wire form. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "response.h"
+
+static const struct {
+	int		 status;
+	const char	*reason;
+	const char	*type;		/* error.type of the envelope */
+} statuses[] = {
+	{ 200, "OK", NULL },
+	{ 201, "Created", NULL },
+	{ 204, "No Content", NULL },
+	{ 400, "Bad Request", "invalid_request_error" },
+	{ 401, "Unauthorized", "authentication_error" },
+	{ 403, "Forbidden", "permission_error" },
+	{ 404, "Not Found", "invalid_request_error" },
+	{ 405, "Method Not Allowed", "invalid_request_error" },
+	{ 409, "Conflict", "invalid_request_error" },
+	{ 413, "Payload Too Large", "invalid_request_error" },
+	{ 415, "Unsupported Media Type", "invalid_request_error" },
+	{ 422, "Unprocessable Content", "invalid_request_error" },
+	{ 429, "Too Many Requests", "rate_limit_error" },
+	{ 500, "Internal Server Error", "api_error" },
+	{ 503, "Service Unavailable", "api_error" },
+};
+
+#define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
+
+/* The reason phrase of a status. */
+const char *
+resp_reason(int status)
+{
+	size_t	 i;
+
+	for (i = 0; i < NSTATUSES; i++)
+		if (statuses[i].status == status)
+			return statuses[i].reason;
+	return "Unknown";
+}
+
+/* The error.type that goes with an error status. */
+const char *
+resp_error_type(int status)
+{
+	size_t	 i;
+
+	for (i = 0; i < NSTATUSES; i++)
+		if (statuses[i].status == status && statuses[i].type != NULL)
+			return statuses[i].type;
+	return "api_error";
+}
+
+/* Adds a header line; the value must come from us, not from the client. */
+void
+resp_header(struct request *r, const char *name, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 value[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	buf_printf(&r->headers, "%s: %s\r\n", name, value);
+}
+
+/* Sets a JSON body given as text. */
+void
+resp_raw(struct request *r, int status, const char *json, size_t len)
+{
+	r->status = status;
+	buf_reset(&r->out);
+	buf_add(&r->out, json, len);
+	r->has_body = 1;
+}
+
+/* Sets a JSON body; consumes obj. */
+void
+resp_json(struct request *r, int status, json_object *obj)
+{
+	size_t		 len;
+	const char	*s;
+
+	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	resp_raw(r, status, s, len);
+	json_object_put(obj);
+}
+
+/* A response without a body (204, or a HEAD-like empty answer). */
+void
+resp_empty(struct request *r, int status)
+{
+	r->status = status;
+	buf_reset(&r->out);
+	r->has_body = 0;
+}
+
+/*
+ * Sets the error envelope {"error": {type, code, message, param,
+ * request_id}}; param may be NULL (then it is JSON null).
+ */
+void
+resp_error(struct request *r, int status, const char *code, const char *param,
+    const char *message)
+{
+	json_object	*o, *e;
+
+	e = json_object_new_object();
+	json_object_object_add(e, "type",
+	    json_object_new_string(resp_error_type(status)));
+	json_object_object_add(e, "code", json_object_new_string(code));
+	json_object_object_add(e, "message", json_object_new_string(message));
+	json_object_object_add(e, "param",
+	    param ? json_object_new_string(param) : NULL);
+	json_object_object_add(e, "request_id", json_object_new_string(r->id));
+	o = json_object_new_object();
+	json_object_object_add(o, "error", e);
+	resp_json(r, status, o);
+}
+
+/* 503 or 500 after a failed database call, as db_exec() classified it. */
+void
+resp_unavailable(struct request *r, int st)
+{
+	if (st == DB_ERROR) {
+		resp_error(r, 500, "internal_error", NULL, "internal error");
+		return;
+	}
+	resp_header(r, "Retry-After", "5");
+	resp_error(r, 503, "service_unavailable", NULL,
+	    "the service is temporarily unavailable; retry later");
+}
+
+/*
+ * Writes the complete FastCGI response (Status, headers, body) into w. HEAD
+ * gets the headers of GET and no body.
+ */
+void
+resp_write(struct request *r, struct buf *w)
+{
+	buf_printf(w, "Status: %d %s\r\n", r->status, resp_reason(r->status));
+	if (r->has_body)
+		buf_puts(w, "Content-Type: application/json; charset=utf-8\r\n");
+	if (r->status != 204)
+		buf_printf(w, "Content-Length: %zu\r\n", r->out.len);
+	buf_printf(w, "Request-Id: %s\r\nCache-Control: no-store\r\n", r->id);
+	if (r->origin != NULL)
+		buf_printf(w, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+		    "Access-Control-Expose-Headers: Request-Id, Retry-After, "
+		    "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
+		    "RateLimit, RateLimit-Policy\r\n", r->origin);
+	rl_headers(&r->rl, w);
+	buf_add(w, r->headers.p ? r->headers.p : "", r->headers.len);
+	buf_puts(w, "\r\n");
+	if (!r->is_head && r->status != 204)
+		buf_add(w, r->out.p ? r->out.p : "", r->out.len);
+}

@@ -1,0 +1,100 @@
+/* router.c: one static route table: method, pattern, handler, allowed keys. */
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "router.h"
+
+#define ANY_KEY_BUT_PUB	(TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS) | \
+			 TOKEN_BIT(TOKEN_SESSION))
+#define SERVER_KEYS	(TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS))
+
+const struct route routes[ROUTE__MAX] = {
+	[ROUTE_SESSION_CREATE] = { "POST", "/api/v1/session", h_session_create,
+	    TOKEN_BIT(TOKEN_PUBLISHABLE) | TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 1 },
+	[ROUTE_SESSION_DELETE] = { "DELETE", "/api/v1/session", h_session_delete,
+	    TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 0 },
+	[ROUTE_SERVICES_LIST] = { "GET", "/api/v1/services", h_services_list,
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0 },
+	[ROUTE_SERVICES_GET] = { "GET", "/api/v1/services/{}", h_services_get,
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0 },
+	[ROUTE_BUSINESSES_LIST] = { "GET", "/api/v1/businesses", h_businesses_list,
+	    SERVER_KEYS, SCOPE_BUSINESSES, 0 },
+	[ROUTE_BUSINESSES_GET] = { "GET", "/api/v1/businesses/{}", h_businesses_get,
+	    SERVER_KEYS, SCOPE_BUSINESSES, 0 },
+};
+
+/* True when path is /api/v1 or below it. */
+int
+route_is_api(const char *path)
+{
+	return strncmp(path, "/api/v1", 7) == 0 && (path[7] == '\0' || path[7] == '/');
+}
+
+/* Matches path against pattern, capturing "{}" segments into args. */
+static int
+pattern_match(const char *pattern, const char *path,
+    char args[REQ_MAX_ARGS][REQ_ARG_MAX])
+{
+	int	 n = 0;
+	size_t	 len;
+
+	while (*pattern != '\0') {
+		if (strncmp(pattern, "{}", 2) == 0) {
+			len = strcspn(path, "/");
+			if (len == 0 || n == REQ_MAX_ARGS)
+				return 0;
+			if (len < REQ_ARG_MAX) {
+				memcpy(args[n], path, len);
+				args[n][len] = '\0';
+			} else
+				args[n][0] = '\0';	/* too long: no valid id */
+			n++;
+			path += len;
+			pattern += 2;
+		} else if (*pattern++ != *path++)
+			return 0;
+	}
+	return *path == '\0';
+}
+
+static void
+allow_add(char *allow, size_t len, const char *method)
+{
+	if (strstr(allow, method) != NULL)
+		return;
+	snprintf(allow + strlen(allow), len - strlen(allow), "%s%s",
+	    allow[0] ? ", " : "", method);
+}
+
+/*
+ * Finds the route of method and path. ROUTE_FOUND sets *route and args;
+ * ROUTE_BAD_METHOD fills allow with the methods the path takes (for the
+ * Allow header); ROUTE_NOT_FOUND when no pattern matches. HEAD is GET.
+ */
+enum route_result
+route_match(const char *method, const char *path,
+    char args[REQ_MAX_ARGS][REQ_ARG_MAX], const struct route **route, char *allow,
+    size_t allowlen)
+{
+	const char	*m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	int		 i, known = 0;
+
+	allow[0] = '\0';
+	for (i = 0; i < ROUTE__MAX; i++) {
+		if (!pattern_match(routes[i].pattern, path, args))
+			continue;
+		known = 1;
+		allow_add(allow, allowlen, routes[i].method);
+		if (strcmp(routes[i].method, "GET") == 0)
+			allow_add(allow, allowlen, "HEAD");
+		if (strcmp(routes[i].method, m) == 0) {
+			*route = &routes[i];
+			return ROUTE_FOUND;
+		}
+	}
+	if (!known)
+		return ROUTE_NOT_FOUND;
+	allow_add(allow, allowlen, "OPTIONS");
+	return ROUTE_BAD_METHOD;
+}

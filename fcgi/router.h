@@ -1,0 +1,49 @@
+/* router.h: the static route table of /api/v1. */
+#ifndef ROUTER_H
+#define ROUTER_H
+
+#include <stddef.h>
+
+#include "request.h"
+
+enum route_id {
+	ROUTE_SESSION_CREATE,
+	ROUTE_SESSION_DELETE,
+	ROUTE_SERVICES_LIST,
+	ROUTE_SERVICES_GET,
+	ROUTE_BUSINESSES_LIST,
+	ROUTE_BUSINESSES_GET,
+	ROUTE__MAX
+};
+
+enum route_scope {
+	SCOPE_NONE,		/* acts for the key's own business, if any */
+	SCOPE_BUSINESS,		/* acts for one business; hub keys name it */
+	SCOPE_BUSINESSES	/* names businesses itself; the header is ignored */
+};
+
+typedef void (*route_handler)(struct request *);
+
+struct route {
+	const char	*method;
+	const char	*pattern;	/* "{}" matches one path segment */
+	route_handler	 handler;
+	unsigned	 kinds;		/* TOKEN_BIT()s of the keys allowed */
+	enum route_scope scope;
+	int		 body;		/* takes a JSON body */
+};
+
+enum route_result {
+	ROUTE_FOUND,
+	ROUTE_NOT_FOUND,
+	ROUTE_BAD_METHOD
+};
+
+extern const struct route routes[ROUTE__MAX];
+
+enum route_result route_match(const char *, const char *,
+		    char [REQ_MAX_ARGS][REQ_ARG_MAX], const struct route **, char *,
+		    size_t);
+int		 route_is_api(const char *);
+
+#endif

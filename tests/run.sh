@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# run.sh: `make check`: unit tests, then integration tests against a private
+# PostgreSQL, then end-to-end tests through a real lighttpd to the sanitizer
+# build of the worker, then the database outage test. Prints one summary line.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$top"
+
+build=${BUILD_DIR:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+work=${CHECK_WORK:-$build/check}
+pg_port=${CHECK_PG_PORT:-55433}
+http_port=${CHECK_HTTP_PORT:-18080}
+export ADMIN=$build/asan/calendence-admin
+export CRITERION_NO_EARLY_EXIT=1
+
+cleanup() {
+	lighttpd_stop "$work/lighttpd.conf"
+	"$top/tests/pgctl.sh" kill "$work/pg" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+"$top/tests/pgctl.sh" kill "$work/pg" >/dev/null 2>&1 || true
+rm -rf "$work"
+mkdir -p "$work/asan"
+chmod 755 "$work"
+export ASAN_OPTIONS="log_path=$work/asan/asan:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="print_stacktrace=1:log_path=$work/asan/ubsan"
+
+passed=0 failed=0
+suite() {
+	local name=$1; shift
+	echo "== $name"
+	"$@" 2>&1 | tee "$work/$name.out"
+	local syn
+	syn=$(grep -a 'Synthesis:' "$work/$name.out" | tail -n 1)
+	if [ -z "$syn" ]; then
+		echo "$name: no test summary (crashed?)"
+		failed=$((failed + 1))
+		return
+	fi
+	local p f
+	p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$syn")
+	f=$(sed -n 's/.*Failing: \([0-9]*\).*/\1/p' <<<"$syn")
+	passed=$((passed + p)); failed=$((failed + f))
+}
+
+suite unit "$build/tests/unit" -j2
+
+pg_up "$work/pg" "$pg_port" calendence_test
+export PG_DATA_DIR=$work/pg
+suite integration "$build/tests/integration" -j2
+
+cat >"$work/calendence.conf" <<CONF
+# the end-to-end tests claim client addresses in X-Forwarded-For
+trusted_proxies = 127.0.0.1
+log_level = info
+auth_fail_limit = 20
+CONF
+lighttpd_conf "$work/lighttpd.conf" "$http_port" "$build/asan/calendence.fcgi" \
+	"$work/calendence.conf" "$work" 3
+lighttpd_start "$work/lighttpd.conf"
+export CALENDENCE_URL=http://127.0.0.1:$http_port
+suite e2e "$build/tests/e2e" -j8
+suite outage "$build/tests/outage" -j1
+lighttpd_stop "$work/lighttpd.conf"
+
+# every sanitizer report of every worker is a failure
+if ls "$work"/asan/* >/dev/null 2>&1; then
+	echo "== sanitizer reports:"
+	cat "$work"/asan/*
+	failed=$((failed + 1))
+fi
+# tokens never reach a log
+if grep -aE 'cal_(hub|biz|pub|ses)_[0-9A-Za-z]{38}' "$work/lighttpd-error.log" >/dev/null; then
+	echo "== a token was written to the server log"
+	failed=$((failed + 1))
+fi
+
+echo
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
