@@ -55,3 +55,15 @@ lighttpd_stop() {
 		rm -f "$pidf"
 	fi
 }
+
+# pg_dir BASE: BASE/pg when the cluster's owner can reach it, else a private
+# directory under /tmp (a checkout under /root is closed to 'postgres')
+pg_dir() {
+	local base=$1
+	mkdir -p "$base"
+	if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$base" 2>/dev/null; then
+		echo "$base/pg"
+	else
+		echo "/tmp/calendence-$(echo "$base" | md5sum | cut -c1-12)/pg"
+	fi
+}
