@@ -203,6 +203,25 @@ route_or_reply(struct request *r)
 }
 
 /*
+ * GET /healthz (outside /api/v1; no key, no rate limit)
+ * 200 {"status":"ok"} when the worker can reach the database, else 503.
+ */
+static void
+health(struct request *r)
+{
+	PGresult	*res;
+
+	if (db_exec(&r->app->db, STMT_PING, NULL, &res) != DB_OK) {
+		resp_header(r, "Retry-After", "5");
+		resp_error(r, 503, "service_unavailable", NULL,
+		    "The database cannot be reached.");
+		return;
+	}
+	PQclear(res);
+	resp_raw(r, 200, "{\"status\":\"ok\",\"database\":\"up\"}", 31);
+}
+
+/*
  * Handles one request from its FastCGI parameters and body stream; the
  * response is left in r for app_wire().
  */
@@ -212,6 +231,11 @@ app_handle(struct app *app, struct request *r, char **envp, FCGX_Stream *in)
 	app->requests++;
 	req_parse(r, envp, app->conf.proxies, app->conf.nproxies);
 	r->in = in;
+	if (r->path_ok && strcmp(r->path, "/healthz") == 0 &&
+	    (strcmp(r->method, "GET") == 0 || r->is_head)) {
+		health(r);
+		return;
+	}
 	if (route_or_reply(r) == -1 || auth_or_reply(r) == -1 ||
 	    body_or_reply(r) == -1)
 		return;

@@ -16,6 +16,10 @@ static int	set_trusted_proxies(struct conf *, const char *, char *, size_t);
 static int	set_log_level(struct conf *, const char *, char *, size_t);
 static int	set_public_url(struct conf *, const char *, char *, size_t);
 static int	set_maintenance(struct conf *, const char *, char *, size_t);
+static int	set_listen(struct conf *, const char *, char *, size_t);
+static int	set_workers(struct conf *, const char *, char *, size_t);
+static int	set_socket_mode(struct conf *, const char *, char *, size_t);
+static int	set_max_requests(struct conf *, const char *, char *, size_t);
 
 static const struct {
 	const char	*name;
@@ -28,6 +32,10 @@ static const struct {
 	{ "log_level",			set_log_level },
 	{ "public_url",			set_public_url },
 	{ "maintenance_interval",	set_maintenance },
+	{ "listen",			set_listen },
+	{ "workers",			set_workers },
+	{ "socket_mode",		set_socket_mode },
+	{ "max_requests",		set_max_requests },
 };
 
 static const char *const level_names[LOG_LEVEL__MAX] = {
@@ -46,6 +54,8 @@ conf_defaults(struct conf *c)
 	c->auth_fail_limit = 20;
 	c->log_level = LOG_LEVEL_INFO;
 	c->maintenance_interval = 300;
+	c->workers = 4;
+	c->socket_mode = 0660;
 }
 
 static int
@@ -112,6 +122,46 @@ set_maintenance(struct conf *c, const char *v, char *err, size_t errlen)
 	if (parse_long(v, 0, 86400, &n, err, errlen) == -1)
 		return -1;
 	c->maintenance_interval = (int)n;
+	return 0;
+}
+
+static int
+set_listen(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return copy_value(c->listen, sizeof(c->listen), v, err, errlen);
+}
+
+static int
+set_workers(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	long	 n;
+
+	if (parse_long(v, 1, 256, &n, err, errlen) == -1)
+		return -1;
+	c->workers = (int)n;
+	return 0;
+}
+
+static int
+set_max_requests(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_long(v, 0, 1000000000L, &c->max_requests, err, errlen);
+}
+
+/* Permissions in octal, such as 0660. */
+static int
+set_socket_mode(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	char	*end;
+	long	 n;
+
+	errno = 0;
+	n = strtol(v, &end, 8);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < 0 || n > 0777) {
+		snprintf(err, errlen, "expected octal permissions such as 0660, got \"%s\"", v);
+		return -1;
+	}
+	c->socket_mode = (int)n;
 	return 0;
 }
 

@@ -23,6 +23,10 @@ struct conf {
 	enum log_level	 log_level;
 	char		 public_url[256];	/* base of pagination links; "" = Host */
 	int		 maintenance_interval;	/* seconds */
+	char		 listen[256];		/* own pool: socket path or HOST:PORT */
+	int		 workers;		/* own pool: number of workers */
+	int		 socket_mode;		/* own pool: Unix socket permissions */
+	long		 max_requests;		/* a worker retires after this many; 0 = never */
 };
 
 void	 conf_defaults(struct conf *);

@@ -1,4 +1,4 @@
-/* main.c: the FastCGI worker: settings, signals, the accept loop. */
+/* main.c: the FastCGI worker: settings, signals, the accept loop, the pool. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,11 +12,17 @@
 
 #include "app.h"
 #include "log.h"
+#include "pool.h"
 
 #define VERSION "0.1.0"
 
 static volatile sig_atomic_t	 stopping;
 static volatile sig_atomic_t	 in_request;
+static struct app		 app;		/* the refusal caches are large */
+static const char		*config_path;
+static const char		*opt_listen;
+static int			 opt_workers;
+static int			 opt_mode = -1;
 
 /* SIGTERM: exit now when idle, else after the request in flight. */
 static void
@@ -32,17 +38,21 @@ static void
 usage(void)
 {
 	fputs("usage: calendence.fcgi [--config FILE] [--check-config] [--version]\n"
-	    "Runs as a FastCGI worker on the listening socket it is given as fd 0\n"
-	    "(lighttpd bin-path, Apache mod_fcgid). Settings: CALENDENCE_CONFIG or\n"
-	    "--config; the database from the config's 'database' or libpq's PG*.\n",
+	    "       calendence.fcgi --listen PATH|HOST:PORT [--workers N]\n"
+	    "                       [--socket-mode MODE] [--config FILE]\n"
+	    "Without --listen it is one FastCGI worker on the listening socket it\n"
+	    "is given as fd 0 (lighttpd bin-path, Apache mod_fcgid). With --listen\n"
+	    "it is a supervised pool of N workers on that socket (SIGHUP reloads,\n"
+	    "SIGTERM stops). Settings: --config FILE or CALENDENCE_CONFIG.\n",
 	    stderr);
 }
 
-/* Loads the settings; a bad one stops start-up with FILE:LINE: problem. */
+/* Loads the settings; a bad one is reported as FILE:LINE: problem. */
 static int
-load_conf(struct conf *c, const char *path)
+load_conf(struct conf *c)
 {
-	char	 err[1024];
+	const char	*path = config_path;
+	char		 err[1024];
 
 	conf_defaults(c);
 	if (path == NULL)
@@ -57,7 +67,7 @@ load_conf(struct conf *c, const char *path)
 }
 
 static void
-signals(void)
+worker_signals(void)
 {
 	struct sigaction sa;
 
@@ -72,96 +82,169 @@ signals(void)
 
 /* Runs the maintenance function now and then, between requests. */
 static void
-maintain(struct app *app, time_t *next)
+maintain(time_t *next)
 {
 	PGresult	*res;
 	time_t		 now = time(NULL);
 
-	if (app->conf.maintenance_interval == 0 || now < *next)
+	if (app.conf.maintenance_interval == 0 || now < *next)
 		return;
-	*next = now + app->conf.maintenance_interval +
-	    (time_t)randombytes_uniform((uint32_t)app->conf.maintenance_interval);
-	if (db_exec(&app->db, STMT_MAINTENANCE, NULL, &res) == DB_OK) {
-		log_msg(app->conf.log_level, LOG_LEVEL_DEBUG,
+	*next = now + app.conf.maintenance_interval +
+	    (time_t)randombytes_uniform((uint32_t)app.conf.maintenance_interval);
+	if (db_exec(&app.db, STMT_MAINTENANCE, NULL, &res) == DB_OK) {
+		log_msg(app.conf.log_level, LOG_LEVEL_DEBUG,
 		    "maintenance: %s sessions, %s rate windows removed",
 		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
 		PQclear(res);
 	}
 }
 
+/* The accept loop on a listening socket, until SIGTERM or retirement. */
 static int
-serve(struct app *app)
+serve(int fd)
 {
 	FCGX_Request	 fr;
 	struct request	 r;
 	struct buf	 wire;
 	time_t		 next = time(NULL) + 5;
 
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+	if (FCGX_InitRequest(&fr, fd, 0) != 0) {
 		fputs("calendence: cannot set up FastCGI\n", stderr);
 		return 1;
 	}
-	req_init(&r, app);
+	req_init(&r, &app);
 	buf_init(&wire);
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
 		in_request = 1;
-		app_handle(app, &r, fr.envp, fr.in);
+		app_handle(&app, &r, fr.envp, fr.in);
 		app_wire(&r, &wire);
 		FCGX_PutStr(wire.p, (int)wire.len, fr.out);
 		FCGX_Finish_r(&fr);
 		sodium_memzero(wire.p, wire.len);
-		app_log(app, &r);
+		app_log(&app, &r);
 		req_reset(&r);
-		maintain(app, &next);
+		maintain(&next);
 		in_request = 0;
+		if (app.conf.max_requests > 0 &&
+		    app.requests >= (unsigned long)app.conf.max_requests) {
+			log_msg(app.conf.log_level, LOG_LEVEL_INFO,
+			    "worker retires after %lu requests", app.requests);
+			break;
+		}
 	}
 	req_cleanup(&r);
 	buf_cleanup(&wire);
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* One worker on fd: its own database connection, then the accept loop. */
+static int
+worker(int fd, void *arg)
 {
-	static struct app app;	/* the refusal caches are large */
-	const char	*config = NULL;
-	int		 i, check = 0, rc;
+	int	 rc;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config = argv[++i];
-		else if (strcmp(argv[i], "--check-config") == 0)
-			check = 1;
-		else if (strcmp(argv[i], "--version") == 0) {
-			puts("calendence.fcgi " VERSION);
-			return 0;
-		} else {
-			usage();
-			return 2;
-		}
-	}
-	if (load_conf(&app.conf, config) == -1)
-		return 1;
-	if (check)
-		return 0;
-	if (sodium_init() < 0) {
-		fputs("calendence: libsodium cannot start\n", stderr);
-		return 1;
-	}
-	if (FCGX_IsCGI()) {
-		fputs("calendence: not started as a FastCGI application (fd 0 is not "
-		    "a listening socket)\n", stderr);
-		usage();
-		return 1;
-	}
-	signals();
+	(void)arg;
+	worker_signals();
 	app_init(&app);
 	log_msg(app.conf.log_level, LOG_LEVEL_INFO, "worker started (version %s)",
 	    VERSION);
 	if (db_connect(&app.db) == 0)
 		log_msg(app.conf.log_level, LOG_LEVEL_INFO, "database connected");
-	rc = serve(&app);
+	rc = serve(fd);
 	app_cleanup(&app);
 	log_msg(app.conf.log_level, LOG_LEVEL_INFO, "worker stopped");
 	return rc;
+}
+
+/* SIGHUP in the pool: new settings for the workers about to start. */
+static int
+reload(void *arg)
+{
+	struct conf	 c;
+
+	(void)arg;
+	if (load_conf(&c) == -1)
+		return -1;
+	app.conf = c;
+	log_msg(app.conf.log_level, LOG_LEVEL_INFO, "settings reloaded");
+	return 0;
+}
+
+static void
+pool_log(void *arg, const char *msg)
+{
+	(void)arg;
+	log_msg(app.conf.log_level, LOG_LEVEL_INFO, "%s", msg);
+}
+
+static int
+run_pool(void)
+{
+	struct pool_opts o;
+	struct pool_ops	 ops = { worker, reload, pool_log, NULL };
+
+	o.listen = opt_listen ? opt_listen : app.conf.listen;
+	o.workers = opt_workers ? opt_workers : app.conf.workers;
+	o.socket_mode = opt_mode >= 0 ? opt_mode : app.conf.socket_mode;
+	return pool_run(&o, &ops);
+}
+
+static int
+parse_args(int argc, char **argv, int *check)
+{
+	int	 i;
+	char	*end;
+
+	for (i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(argv[i], "--config") == 0 && v)
+			config_path = argv[++i];
+		else if (strcmp(argv[i], "--listen") == 0 && v)
+			opt_listen = argv[++i];
+		else if (strcmp(argv[i], "--workers") == 0 && v) {
+			opt_workers = (int)strtol(argv[++i], &end, 10);
+			if (*end != '\0' || opt_workers < 1 || opt_workers > 256)
+				return -1;
+		} else if (strcmp(argv[i], "--socket-mode") == 0 && v) {
+			opt_mode = (int)strtol(argv[++i], &end, 8);
+			if (*end != '\0' || opt_mode < 0 || opt_mode > 0777)
+				return -1;
+		} else if (strcmp(argv[i], "--check-config") == 0)
+			*check = 1;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int	 check = 0;
+
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		puts("calendence.fcgi " VERSION);
+		return 0;
+	}
+	if (parse_args(argc, argv, &check) == -1) {
+		usage();
+		return 2;
+	}
+	if (load_conf(&app.conf) == -1)
+		return 1;
+	if (check)
+		return 0;
+	if (sodium_init() < 0 || FCGX_Init() != 0) {
+		fputs("calendence: cannot initialise libsodium or libfcgi\n", stderr);
+		return 1;
+	}
+	if (opt_listen != NULL || app.conf.listen[0] != '\0')
+		return run_pool();
+	if (FCGX_IsCGI()) {
+		fputs("calendence: not started as a FastCGI application (fd 0 is not "
+		    "a listening socket); use --listen to run a pool\n", stderr);
+		return 1;
+	}
+	return worker(0, NULL);
 }
