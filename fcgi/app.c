@@ -19,7 +19,8 @@
 void
 app_init(struct app *app)
 {
-	db_init(&app->db, app->conf.database, app->conf.log_level);
+	db_init(&app->db, app->conf.database, app->conf.log_level,
+	    (enum db_prepare)app->conf.prepared_statements);
 	rl_cache_clear(&app->refusals);
 	rl_cache_clear(&app->unknown);
 	app->requests = 0;

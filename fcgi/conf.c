@@ -20,6 +20,7 @@ static int	set_listen(struct conf *, const char *, char *, size_t);
 static int	set_workers(struct conf *, const char *, char *, size_t);
 static int	set_socket_mode(struct conf *, const char *, char *, size_t);
 static int	set_max_requests(struct conf *, const char *, char *, size_t);
+static int	set_prepared(struct conf *, const char *, char *, size_t);
 
 static const struct {
 	const char	*name;
@@ -36,6 +37,7 @@ static const struct {
 	{ "workers",			set_workers },
 	{ "socket_mode",		set_socket_mode },
 	{ "max_requests",		set_max_requests },
+	{ "prepared_statements",	set_prepared },
 };
 
 static const char *const level_names[LOG_LEVEL__MAX] = {
@@ -146,6 +148,22 @@ static int
 set_max_requests(struct conf *c, const char *v, char *err, size_t errlen)
 {
 	return parse_long(v, 0, 1000000000L, &c->max_requests, err, errlen);
+}
+
+/* auto, on or off: off for PgBouncer in transaction pooling mode. */
+static int
+set_prepared(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	static const char *const names[] = { "auto", "on", "off" };
+	int	 i;
+
+	for (i = 0; i < 3; i++)
+		if (strcmp(v, names[i]) == 0) {
+			c->prepared_statements = i;
+			return 0;
+		}
+	snprintf(err, errlen, "prepared_statements must be auto, on or off, got \"%s\"", v);
+	return -1;
 }
 
 /* Permissions in octal, such as 0660. */

@@ -51,10 +51,11 @@ static const struct {
 
 /* Sets up db; nothing is connected until first use. */
 void
-db_init(struct db *db, const char *conninfo, enum log_level ll)
+db_init(struct db *db, const char *conninfo, enum log_level ll, enum db_prepare p)
 {
 	memset(db, 0, sizeof(*db));
 	db->conninfo = conninfo;
+	db->prepare = p;
 	db->log_level = ll;
 	db->up = 1;	/* so that a first failure is logged */
 }
@@ -142,11 +143,16 @@ db_connect(struct db *db)
 		db->conn = NULL;
 		return -1;
 	}
-	if (prepare_all(db) == -1) {
-		mark(db, 0, "could not prepare statements");
-		PQfinish(db->conn);
-		db->conn = NULL;
-		return -1;
+	db->prepared = 0;
+	if (db->prepare != DB_PREPARE_OFF) {
+		if (prepare_all(db) == 0)
+			db->prepared = 1;
+		else if (db->prepare == DB_PREPARE_ON || PQstatus(db->conn) != CONNECTION_OK) {
+			mark(db, 0, "could not prepare statements");
+			PQfinish(db->conn);
+			db->conn = NULL;
+			return -1;
+		}
 	}
 	mark(db, 1, NULL);
 	return 0;
@@ -162,12 +168,33 @@ transient(const char *state)
 	    strcmp(state, "40P01") == 0;
 }
 
+/*
+ * One round trip: the prepared statement, or, without prepared statements
+ * (PgBouncer's transaction pooling hands each transaction to any server
+ * connection), the same text as an unnamed statement with parameters.
+ */
 static PGresult *
 exec_once(struct db *db, enum stmt s, const char *const *params)
 {
 	db->round_trips++;
-	return PQexecPrepared(db->conn, stmts[s].name, stmts[s].nparams, params,
+	if (db->prepared)
+		return PQexecPrepared(db->conn, stmts[s].name, stmts[s].nparams,
+		    params, NULL, NULL, 0);
+	return PQexecParams(db->conn, stmts[s].sql, stmts[s].nparams, NULL, params,
 	    NULL, NULL, 0);
+}
+
+/* True when a prepared statement went missing: a pooler swapped connections. */
+static int
+lost_prepared(struct db *db, const char *state)
+{
+	if (!db->prepared || db->prepare != DB_PREPARE_AUTO || state == NULL ||
+	    strcmp(state, "26000") != 0)
+		return 0;
+	log_msg(db->log_level, LOG_LEVEL_WARN, "prepared statements do not survive "
+	    "on this connection (a pooler in transaction mode?): using unnamed ones");
+	db->prepared = 0;
+	return 1;
 }
 
 /*
@@ -196,6 +223,10 @@ db_exec(struct db *db, enum stmt s, const char *const *params, PGresult **out)
 			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 			int t = transient(state);
 
+			if (lost_prepared(db, state)) {
+				PQclear(res);
+				continue;
+			}
 			log_msg(db->log_level, t ? LOG_LEVEL_WARN : LOG_LEVEL_ERROR,
 			    "statement %s: %s", stmts[s].name,
 			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));

@@ -28,8 +28,16 @@ enum db_status {
 	DB_ERROR = -2		/* the statement failed: 500 */
 };
 
+enum db_prepare {
+	DB_PREPARE_AUTO,	/* prepare; fall back to unnamed on error 26000 */
+	DB_PREPARE_ON,
+	DB_PREPARE_OFF		/* PgBouncer in transaction pooling mode */
+};
+
 struct db {
 	PGconn		*conn;
+	enum db_prepare	 prepare;
+	int		 prepared;	/* statements are prepared on this connection */
 	const char	*conninfo;
 	enum log_level	 log_level;
 	int		 up;		/* last known state, for logging changes */
@@ -37,7 +45,7 @@ struct db {
 	unsigned long	 round_trips;
 };
 
-void		 db_init(struct db *, const char *, enum log_level);
+void		 db_init(struct db *, const char *, enum log_level, enum db_prepare);
 void		 db_cleanup(struct db *);
 int		 db_connect(struct db *);
 enum db_status	 db_exec(struct db *, enum stmt, const char *const *, PGresult **);
