@@ -226,7 +226,7 @@ lookup_or_reply(struct request *r, enum token_kind kind, const unsigned char *ha
 	if (kind == TOKEN_HUB && r->route->scope == SCOPE_BUSINESS &&
 	    business_header(r, biz) == 1)
 		params[4] = biz;
-	params[5] = r->origin;
+	params[5] = r->origin_hdr;	/* an origin we would not echo matches none */
 	params[6] = limit;
 	if ((st = db_exec(&r->app->db, STMT_AUTHENTICATE, params, &r->auth_res)) != DB_OK) {
 		resp_unavailable(r, st);

@@ -153,7 +153,8 @@ req_parse(struct request *r, char **envp, const struct ip_net *proxies,
 	parse_uri(r, req_param(envp, "REQUEST_URI"));
 	r->authorization = req_param(envp, "HTTP_AUTHORIZATION");
 	r->content_type = req_param(envp, "CONTENT_TYPE");
-	r->origin = safe_origin(req_param(envp, "HTTP_ORIGIN"));
+	r->origin_hdr = req_param(envp, "HTTP_ORIGIN");
+	r->origin = safe_origin(r->origin_hdr);
 	r->business_hdr = req_param(envp, "HTTP_CALENDENCE_BUSINESS");
 	r->xff = req_param(envp, "HTTP_X_FORWARDED_FOR");
 	r->remote_addr = req_param(envp, "REMOTE_ADDR");

@@ -50,6 +50,7 @@ struct request {
 	const char		*authorization;
 	const char		*content_type;
 	const char		*origin;	/* NULL unless safe to echo */
+	const char		*origin_hdr;	/* as sent, for allowed_origins */
 	const char		*business_hdr;	/* Calendence-Business */
 	const char		*xff;
 	const char		*remote_addr;
