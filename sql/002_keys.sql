@@ -1,6 +1,7 @@
 -- 002_keys.sql: the token format of SPEC 2 in SQL, and the DBA functions.
 
--- n (0 <= n < 2^63) in base62 (0-9A-Za-z), left-padded with '0' to width.
+-- n (0 <= n < 2^63) in base62 (0-9A-Za-z), left-padded with '0' to width
+-- (never cut: a number wider than width keeps all its digits).
 CREATE FUNCTION calendence.base62(n bigint, width integer) RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 DECLARE
@@ -16,7 +17,7 @@ BEGIN
 		n := n / 62;
 		EXIT WHEN n = 0;
 	END LOOP;
-	RETURN lpad(out, width, '0');
+	RETURN CASE WHEN length(out) >= width THEN out ELSE lpad(out, width, '0') END;
 END $$;
 
 -- The 6-character checksum of the first 40 characters of a token:
@@ -100,9 +101,11 @@ BEGIN
 END $$;
 
 -- A slug from a name: lowercase ASCII letters and digits joined by '-'.
+-- Cut to 80 characters before the '-' at the ends are trimmed, so that a
+-- cut just after a '-' cannot leave one at the end.
 CREATE FUNCTION calendence.slugify(name text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT AS $$
-	SELECT left(btrim(regexp_replace(lower(name), '[^a-z0-9]+', '-', 'g'), '-'), 80)
+	SELECT btrim(left(regexp_replace(lower(name), '[^a-z0-9]+', '-', 'g'), 80), '-')
 $$;
 
 CREATE FUNCTION calendence.create_business(hub_id uuid, name text, timezone text,

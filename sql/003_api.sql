@@ -7,6 +7,10 @@
 -- INSERT ... ON CONFLICT DO UPDATE makes it exact under any concurrency.
 -- hour_limit NULL means the subject has only a minute window.
 -- Returns the counts after the call (refused: the counts as they stand).
+-- now_epoch comes from now(), the start of the caller's transaction, so a
+-- call may reach the row after one of a later window was counted: it is then
+-- judged and counted in that newer window (hence >= and greatest()), never
+-- reopening the old one, which would wipe the newer window's count.
 CREATE FUNCTION calendence.rl_admit(subject text, now_epoch bigint, minute_limit integer,
     hour_limit integer, OUT admitted boolean, OUT minute_count integer,
     OUT hour_count integer)
@@ -19,21 +23,21 @@ BEGIN
 	    (subject, minute_start, minute_count, hour_start, hour_count)
 	VALUES (rl_admit.subject, m, 1, h, 1)
 	ON CONFLICT ON CONSTRAINT rate_windows_pkey DO UPDATE SET
-		minute_start = m,
-		minute_count = CASE WHEN w.minute_start = m THEN w.minute_count ELSE 0 END + 1,
-		hour_start = h,
-		hour_count = CASE WHEN w.hour_start = h THEN w.hour_count ELSE 0 END + 1
-	WHERE CASE WHEN w.minute_start = m THEN w.minute_count ELSE 0 END < minute_limit
+		minute_start = greatest(w.minute_start, m),
+		minute_count = CASE WHEN w.minute_start >= m THEN w.minute_count ELSE 0 END + 1,
+		hour_start = greatest(w.hour_start, h),
+		hour_count = CASE WHEN w.hour_start >= h THEN w.hour_count ELSE 0 END + 1
+	WHERE CASE WHEN w.minute_start >= m THEN w.minute_count ELSE 0 END < minute_limit
 	  AND (hour_limit IS NULL OR
-	       CASE WHEN w.hour_start = h THEN w.hour_count ELSE 0 END < hour_limit)
+	       CASE WHEN w.hour_start >= h THEN w.hour_count ELSE 0 END < hour_limit)
 	RETURNING w.minute_count, w.hour_count INTO minute_count, hour_count;
 	IF FOUND THEN
 		admitted := true;
 		RETURN;
 	END IF;
 	admitted := false;
-	SELECT CASE WHEN w.minute_start = m THEN w.minute_count ELSE 0 END,
-	       CASE WHEN w.hour_start = h THEN w.hour_count ELSE 0 END
+	SELECT CASE WHEN w.minute_start >= m THEN w.minute_count ELSE 0 END,
+	       CASE WHEN w.hour_start >= h THEN w.hour_count ELSE 0 END
 	  INTO minute_count, hour_count
 	  FROM calendence.rate_windows w WHERE w.subject = rl_admit.subject;
 END $$;
