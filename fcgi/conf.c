@@ -278,22 +278,49 @@ trim(char *s)
 	return s;
 }
 
+/* Cuts a '#' comment, except inside a value in double quotes. */
+static int
+cut_comment(char *value, char *err, size_t errlen)
+{
+	char	*end, *hash;
+
+	value += strspn(value, " \t");
+	if (*value != '"') {
+		if ((hash = strchr(value, '#')) != NULL)
+			*hash = '\0';
+		return 0;
+	}
+	if ((end = strchr(value + 1, '"')) == NULL) {
+		snprintf(err, errlen, "unterminated quoted value");
+		return -1;
+	}
+	hash = end + 1 + strspn(end + 1, " \t\r\n");
+	if (*hash != '\0' && *hash != '#') {
+		snprintf(err, errlen, "text after a quoted value");
+		return -1;
+	}
+	end[1] = '\0';
+	return 0;
+}
+
 /* Parses one line; returns 0 or -1 with err set. */
 static int
 conf_line(struct conf *c, char *line, char *err, size_t errlen)
 {
 	char	*eq, *name, *value;
 
-	if ((eq = strchr(line, '#')) != NULL)
-		*eq = '\0';
-	name = trim(line);
-	if (*name == '\0')
+	name = line + strspn(line, " \t");
+	if (*name == '#')
 		return 0;
 	if ((eq = strchr(name, '=')) == NULL) {
+		if (*trim(name) == '\0')
+			return 0;
 		snprintf(err, errlen, "expected \"name = value\"");
 		return -1;
 	}
 	*eq = '\0';
+	if (cut_comment(eq + 1, err, errlen) == -1)
+		return -1;
 	name = trim(name);
 	value = trim(eq + 1);
 	if (strlen(value) >= 2 && value[0] == '"' && value[strlen(value) - 1] == '"') {

@@ -26,8 +26,8 @@ struct conf {
 	char		 listen[256];		/* own pool: socket path or HOST:PORT */
 	int		 workers;		/* own pool: number of workers */
 	int		 socket_mode;		/* own pool: Unix socket permissions */
-	long		 max_requests;
-	int		 prepared_statements;	/* 0 auto, 1 on, 2 off (enum db_prepare) */		/* a worker retires after this many; 0 = never */
+	long		 max_requests;		/* retire after this many; 0 = never */
+	int		 prepared_statements;	/* 0 auto, 1 on, 2 off (enum db_prepare) */
 };
 
 void	 conf_defaults(struct conf *);

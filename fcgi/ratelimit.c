@@ -131,14 +131,22 @@ slot(struct rl_cache *c, const unsigned char *key)
 
 /*
  * How long a refusal may be answered from memory: until its exhausted
- * windows reset, or RL_CACHE_TTL seconds, whichever comes first.
+ * windows reset, or RL_CACHE_TTL seconds, whichever comes first; and never
+ * past the reset of any of its windows, so that the cached headers stay
+ * true (a minute window that rolled over would show a negative t).
  */
 long long
 rl_refusal_until(const struct rl_state *st, long long now)
 {
 	long long	 wait = rl_retry_after(st);
+	int		 i;
 
-	return now + (wait < RL_CACHE_TTL ? wait : RL_CACHE_TTL);
+	if (wait > RL_CACHE_TTL)
+		wait = RL_CACHE_TTL;
+	for (i = 0; i < st->n; i++)
+		if (st->w[i].reset - st->now < wait)
+			wait = st->w[i].reset - st->now;
+	return now + wait;
 }
 
 /* Remembers st for key (a digest of the subject) until the given time. */

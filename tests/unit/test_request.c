@@ -1,0 +1,528 @@
+/* test_request.c: FastCGI parameters -> struct request, query strings, ids (fcgi/request.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <sodium.h>
+
+#include "app.h"
+#include "request.h"
+
+static const char alphabet[] =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static void
+setup(void)
+{
+	cr_assert(sodium_init() >= 0);
+}
+
+TestSuite(request, .init = setup);
+
+/* req_parse with no trusted proxies, as the tests of this file want it. */
+static void
+parse(struct request *r, char **envp)
+{
+	req_init(r, NULL);
+	req_parse(r, envp, NULL, 0);
+}
+
+Test(request, parse_a_typical_get)
+{
+	char *envp[] = {
+		"REQUEST_METHOD=GET",
+		"REQUEST_URI=/api/v1/services/?page=2",
+		"HTTP_AUTHORIZATION=Bearer cal_biz_x",
+		"CONTENT_TYPE=application/json",
+		"HTTP_CALENDENCE_BUSINESS=123e4567-e89b-12d3-a456-426614174000",
+		"HTTP_HOST=api.example.com",
+		"HTTP_X_FORWARDED_FOR=198.51.100.1",
+		"REMOTE_ADDR=203.0.113.7",
+		NULL
+	};
+	struct request	 r;
+
+	parse(&r, envp);
+	cr_expect_str_eq(r.method, "GET");
+	cr_expect_eq(r.is_head, 0);
+	cr_expect_eq(r.path_ok, 1);
+	cr_expect_str_eq(r.path, "/api/v1/services");
+	cr_expect_str_eq(r.query, "page=2");
+	cr_expect_str_eq(r.authorization, "Bearer cal_biz_x");
+	cr_expect_str_eq(r.content_type, "application/json");
+	cr_expect_str_eq(r.business_hdr, "123e4567-e89b-12d3-a456-426614174000");
+	cr_expect_str_eq(r.host, "api.example.com");
+	cr_expect_str_eq(r.xff, "198.51.100.1");
+	cr_expect_str_eq(r.remote_addr, "203.0.113.7");
+	cr_expect_eq(r.content_length, -1);
+	cr_expect_eq(r.https, 0);
+	cr_expect_null(r.origin);
+	cr_expect_eq(r.client_ok, 1);
+	cr_expect_str_eq(r.client_ip, "203.0.113.7");	/* no proxy is trusted */
+	cr_expect_str_eq(r.ip_subject, "203.0.113.7");
+	req_cleanup(&r);
+}
+
+Test(request, parse_with_nothing_at_all)
+{
+	char		*envp[] = { NULL };
+	struct request	 r;
+
+	parse(&r, envp);
+	cr_expect_str_eq(r.method, "");
+	cr_expect_eq(r.path_ok, 0);
+	cr_expect_str_eq(r.query, "");
+	cr_expect_null(r.authorization);
+	cr_expect_null(r.content_type);
+	cr_expect_null(r.origin);
+	cr_expect_null(r.business_hdr);
+	cr_expect_null(r.xff);
+	cr_expect_null(r.remote_addr);
+	cr_expect_null(r.host);
+	cr_expect_eq(r.content_length, -1);
+	cr_expect_eq(r.client_ok, 0);
+	cr_expect_str_eq(r.client_ip, "unknown");
+	cr_expect_str_eq(r.ip_subject, "unknown");
+	req_cleanup(&r);
+}
+
+Test(request, request_id_is_req_and_16_base62)
+{
+	char		*envp[] = { "REQUEST_METHOD=GET", NULL };
+	struct request	 r;
+	char		 first[REQ_ID_LEN + 1];
+	size_t		 i;
+
+	parse(&r, envp);
+	cr_expect_eq(strlen(r.id), 20, "%s", r.id);
+	cr_expect_eq(strncmp(r.id, "req_", 4), 0, "%s", r.id);
+	for (i = 4; i < 20; i++)
+		cr_expect_neq(strchr(alphabet, r.id[i]), NULL, "%s", r.id);
+	memcpy(first, r.id, sizeof(first));
+	req_reset(&r);
+	req_parse(&r, envp, NULL, 0);
+	cr_expect_str_neq(r.id, first);
+	req_cleanup(&r);
+}
+
+Test(request, head_is_flagged)
+{
+	static const struct {
+		char		*method;	/* the FastCGI parameter */
+		int		 head;
+	} cases[] = {
+		{ "REQUEST_METHOD=HEAD", 1 },
+		{ "REQUEST_METHOD=GET", 0 },
+		{ "REQUEST_METHOD=head", 0 },
+		{ "REQUEST_METHOD=HEADER", 0 },
+	};
+	struct request	 r;
+	char		*envp[2] = { NULL, NULL };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		envp[0] = cases[i].method;
+		parse(&r, envp);
+		cr_expect_eq(r.is_head, cases[i].head, "%s", cases[i].method);
+		cr_expect_str_eq(r.method, cases[i].method + strlen("REQUEST_METHOD="));
+		req_cleanup(&r);
+	}
+}
+
+/* A method that does not fit the 16-byte copy is left empty (then a 405). */
+Test(request, overlong_method_is_dropped)
+{
+	char		*envp[] = { "REQUEST_METHOD=ABCDEFGHIJKLMNOP", NULL };
+	struct request	 r;
+
+	parse(&r, envp);
+	cr_expect_str_eq(r.method, "");
+	req_cleanup(&r);
+	envp[0] = "REQUEST_METHOD=ABCDEFGHIJKLMNO";
+	parse(&r, envp);
+	cr_expect_str_eq(r.method, "ABCDEFGHIJKLMNO");
+	req_cleanup(&r);
+}
+
+Test(request, uri_to_path_and_query)
+{
+	static const struct {
+		const char	*uri;		/* NULL: no REQUEST_URI */
+		int		 ok;
+		const char	*path;		/* when ok */
+		const char	*query;
+	} cases[] = {
+		{ "/api/v1/services", 1, "/api/v1/services", "" },
+		{ "/api/v1/services/", 1, "/api/v1/services", "" },
+		{ "/api/v1/services?page=2", 1, "/api/v1/services", "page=2" },
+		{ "/api/v1/services/?page=2&per_page=5", 1, "/api/v1/services",
+		    "page=2&per_page=5" },
+		{ "/api/v1/services/?", 1, "/api/v1/services", "" },
+		{ "/api/v1/services?a=1?b=2", 1, "/api/v1/services", "a=1?b=2" },
+		{ "/api/v1/services//", 1, "/api/v1/services/", "" },	/* one slash only */
+		{ "/", 1, "/", "" },
+		{ "/?x=1", 1, "/", "x=1" },
+		{ "api/v1/services", 0, NULL, "" },
+		{ "http://h/api/v1", 0, NULL, "" },
+		{ "", 0, NULL, "" },
+		{ NULL, 0, NULL, "" },
+	};
+	struct request	 r;
+	char		 uri[64];
+	char		*envp[2] = { uri, NULL };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].uri != NULL)
+			snprintf(uri, sizeof(uri), "REQUEST_URI=%s", cases[i].uri);
+		else
+			snprintf(uri, sizeof(uri), "NOT_THE_URI=/");
+		parse(&r, envp);
+		cr_expect_eq(r.path_ok, cases[i].ok, "%s", uri);
+		if (cases[i].ok)
+			cr_expect_str_eq(r.path, cases[i].path, "%s", uri);
+		cr_expect_str_eq(r.query, cases[i].query, "%s", uri);
+		req_cleanup(&r);
+	}
+}
+
+/* The path buffer holds 511 characters; a longer path is not ok, its query still parsed. */
+Test(request, path_length_limit)
+{
+	char		 uri[REQ_PATH_MAX + 64];
+	char		*envp[2] = { uri, NULL };
+	struct request	 r;
+	size_t		 n = strlen("REQUEST_URI=");
+
+	memcpy(uri, "REQUEST_URI=/", n + 1);
+	memset(uri + n + 1, 'a', REQ_PATH_MAX - 2);	/* a 511-character path */
+	strcpy(uri + n + REQ_PATH_MAX - 1, "?q=1");
+	parse(&r, envp);
+	cr_expect_eq(r.path_ok, 1);
+	cr_expect_eq(strlen(r.path), REQ_PATH_MAX - 1);
+	cr_expect_str_eq(r.query, "q=1");
+	req_cleanup(&r);
+
+	memset(uri + n + 1, 'a', REQ_PATH_MAX - 1);	/* 512 characters */
+	strcpy(uri + n + REQ_PATH_MAX, "?q=1");
+	parse(&r, envp);
+	cr_expect_eq(r.path_ok, 0);
+	cr_expect_str_eq(r.query, "q=1");
+	req_cleanup(&r);
+}
+
+Test(request, content_length)
+{
+	static const struct {
+		const char	*value;		/* NULL: absent */
+		long long	 want;
+	} cases[] = {
+		{ NULL, -1 },
+		{ "", -1 },
+		{ "0", 0 },
+		{ "12", 12 },
+		{ "65536", 65536 },
+		{ "007", 7 },
+		{ "1099511627776", 1099511627776LL },
+		{ "abc", -2 },
+		{ "-1", -2 },
+		{ "1e3", -2 },
+		{ "+12", -2 },
+		{ " 12", -2 },
+		{ "12 ", -2 },
+		{ "0x10", -2 },
+		{ "12.0", -2 },
+		{ "99999999999999999999999", -2 },
+		{ "9223372036854775808", -2 },
+	};
+	struct request	 r;
+	char		 cl[64];
+	char		*envp[2] = { cl, NULL };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].value != NULL)
+			snprintf(cl, sizeof(cl), "CONTENT_LENGTH=%s", cases[i].value);
+		else
+			snprintf(cl, sizeof(cl), "CONTENT_TYPE=text/plain");
+		parse(&r, envp);
+		cr_expect_eq(r.content_length, cases[i].want, "%s -> %lld", cl,
+		    r.content_length);
+		req_cleanup(&r);
+	}
+}
+
+Test(request, origin_only_when_safe_to_echo)
+{
+	static const struct {
+		const char	*value;
+		int		 echoed;
+	} cases[] = {
+		{ "https://shop.example", 1 },
+		{ "http://localhost:8080", 1 },
+		{ "null", 1 },
+		{ "https://a.example, https://b.example", 0 },
+		{ "https://a.example,https://b.example", 0 },
+		{ "https://a b", 0 },
+		{ "https://a\tb", 0 },
+		{ "https://a\r\nX-Evil: 1", 0 },
+		{ "https://caf\xc3\xa9.example", 0 },
+		{ "https://\x80.example", 0 },
+		{ "https://a.example\x7f", 0 },
+		{ "", 0 },
+	};
+	struct request	 r;
+	char		 o[128];
+	char		*envp[2] = { o, NULL };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(o, sizeof(o), "HTTP_ORIGIN=%s", cases[i].value);
+		parse(&r, envp);
+		if (cases[i].echoed)
+			cr_expect_str_eq(r.origin, cases[i].value);
+		else
+			cr_expect_null(r.origin, "echoed %s", cases[i].value);
+		req_cleanup(&r);
+	}
+}
+
+Test(request, origin_length_limit)
+{
+	char		 o[400];
+	char		*envp[2] = { o, NULL };
+	struct request	 r;
+	size_t		 n = strlen("HTTP_ORIGIN=");
+
+	memcpy(o, "HTTP_ORIGIN=", n);
+	memset(o + n, 'a', 255);
+	o[n + 255] = '\0';
+	parse(&r, envp);
+	cr_expect_not_null(r.origin);
+	req_cleanup(&r);
+	memset(o + n, 'a', 256);
+	o[n + 256] = '\0';
+	parse(&r, envp);
+	cr_expect_null(r.origin);
+	req_cleanup(&r);
+}
+
+Test(request, https_flag)
+{
+	static const struct {
+		char		*param;
+		int		 https;
+	} cases[] = {
+		{ "HTTPS=on", 1 },
+		{ "HTTPS=ON", 1 },
+		{ "HTTPS=off", 0 },
+		{ "HTTPS=", 0 },
+		{ "HTTPSX=on", 0 },
+		{ "X_HTTPS=on", 0 },
+	};
+	struct request	 r;
+	char		*envp[2] = { NULL, NULL };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		envp[0] = cases[i].param;
+		parse(&r, envp);
+		cr_expect_eq(r.https, cases[i].https, "%s", cases[i].param);
+		req_cleanup(&r);
+	}
+}
+
+Test(request, param_lookup_is_exact)
+{
+	char *envp[] = {
+		"REQUEST_METHODX=PUT",
+		"REQUEST_METHOD=POST",
+		"REQUEST_METHOD=DELETE",
+		"EMPTY=",
+		NULL
+	};
+
+	cr_expect_str_eq(req_param(envp, "REQUEST_METHOD"), "POST");
+	cr_expect_str_eq(req_param(envp, "EMPTY"), "");
+	cr_expect_null(req_param(envp, "REQUEST"));
+	cr_expect_null(req_param(envp, "MISSING"));
+	cr_expect_null(req_param(NULL, "REQUEST_METHOD"));
+}
+
+Test(request, client_address)
+{
+	static const struct {
+		const char	*remote;	/* NULL: no REMOTE_ADDR */
+		int		 ok;
+		const char	*ip;
+		const char	*subject;
+	} cases[] = {
+		{ "203.0.113.7", 1, "203.0.113.7", "203.0.113.7" },
+		{ "2001:db8:1:2:3:4:5:6", 1, "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64" },
+		{ "::ffff:192.0.2.1", 1, "192.0.2.1", "192.0.2.1" },
+		{ "not-an-ip", 0, "unknown", "unknown" },
+		{ "", 0, "unknown", "unknown" },
+		{ NULL, 0, "unknown", "unknown" },
+	};
+	struct request	 r;
+	char		 ra[64];
+	char		*envp[3] = { ra, "HTTP_X_FORWARDED_FOR=198.51.100.1", NULL };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].remote != NULL)
+			snprintf(ra, sizeof(ra), "REMOTE_ADDR=%s", cases[i].remote);
+		else
+			snprintf(ra, sizeof(ra), "REMOTE_PORT=1234");
+		parse(&r, envp);
+		cr_expect_eq(r.client_ok, cases[i].ok, "%s", ra);
+		cr_expect_str_eq(r.client_ip, cases[i].ip, "%s", ra);
+		cr_expect_str_eq(r.ip_subject, cases[i].subject, "%s", ra);
+		req_cleanup(&r);
+	}
+}
+
+Test(request, client_behind_a_trusted_proxy)
+{
+	char *envp[] = {
+		"REMOTE_ADDR=10.0.0.1",
+		"HTTP_X_FORWARDED_FOR=192.0.2.55, 2001:db8:aa:bb:1::9, 10.0.0.2",
+		NULL
+	};
+	struct ip_net	 proxies[1];
+	struct request	 r;
+
+	cr_assert_eq(ip_net_parse("10.0.0.0/8", &proxies[0]), 0);
+	req_init(&r, NULL);
+	req_parse(&r, envp, proxies, 1);
+	cr_expect_eq(r.client_ok, 1);
+	cr_expect_str_eq(r.client_ip, "2001:db8:aa:bb:1::9");
+	cr_expect_str_eq(r.ip_subject, "2001:db8:aa:bb::/64");
+	req_cleanup(&r);
+}
+
+/* req_reset frees what the request owns and keeps the app and the buffers. */
+Test(request, reset_clears_the_request)
+{
+	char		*envp[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x?y=1",
+			    "CONTENT_LENGTH=3", NULL };
+	struct app	*app = calloc(1, sizeof(*app));
+	struct request	 r;
+
+	req_init(&r, app);
+	req_parse(&r, envp, NULL, 0);
+	r.body = malloc(4);
+	memcpy(r.body, "abc", 4);
+	r.body_len = 3;
+	r.json = json_object_new_object();
+	r.status = 200;
+	buf_puts(&r.headers, "X: y\r\n");
+	buf_puts(&r.out, "{\"a\":1}");
+	req_reset(&r);
+	cr_expect_eq(r.app, app);
+	cr_expect_null(r.body);
+	cr_expect_null(r.json);
+	cr_expect_eq(r.status, 0);
+	cr_expect_str_eq(r.method, "");
+	cr_expect_eq(r.path_ok, 0);
+	cr_expect_eq(r.headers.len, 0);
+	cr_expect_eq(r.out.len, 0);
+	cr_expect_str_eq(buf_str(&r.out), "");
+	cr_expect_not_null(r.out.p);		/* storage kept for the next request */
+	req_cleanup(&r);
+	cr_expect_null(r.out.p);
+	cr_expect_null(r.headers.p);
+	free(app);
+}
+
+Test(request, query_values)
+{
+	static const struct {
+		const char	*query;
+		const char	*name;
+		size_t		 outlen;
+		int		 rc;
+		const char	*value;		/* when rc == 1 */
+	} cases[] = {
+		{ "a=%41", "a", 32, 1, "A" },
+		{ "a=%41%42c", "a", 32, 1, "ABc" },
+		{ "a=%7e%7E", "a", 32, 1, "~~" },
+		{ "q=hello+world", "q", 32, 1, "hello world" },
+		{ "q=a%2Bb", "q", 32, 1, "a+b" },
+		{ "q=a%26b&r=1", "q", 32, 1, "a&b" },
+		{ "q=a=b", "q", 32, 1, "a=b" },
+		{ "q=%zz", "q", 32, 1, "%zz" },		/* not an escape: kept as is */
+		{ "q=%4", "q", 32, 1, "%4" },
+		{ "q=%", "q", 32, 1, "%" },
+		{ "flag", "flag", 32, 1, "" },
+		{ "flag&x=1", "flag", 32, 1, "" },
+		{ "x=1&flag", "flag", 32, 1, "" },
+		{ "flag=&x=1", "flag", 32, 1, "" },
+		{ "x=1&x=2", "x", 32, 1, "1" },		/* the first wins */
+		{ "x=&x=2", "x", 32, 1, "" },
+		{ "xx=1&x=2", "x", 32, 1, "2" },
+		{ "x=1&xx=2", "xx", 32, 1, "2" },
+		{ "a=1&&b=2", "b", 32, 1, "2" },
+		{ "=1&a=2", "a", 32, 1, "2" },
+		{ "&a=2", "a", 32, 1, "2" },
+		{ "a=1&", "a", 32, 1, "1" },
+		{ "x", "xx", 32, 0, NULL },
+		{ "xx=1", "x", 32, 0, NULL },
+		{ "a=1", "b", 32, 0, NULL },
+		{ "A=1", "a", 32, 0, NULL },
+		{ "", "a", 32, 0, NULL },
+		{ "a=abc", "a", 4, 1, "abc" },		/* exactly fits 3 + NUL */
+		{ "a=abcd", "a", 4, -1, NULL },		/* too long */
+		{ "a=%41%41%41", "a", 4, 1, "AAA" },	/* decoded length counts */
+		{ "a=%41%41%41%41", "a", 4, -1, NULL },
+		{ "a=%00", "a", 32, -1, NULL },
+		{ "a=x%00y", "a", 32, -1, NULL },
+	};
+	char	 out[64];
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'Z', sizeof(out));
+		rc = req_query(cases[i].query, cases[i].name, out, cases[i].outlen);
+		cr_expect_eq(rc, cases[i].rc, "%s [%s]: %d", cases[i].query,
+		    cases[i].name, rc);
+		if (cases[i].rc == 1 && rc == 1)
+			cr_expect_str_eq(out, cases[i].value, "%s [%s]",
+			    cases[i].query, cases[i].name);
+		cr_expect_eq(out[cases[i].outlen], 'Z', "%s: wrote past outlen",
+		    cases[i].query);
+	}
+}
+
+Test(request, uuid_validity)
+{
+	static const struct {
+		const char	*s;
+		int		 ok;
+	} cases[] = {
+		{ "123e4567-e89b-12d3-a456-426614174000", 1 },
+		{ "00000000-0000-0000-0000-000000000000", 1 },
+		{ "ffffffff-ffff-ffff-ffff-ffffffffffff", 1 },
+		{ "123E4567-E89B-12D3-A456-426614174000", 0 },	/* uppercase */
+		{ "123e4567-e89b-12d3-a456-42661417400A", 0 },
+		{ "123e4567-e89b-12d3-a456-42661417400", 0 },	/* 35 */
+		{ "123e4567-e89b-12d3-a456-4266141740000", 0 },	/* 37 */
+		{ "123e4567e89b12d3a456426614174000", 0 },	/* no dashes */
+		{ "123e4567-e89b-12d3-a4564-26614174000", 0 },	/* dash moved */
+		{ "123e45670e89b-12d3-a456-426614174000", 0 },
+		{ "123e4567-e89b-12d3-a456_426614174000", 0 },
+		{ "g23e4567-e89b-12d3-a456-426614174000", 0 },
+		{ "{23e4567-e89b-12d3-a456-42661417400}", 0 },
+		{ "123e4567-e89b-12d3-a456-426614174000\n", 0 },
+		{ "------------------------------------", 0 },
+		{ "", 0 },
+		{ NULL, 0 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(uuid_valid(cases[i].s), cases[i].ok, "%s",
+		    cases[i].s ? cases[i].s : "(null)");
+}

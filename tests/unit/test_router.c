@@ -1,0 +1,196 @@
+/* test_router.c: the static route table of /api/v1 (fcgi/router.c). */
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "router.h"
+
+#define UUID	"123e4567-e89b-12d3-a456-426614174000"
+#define NONE	ROUTE__MAX	/* no route expected */
+
+static const struct {
+	const char		*method;
+	const char		*path;
+	enum route_result	 result;
+	enum route_id		 route;		/* when found */
+	const char		*arg;		/* args[0] when found and captured */
+	const char		*allow;		/* the Allow list when not found */
+} cases[] = {
+	/* every route, and HEAD wherever GET goes */
+	{ "POST", "/api/v1/session", ROUTE_FOUND, ROUTE_SESSION_CREATE, NULL, NULL },
+	{ "DELETE", "/api/v1/session", ROUTE_FOUND, ROUTE_SESSION_DELETE, NULL, NULL },
+	{ "GET", "/api/v1/services", ROUTE_FOUND, ROUTE_SERVICES_LIST, NULL, NULL },
+	{ "HEAD", "/api/v1/services", ROUTE_FOUND, ROUTE_SERVICES_LIST, NULL, NULL },
+	{ "GET", "/api/v1/services/" UUID, ROUTE_FOUND, ROUTE_SERVICES_GET, UUID, NULL },
+	{ "HEAD", "/api/v1/services/abc", ROUTE_FOUND, ROUTE_SERVICES_GET, "abc", NULL },
+	{ "GET", "/api/v1/businesses", ROUTE_FOUND, ROUTE_BUSINESSES_LIST, NULL, NULL },
+	{ "HEAD", "/api/v1/businesses", ROUTE_FOUND, ROUTE_BUSINESSES_LIST, NULL, NULL },
+	{ "GET", "/api/v1/businesses/" UUID, ROUTE_FOUND, ROUTE_BUSINESSES_GET, UUID, NULL },
+	{ "HEAD", "/api/v1/businesses/x", ROUTE_FOUND, ROUTE_BUSINESSES_GET, "x", NULL },
+	/* a known path with another method: 405 and its Allow list */
+	{ "POST", "/api/v1/services", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
+	{ "DELETE", "/api/v1/services/x", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
+	{ "PUT", "/api/v1/businesses", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
+	{ "PATCH", "/api/v1/businesses/x", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
+	{ "GET", "/api/v1/session", ROUTE_BAD_METHOD, NONE, NULL, "POST, DELETE, OPTIONS" },
+	{ "HEAD", "/api/v1/session", ROUTE_BAD_METHOD, NONE, NULL, "POST, DELETE, OPTIONS" },
+	{ "PUT", "/api/v1/session", ROUTE_BAD_METHOD, NONE, NULL, "POST, DELETE, OPTIONS" },
+	{ "OPTIONS", "/api/v1/session", ROUTE_BAD_METHOD, NONE, NULL, "POST, DELETE, OPTIONS" },
+	{ "OPTIONS", "/api/v1/services", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
+	{ "get", "/api/v1/services", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
+	{ "", "/api/v1/services", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
+	/* unknown paths */
+	{ "GET", "/api/v1/nothing", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "/api/v1/services/x/y", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "/api/v1/services/", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "/api/v1/servicesx", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "/api/v1/Services", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "/api/v1/service", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "POST", "/api/v1/session/x", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "/api/v1/businesses/x/services", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "/api/v1", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "/api/v2/services", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "/", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "GET", "", ROUTE_NOT_FOUND, NONE, NULL, "" },
+	{ "OPTIONS", "/api/v1/nothing", ROUTE_NOT_FOUND, NONE, NULL, "" },
+};
+
+Test(router, route_match_table)
+{
+	char			 args[REQ_MAX_ARGS][REQ_ARG_MAX], allow[128];
+	const struct route	*rt;
+	enum route_result	 rr;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(args, 0, sizeof(args));
+		memset(allow, 'Z', sizeof(allow));
+		rt = NULL;
+		rr = route_match(cases[i].method, cases[i].path, args, &rt, allow,
+		    sizeof(allow));
+		cr_expect_eq(rr, cases[i].result, "%s %s: %d", cases[i].method,
+		    cases[i].path, rr);
+		if (cases[i].result == ROUTE_FOUND) {
+			cr_expect_eq(rt, &routes[cases[i].route], "%s %s",
+			    cases[i].method, cases[i].path);
+			if (cases[i].arg != NULL)
+				cr_expect_str_eq(args[0], cases[i].arg, "%s %s",
+				    cases[i].method, cases[i].path);
+		} else {
+			cr_expect_null(rt, "%s %s", cases[i].method, cases[i].path);
+			cr_expect_str_eq(allow, cases[i].allow, "%s %s",
+			    cases[i].method, cases[i].path);
+		}
+	}
+}
+
+/* One segment is captured up to REQ_ARG_MAX - 1 bytes; a longer one is "". */
+Test(router, capture_length_limit)
+{
+	char			 args[REQ_MAX_ARGS][REQ_ARG_MAX], allow[128];
+	char			 path[256], seg[REQ_ARG_MAX + 8];
+	const struct route	*rt = NULL;
+
+	memset(seg, 'a', REQ_ARG_MAX - 1);
+	seg[REQ_ARG_MAX - 1] = '\0';
+	snprintf(path, sizeof(path), "/api/v1/services/%s", seg);
+	cr_assert_eq(route_match("GET", path, args, &rt, allow, sizeof(allow)),
+	    ROUTE_FOUND);
+	cr_expect_eq(rt, &routes[ROUTE_SERVICES_GET]);
+	cr_expect_str_eq(args[0], seg);
+
+	memset(seg, 'a', REQ_ARG_MAX);
+	seg[REQ_ARG_MAX] = '\0';
+	snprintf(path, sizeof(path), "/api/v1/businesses/%s", seg);
+	memset(args, 'Z', sizeof(args));
+	rt = NULL;
+	cr_assert_eq(route_match("GET", path, args, &rt, allow, sizeof(allow)),
+	    ROUTE_FOUND);
+	cr_expect_eq(rt, &routes[ROUTE_BUSINESSES_GET]);
+	cr_expect_str_eq(args[0], "");		/* no valid id: a 404 later */
+}
+
+/* A short Allow buffer is filled as far as it goes and stays terminated. */
+Test(router, allow_never_overflows)
+{
+	char			 args[REQ_MAX_ARGS][REQ_ARG_MAX], allow[16];
+	const struct route	*rt = NULL;
+
+	memset(allow, 'Z', sizeof(allow));
+	cr_expect_eq(route_match("POST", "/api/v1/services", args, &rt, allow, 10),
+	    ROUTE_BAD_METHOD);
+	cr_expect_str_eq(allow, "GET, HEAD");
+	cr_expect_eq(allow[10], 'Z');
+}
+
+/* The table itself against SPEC 4: which key may call what. */
+Test(router, table_matches_the_spec)
+{
+	static const struct {
+		enum route_id	 id;
+		const char	*method;
+		const char	*pattern;
+		unsigned	 kinds;
+		enum route_scope scope;
+		int		 body;
+	} want[] = {
+		{ ROUTE_SESSION_CREATE, "POST", "/api/v1/session",
+		    TOKEN_BIT(TOKEN_PUBLISHABLE) | TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 1 },
+		{ ROUTE_SESSION_DELETE, "DELETE", "/api/v1/session",
+		    TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 0 },
+		{ ROUTE_SERVICES_LIST, "GET", "/api/v1/services",
+		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS) | TOKEN_BIT(TOKEN_SESSION),
+		    SCOPE_BUSINESS, 0 },
+		{ ROUTE_SERVICES_GET, "GET", "/api/v1/services/{}",
+		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS) | TOKEN_BIT(TOKEN_SESSION),
+		    SCOPE_BUSINESS, 0 },
+		{ ROUTE_BUSINESSES_LIST, "GET", "/api/v1/businesses",
+		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESSES, 0 },
+		{ ROUTE_BUSINESSES_GET, "GET", "/api/v1/businesses/{}",
+		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESSES, 0 },
+	};
+	size_t	 i;
+
+	cr_assert_eq(sizeof(want) / sizeof(want[0]), ROUTE__MAX);
+	for (i = 0; i < ROUTE__MAX; i++) {
+		const struct route *rt = &routes[want[i].id];
+
+		cr_expect_str_eq(rt->method, want[i].method, "route %zu", i);
+		cr_expect_str_eq(rt->pattern, want[i].pattern, "route %zu", i);
+		cr_expect_eq(rt->kinds, want[i].kinds, "kinds of %s %s", rt->method,
+		    rt->pattern);
+		cr_expect_eq(rt->scope, want[i].scope, "scope of %s", rt->pattern);
+		cr_expect_eq(rt->body, want[i].body, "body of %s %s", rt->method,
+		    rt->pattern);
+		cr_expect_not_null(rt->handler, "handler of %s %s", rt->method,
+		    rt->pattern);
+	}
+}
+
+Test(router, is_api)
+{
+	static const struct {
+		const char	*path;
+		int		 api;
+	} paths[] = {
+		{ "/api/v1", 1 },
+		{ "/api/v1/", 1 },
+		{ "/api/v1/services", 1 },
+		{ "/api/v1/anything/at/all", 1 },
+		{ "/api/v10", 0 },
+		{ "/api/v1x", 0 },
+		{ "/api/v", 0 },
+		{ "/api", 0 },
+		{ "/API/v1", 0 },
+		{ "/api/v2/services", 0 },
+		{ "/x/api/v1", 0 },
+		{ "/healthz", 0 },
+		{ "/", 0 },
+		{ "", 0 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		cr_expect_eq(route_is_api(paths[i].path), paths[i].api, "%s",
+		    paths[i].path);
+}
