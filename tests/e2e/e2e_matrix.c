@@ -1,0 +1,151 @@
+/* e2e_matrix.c: SPEC 4 end to end: which kind of key may call what, cell by cell. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "fixture.h"
+#include "http.h"
+
+#define S(x)	((x) ? (x) : "(null)")
+
+enum kind { HUB, BUSINESS, PUBLISHABLE, SESSION };
+
+static const char *const kind_names[] = {
+	[HUB] = "hub", [BUSINESS] = "business", [PUBLISHABLE] = "publishable",
+	[SESSION] = "session",
+};
+
+/* What a path names besides the endpoint itself. */
+enum arg { NO_ARG, SERVICE_ID, BUSINESS_ID };
+
+/*
+ * One cell of the matrix: the request, the kind of key, and the status it
+ * earns. Criterion runs each cell in a process of its own, where pointers into
+ * the parent's data would not hold: the strings are arrays.
+ */
+struct cell {
+	char		 method[8];
+	char		 path[32];	/* followed by "/<id>" when arg names one */
+	enum arg	 arg;
+	enum kind	 kind;
+	int		 status;	/* 403 means key_type_not_allowed */
+};
+
+static const struct cell cells[] = {
+	{ "POST",   "/api/v1/session",        NO_ARG,      HUB,         403 },
+	{ "POST",   "/api/v1/session",        NO_ARG,      BUSINESS,    403 },
+	{ "POST",   "/api/v1/session",        NO_ARG,      PUBLISHABLE, 201 },
+	{ "POST",   "/api/v1/session",        NO_ARG,      SESSION,     201 },
+	{ "DELETE", "/api/v1/session",        NO_ARG,      HUB,         403 },
+	{ "DELETE", "/api/v1/session",        NO_ARG,      BUSINESS,    403 },
+	{ "DELETE", "/api/v1/session",        NO_ARG,      PUBLISHABLE, 403 },
+	{ "DELETE", "/api/v1/session",        NO_ARG,      SESSION,     204 },
+	{ "GET",    "/api/v1/services",       NO_ARG,      HUB,         200 },
+	{ "GET",    "/api/v1/services",       NO_ARG,      BUSINESS,    200 },
+	{ "GET",    "/api/v1/services",       NO_ARG,      PUBLISHABLE, 403 },
+	{ "GET",    "/api/v1/services",       NO_ARG,      SESSION,     200 },
+	{ "GET",    "/api/v1/services",       SERVICE_ID,  HUB,         200 },
+	{ "GET",    "/api/v1/services",       SERVICE_ID,  BUSINESS,    200 },
+	{ "GET",    "/api/v1/services",       SERVICE_ID,  PUBLISHABLE, 403 },
+	{ "GET",    "/api/v1/services",       SERVICE_ID,  SESSION,     200 },
+	{ "GET",    "/api/v1/businesses",     NO_ARG,      HUB,         200 },
+	{ "GET",    "/api/v1/businesses",     NO_ARG,      BUSINESS,    200 },
+	{ "GET",    "/api/v1/businesses",     NO_ARG,      PUBLISHABLE, 403 },
+	{ "GET",    "/api/v1/businesses",     NO_ARG,      SESSION,     403 },
+	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, HUB,         200 },
+	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, BUSINESS,    200 },
+	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, PUBLISHABLE, 403 },
+	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, SESSION,     403 },
+};
+
+ParameterizedTestParameters(matrix, cell)
+{
+	return cr_make_param_array(struct cell, cells, sizeof(cells) / sizeof(cells[0]));
+}
+
+/* A session token exchanged from the publishable key; the caller frees it. */
+static char *
+new_session(const char *pub)
+{
+	struct http_resp	 r;
+	char			*tok;
+
+	cr_assert_eq(http_post("/api/v1/session", pub, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 201, "session exchange: %s", r.body);
+	cr_assert_not_null(jstr(r.json, "session_token"), "%s", r.body);
+	tok = strdup(jstr(r.json, "session_token"));
+	http_resp_free(&r);
+	cr_assert_not_null(tok);
+	return tok;
+}
+
+/* What a 2xx of the cell must show besides its status. */
+static void
+expect_body(const struct cell *c, const struct http_resp *r, const char *biz,
+    const char *svc, const char *what)
+{
+	if (strcmp(c->path, "/api/v1/session") == 0 && c->status == 201) {
+		cr_expect_eq(strncmp(S(jstr(r->json, "session_token")), "cal_ses_", 8), 0,
+		    "%s: %s", what, r->body);
+		cr_expect_str_eq(S(jstr(r->json, "business.id")), biz, "%s", what);
+	} else if (c->status == 204)
+		cr_expect_eq(r->body_len, 0, "%s: body on a 204: %s", what, r->body);
+	else if (c->arg == SERVICE_ID)
+		cr_expect_str_eq(S(jstr(r->json, "id")), svc, "%s: %s", what, r->body);
+	else if (c->arg == BUSINESS_ID)
+		cr_expect_str_eq(S(jstr(r->json, "id")), biz, "%s: %s", what, r->body);
+	else if (strcmp(c->path, "/api/v1/services") == 0)
+		cr_expect_str_eq(S(jstr(r->json, "data.0.id")), svc, "%s: %s", what, r->body);
+	else
+		cr_expect_str_eq(S(jstr(r->json, "data.0.id")), biz, "%s: %s", what, r->body);
+}
+
+ParameterizedTest(struct cell *c, matrix, cell)
+{
+	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char			*svc = fx_service(biz, NULL, 1), *pub = fx_key("publishable", biz);
+	char			*token, path[128], what[160], hdr[96];
+	const char		*extra[] = { hdr, NULL };
+	struct http_resp	 r;
+
+	switch (c->kind) {
+	case HUB:
+		token = fx_key("hub", hub);
+		break;
+	case BUSINESS:
+		token = fx_key("business", biz);
+		break;
+	case PUBLISHABLE:
+		token = strdup(pub);
+		break;
+	default:
+		token = new_session(pub);
+		break;
+	}
+	cr_assert_not_null(token);
+	snprintf(path, sizeof(path), "%s%s%s", c->path, c->arg == NO_ARG ? "" : "/",
+	    c->arg == NO_ARG ? "" : c->arg == SERVICE_ID ? svc : biz);
+	snprintf(what, sizeof(what), "%s %s with a %s key", c->method, path,
+	    kind_names[c->kind]);
+	/* a hub key names the business wherever it acts for one */
+	snprintf(hdr, sizeof(hdr), "Calendence-Business: %s", biz);
+	cr_assert_eq(http_call(c->method, path, token, c->kind == HUB ? extra : NULL, NULL,
+	    &r), 0);
+	cr_expect_eq(r.status, c->status, "%s: %d, want %d: %s", what, r.status, c->status,
+	    r.body);
+	if (c->status == 403) {
+		cr_expect_str_eq(S(jstr(r.json, "error.type")), "permission_error", "%s", what);
+		cr_expect_str_eq(S(jstr(r.json, "error.code")), "key_type_not_allowed", "%s",
+		    what);
+	} else if (r.status == c->status)
+		expect_body(c, &r, biz, svc, what);
+	http_resp_free(&r);
+	free(token);
+	free(pub);
+	free(svc);
+	free(biz);
+	free(hub);
+}
