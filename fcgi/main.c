@@ -1,5 +1,8 @@
 /* main.c: the FastCGI worker: settings, signals, the accept loop, the pool. */
+#include <sys/select.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,20 +20,21 @@
 #define VERSION "0.1.0"
 
 static volatile sig_atomic_t	 stopping;
-static volatile sig_atomic_t	 in_request;
+static sigset_t			 wait_mask;	/* the mask while waiting for work */
 static struct app		 app;		/* the refusal caches are large */
 static const char		*config_path;
 static const char		*opt_listen;
 static int			 opt_workers;
 static int			 opt_mode = -1;
 
-/* SIGTERM: exit now when idle, else after the request in flight. */
+/*
+ * SIGTERM: stop. It is blocked except while the worker waits for a
+ * connection, so a request once accepted is always answered.
+ */
 static void
 on_term(int sig)
 {
 	(void)sig;
-	if (!in_request)
-		_exit(0);
 	stopping = 1;
 }
 
@@ -70,6 +74,7 @@ static void
 worker_signals(void)
 {
 	struct sigaction sa;
+	sigset_t	 term;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -78,6 +83,43 @@ worker_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_BLOCK, &term, &wait_mask);
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGINT);
+}
+
+/*
+ * Waits until the listening socket has a connection and accepts it.
+ * Returns 1 with a request, 0 when told to stop, -1 on error. The socket
+ * is non-blocking: when another worker of the pool takes the connection
+ * first, this one goes back to waiting instead of blocking in accept().
+ */
+static int
+next_request(int fd, FCGX_Request *fr)
+{
+	fd_set	 rfds;
+	int	 rc;
+
+	for (;;) {
+		if (stopping)
+			return 0;
+		FD_ZERO(&rfds);
+		FD_SET(fd, &rfds);
+		if (pselect(fd + 1, &rfds, NULL, NULL, NULL, &wait_mask) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		rc = FCGX_Accept_r(fr);
+		if (rc >= 0)
+			return 1;
+		if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
+		    rc != -ECONNABORTED)
+			return -1;
+	}
 }
 
 /* Runs the maintenance function now and then, between requests. */
@@ -108,14 +150,14 @@ serve(int fd)
 	struct buf	 wire;
 	time_t		 next = time(NULL) + 5;
 
-	if (FCGX_InitRequest(&fr, fd, 0) != 0) {
+	if (FCGX_InitRequest(&fr, fd, 0) != 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
 		fputs("calendence: cannot set up FastCGI\n", stderr);
 		return 1;
 	}
 	req_init(&r, &app);
 	buf_init(&wire);
-	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
-		in_request = 1;
+	while (next_request(fd, &fr) == 1) {
 		app_handle(&app, &r, fr.envp, fr.in);
 		app_wire(&r, &wire);
 		FCGX_PutStr(wire.p, (int)wire.len, fr.out);
@@ -124,7 +166,6 @@ serve(int fd)
 		app_log(&app, &r);
 		req_reset(&r);
 		maintain(&next);
-		in_request = 0;
 		if (app.conf.max_requests > 0 &&
 		    app.requests >= (unsigned long)app.conf.max_requests) {
 			log_msg(app.conf.log_level, LOG_LEVEL_INFO,
@@ -132,6 +173,7 @@ serve(int fd)
 			break;
 		}
 	}
+	FCGX_Free(&fr, 1);
 	req_cleanup(&r);
 	buf_cleanup(&wire);
 	return 0;

@@ -3,7 +3,8 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libfcgi-dev libpq-dev libjson-c-dev libsodium-dev
-      libcriterion-dev postgresql postgresql-contrib lighttpd curl)
+      libcriterion-dev postgresql postgresql-contrib lighttpd curl
+      apache2 libapache2-mod-fcgid nginx pgbouncer)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -16,4 +17,6 @@ echo "installing: ${missing[*]}"
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Debian starts services it installs where it can; ours run privately
-$sudo service lighttpd stop >/dev/null 2>&1 || true
+for s in lighttpd apache2 nginx pgbouncer; do
+	$sudo service "$s" stop >/dev/null 2>&1 || true
+done

@@ -16,6 +16,7 @@ export CRITERION_NO_EARLY_EXIT=1
 
 cleanup() {
 	lighttpd_stop "$work/lighttpd.conf"
+	lighttpd_stop "$work/srv2/lighttpd.conf"
 	"$top/tests/pgctl.sh" kill "$work/pg" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -59,11 +60,24 @@ auth_fail_limit = 20
 CONF
 lighttpd_conf "$work/lighttpd.conf" "$http_port" "$build/asan/calendence.fcgi" \
 	"$work/calendence.conf" "$work" 3
-lighttpd_start "$work/lighttpd.conf"
+LIGHTTPD_LOG=$work/workers.log lighttpd_start "$work/lighttpd.conf"
+# a second web server with its own pool on the same database: the rate
+# windows must stay exact across web servers (SPEC 6)
+mkdir -p "$work/srv2"
+chmod 755 "$work/srv2"
+lighttpd_conf "$work/srv2/lighttpd.conf" "$((http_port + 1))" \
+	"$build/asan/calendence.fcgi" "$work/calendence.conf" "$work/srv2" 3
+LIGHTTPD_LOG=$work/srv2/workers.log lighttpd_start "$work/srv2/lighttpd.conf"
 export CALENDENCE_URL=http://127.0.0.1:$http_port
+export CALENDENCE_URL2=http://127.0.0.1:$((http_port + 1))
 suite e2e "$build/tests/e2e" -j8
+lighttpd_stop "$work/srv2/lighttpd.conf"
 suite outage "$build/tests/outage" -j1
 lighttpd_stop "$work/lighttpd.conf"
+# the smoke suite behind every other front end: Apache (mod_fcgid,
+# mod_proxy_fcgi), nginx, lighttpd before our own pool, PgBouncer
+suite servers env BUILD_DIR="$build" SERVERS_WORK="$work/servers" \
+	SERVERS_PORT_BASE=$((http_port + 20)) "$top/tests/servers.sh"
 
 # every sanitizer report of every worker is a failure
 if ls "$work"/asan/* >/dev/null 2>&1; then
@@ -71,8 +85,12 @@ if ls "$work"/asan/* >/dev/null 2>&1; then
 	cat "$work"/asan/*
 	failed=$((failed + 1))
 fi
-# tokens never reach a log
-if grep -aE 'cal_(hub|biz|pub|ses)_[0-9A-Za-z]{38}' "$work/lighttpd-error.log" >/dev/null; then
+# the workers logged (one line per request) and no token ever reached a log
+if ! grep -q ' req_[0-9A-Za-z]\{16\} GET /api/v1/services 200 ' "$work/workers.log"; then
+	echo "== the workers' request log is missing"
+	failed=$((failed + 1))
+fi
+if grep -raE 'cal_(hub|biz|pub|ses)_[0-9A-Za-z]{38}' --include='*.log' "$work" >/dev/null; then
 	echo "== a token was written to the server log"
 	failed=$((failed + 1))
 fi

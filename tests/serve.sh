@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# serve.sh: `make run`: PostgreSQL, migrations, the demo, and lighttpd with the
-# worker pool on 127.0.0.1:$PORT, until interrupted (Ctrl-C stops everything).
+# serve.sh: `make run`: PostgreSQL, migrations, the demo, and a web server with
+# the workers on 127.0.0.1:$PORT, until interrupted (Ctrl-C stops everything).
+# SERVER picks the web server, each set up from its conf/ example:
+#   lighttpd      lighttpd spawns the workers (the default)
+#   apache-fcgid  Apache with mod_fcgid spawns the workers
+#   apache-proxy  Apache with mod_proxy_fcgi before our own pool
+#   nginx         nginx before our own pool
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$top"
@@ -9,18 +14,36 @@ port=${PORT:-8080}
 pg_port=${RUN_PG_PORT:-54329}
 server=${SERVER:-lighttpd}
 run=$top/run
-if [ "$server" != lighttpd ]; then
-	echo "serve.sh: SERVER=$server is not supported yet (lighttpd is)" >&2
+app=$top/fcgi/calendence.fcgi
+case $server in
+lighttpd | apache-fcgid | apache-proxy | nginx) ;;
+*)
+	echo "serve.sh: SERVER=$server is not supported (lighttpd, apache-fcgid," \
+		"apache-proxy, nginx)" >&2
 	exit 2
-fi
+	;;
+esac
 mkdir -p "$run"
 pgdir=$(pg_dir "$run")
+# Apache and nginx serve as www-data (when started as root): what they open
+# must be reachable by that user (a checkout under /root is not)
+state=$run
+if [ "$server" != lighttpd ]; then
+	state=$(open_dir "$run" "$server" "$(web_user)")
+	mkdir -p "$state"
+	chmod 755 "$state"
+fi
+front=
 
 cleanup() {
 	trap - INT TERM EXIT
 	echo
-	echo "stopping lighttpd and PostgreSQL ..."
-	lighttpd_stop "$run/lighttpd.conf"
+	echo "stopping $server and PostgreSQL ..."
+	case $server in
+	lighttpd) lighttpd_stop "$run/lighttpd.conf" ;;
+	*) [ -z "$front" ] || proc_stop "$front.pid" ;;
+	esac
+	proc_stop "$state/pool.pid"
 	"$top/tests/pgctl.sh" stop "$pgdir"
 }
 trap cleanup INT TERM EXIT
@@ -41,13 +64,68 @@ umask 077
 	echo "$keys"
 } >"$run/demo.env"
 umask 022
-lighttpd_conf "$run/lighttpd.conf" "$port" "$top/fcgi/calendence.fcgi" \
-	"$run/calendence.conf" "$run" 2
-lighttpd_start "$run/lighttpd.conf"
+
+# Every server in a process group of its own (job control): Ctrl-C reaches
+# this script alone, which stops them in order (lighttpd would otherwise
+# restart the workers the SIGINT killed, on its way out).
+set -m
+
+# start_pool: our own pool of 2 workers on a socket the web server's group may use
+start_pool() {
+	sock_dir "$state/sock"
+	pool_start "$state/pool.pid" "$app" "$state/sock/calendence.sock" 2 \
+		"$run/calendence.conf" "$state/pool.log"
+}
+
+case $server in
+lighttpd)
+	lighttpd_conf "$run/lighttpd.conf" "$port" "$app" "$run/calendence.conf" "$run" 2
+	lighttpd_start "$run/lighttpd.conf"
+	what="lighttpd, 2 workers"
+	logs="run/lighttpd-error.log"
+	;;
+apache-fcgid)
+	# the workers run as www-data: their settings and binary where it may
+	# read them, and the database over TCP (its socket directory is closed)
+	cp "$run/calendence.conf" "$state/calendence.conf"
+	bin=$app
+	if ! user_reaches "$(web_user)" "$app"; then
+		cp "$app" "$state/calendence.fcgi"
+		bin=$state/calendence.fcgi
+	fi
+	front=$state/apache.conf
+	apache_conf "$top/conf/apache-fcgid.conf" "$front" PORT="$port" APP="$bin" \
+		CONFIG="$state/calendence.conf" STATE_DIR="$state" WORKERS=4 \
+		USER="$(web_user)" GROUP="$(web_group)" PGHOST=127.0.0.1 PGPORT="$PGPORT" \
+		PGDATABASE="$PGDATABASE" PGUSER="$PGUSER"
+	apache_start "$front"
+	what="Apache with mod_fcgid, up to 4 workers"
+	logs="$state/apache-error.log"
+	;;
+apache-proxy)
+	start_pool
+	front=$state/apache.conf
+	apache_conf "$top/conf/apache-proxy-fcgi.conf" "$front" PORT="$port" \
+		SOCKET="$state/sock/calendence.sock" STATE_DIR="$state" \
+		USER="$(web_user)" GROUP="$(web_group)"
+	apache_start "$front"
+	what="Apache with mod_proxy_fcgi, our pool of 2 workers"
+	logs="$state/pool.log, $state/apache-error.log"
+	;;
+nginx)
+	start_pool
+	front=$state/nginx.conf
+	nginx_conf "$front" "$port" "$state/sock/calendence.sock" "$state" "$(web_user)"
+	nginx_start "$front"
+	what="nginx, our pool of 2 workers"
+	logs="$state/pool.log, $state/nginx-error.log"
+	;;
+esac
+pidfile=${front:-$run/lighttpd.conf}.pid
 
 cat <<MSG
 
-Calendence API is serving http://127.0.0.1:$port/api/v1 (lighttpd, 2 workers)
+Calendence API is serving http://127.0.0.1:$port/api/v1 ($what)
 Demo keys and connection settings, also in run/demo.env:
 
 $(sed 's/^/  /' "$run/demo.env")
@@ -57,6 +135,6 @@ Try:
   curl -s -H "Authorization: Bearer \$DEMO_BIZ_KEY" \$CALENDENCE_URL/api/v1/services
   psql        # the DBA's console, with the settings above
 
-Logs: run/lighttpd-error.log. Press Ctrl-C to stop.
+Logs: $logs. Press Ctrl-C to stop.
 MSG
-wait "$(cat "$run/lighttpd.conf.pid")" || true
+wait "$(cat "$pidfile")" || true
