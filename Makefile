@@ -103,6 +103,25 @@ run:
 	$(MAKE) all
 	PORT=$(PORT) SERVER=$(SERVER) tests/serve.sh
 
+# `make bench`: throughput and latency on this machine, loopback only, in a
+# few minutes: the transport and database ceilings, then the server itself
+# (tests/bench/bench.sh; table on stdout, run/bench.json)
+.PHONY: bench
+BENCH_BIN	:= $(B)/bench/minimal.fcgi $(B)/bench/stmt-sql
+
+bench:
+	tests/deps.sh
+	$(MAKE) all $(BENCH_BIN)
+	BUILD_DIR=$(B) tests/bench/bench.sh
+
+$(B)/bench/minimal.fcgi: tests/bench/minimal.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $< -lfcgi
+
+$(B)/bench/stmt-sql: tests/bench/stmtsql.c fcgi/db.c $(B)/rel/log.o $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/bench/stmtsql.c $(B)/rel/log.o $(PKG_LIBS)
+
 migrate: fcgi/calendence-admin
 	fcgi/calendence-admin migrate --dir sql
 
@@ -113,7 +132,12 @@ install: all
 	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql/
 	install -m 0644 conf/* $(DESTDIR)$(SHAREDIR)/conf/
 	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	@# the settings file is the administrator's: never overwritten
+	install -d $(DESTDIR)$(SYSCONFDIR)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/calendence.conf ] || \
+		install -m 0644 conf/calendence.conf $(DESTDIR)$(SYSCONFDIR)/calendence.conf
 
+# leaves $(SYSCONFDIR)/calendence.conf, which holds the administrator's settings
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/calendence.fcgi $(DESTDIR)$(BINDIR)/calendence-admin
 	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)

@@ -46,6 +46,49 @@ suite() {
 	passed=$((passed + p)); failed=$((failed + f))
 }
 
+# check NAME COMMAND...: a shell-level test, counted like the others
+check() {
+	local name=$1; shift
+	if "$@" >"$work/check-$name.out" 2>&1; then
+		passed=$((passed + 1)); echo "[PASS] check::$name"
+	else
+		failed=$((failed + 1)); echo "[FAIL] check::$name"
+		sed 's/^/    /' "$work/check-$name.out"
+	fi
+}
+
+# make install lays everything out under DESTDIR; make uninstall removes it
+install_roundtrip() {
+	local d=$work/destdir f
+	make -s install DESTDIR="$d" PREFIX=/usr/local >/dev/null
+	for f in usr/local/bin/calendence.fcgi usr/local/bin/calendence-admin \
+	    usr/local/share/calendence/sql/001_core.sql \
+	    usr/local/share/calendence/conf/lighttpd.conf \
+	    usr/local/share/calendence/conf/nginx.conf \
+	    usr/local/share/doc/calendence/README.md etc/calendence/calendence.conf; do
+		[ -e "$d/$f" ] || { echo "missing $f"; return 1; }
+	done
+	"$d/usr/local/bin/calendence.fcgi" --check-config --config "$d/etc/calendence/calendence.conf"
+	make -s uninstall DESTDIR="$d" PREFIX=/usr/local >/dev/null
+	[ -z "$(find "$d" -type f ! -path '*/etc/*')" ] || { find "$d" -type f; return 1; }
+}
+
+# a bad setting stops start-up, naming the file, the line and the problem
+bad_config_refused() {
+	local f=$work/bad.conf out
+	printf 'log_level = info\nbody_limit = lots\n' >"$f"
+	if out=$("$build/asan/calendence.fcgi" --check-config --config "$f" 2>&1); then
+		echo "accepted a bad config"; return 1
+	fi
+	echo "$out"
+	grep -q "^calendence: $f:2: expected a whole number" <<<"$out" || return 1
+	printf 'no_such_setting = 1\n' >"$f"
+	out=$("$build/asan/calendence.fcgi" --check-config --config "$f" 2>&1) && return 1
+	grep -q "$f:1: unknown setting \"no_such_setting\"" <<<"$out"
+}
+
+check install install_roundtrip
+check bad_config bad_config_refused
 suite unit "$build/tests/unit" -j2
 
 pg_up "$work/pg" "$pg_port" calendence_test
@@ -86,7 +129,7 @@ if ls "$work"/asan/* >/dev/null 2>&1; then
 	failed=$((failed + 1))
 fi
 # the workers logged (one line per request) and no token ever reached a log
-if ! grep -q ' req_[0-9A-Za-z]\{16\} GET /api/v1/services 200 ' "$work/workers.log"; then
+if ! grep -qE ' req_[0-9A-Za-z]{16} GET /api/v1/services 200 [0-9]+us key=cal_biz_[0-9A-Za-z]{4} ip=[0-9.]+$' "$work/workers.log"; then
 	echo "== the workers' request log is missing"
 	failed=$((failed + 1))
 fi
