@@ -97,8 +97,10 @@ CREATE INDEX api_keys_business ON calendence.api_keys (business_id)
 	WHERE business_id IS NOT NULL;
 
 CREATE TABLE calendence.sessions (
-	id			uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-	token_hash		bytea NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+	-- the token's hash is the key: the hot look-up, and the distribution
+	-- column should the table ever be sharded (README "Scaling out")
+	token_hash		bytea PRIMARY KEY CHECK (length(token_hash) = 32),
+	id			uuid NOT NULL DEFAULT gen_random_uuid(),
 	business_id		uuid NOT NULL REFERENCES calendence.businesses (id)
 				ON DELETE CASCADE,
 	publishable_key_id	uuid NOT NULL REFERENCES calendence.api_keys (id)
@@ -111,6 +113,7 @@ CREATE TABLE calendence.sessions (
 	revoked_at		timestamptz,
 	CHECK (expires_at > created_at)
 );
+CREATE INDEX sessions_id ON calendence.sessions (id);
 CREATE INDEX sessions_publishable_key ON calendence.sessions (publishable_key_id);
 CREATE INDEX sessions_expires ON calendence.sessions (expires_at);
 
@@ -142,7 +145,7 @@ CREATE UNLOGGED TABLE calendence.rate_windows (
 ) WITH (fillfactor = 50);
 
 CREATE TABLE calendence.services (
-	id			uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	id			uuid NOT NULL DEFAULT gen_random_uuid(),
 	business_id		uuid NOT NULL REFERENCES calendence.businesses (id)
 				ON DELETE CASCADE,
 	name			text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 200),
@@ -166,7 +169,10 @@ CREATE TABLE calendence.services (
 	created_at		timestamptz NOT NULL DEFAULT now(),
 	CHECK (duration_max >= duration_min),
 	CHECK (deposit_type <> 'none' OR deposit_amount = 0),
-	CHECK (deposit_type <> 'percentage' OR deposit_amount <= 10000)
+	CHECK (deposit_type <> 'percentage' OR deposit_amount <= 10000),
+	-- the business first: the distribution column should the business-scoped
+	-- tables ever be sharded (README "Scaling out")
+	PRIMARY KEY (business_id, id)
 );
 CREATE INDEX services_business_active ON calendence.services (business_id, name, id)
 	WHERE is_active;
