@@ -87,12 +87,54 @@ bad_config_refused() {
 	grep -q "$f:1: unknown setting \"no_such_setting\"" <<<"$out"
 }
 
+# q SQL [NAME=VALUE...]: one value from the test database (variables as :'NAME')
+q() {
+	local sql=$1; shift
+	local args=() v
+	for v in "$@"; do args+=(-v "$v"); done
+	psql -XAtq "${args[@]}" <<<"$sql"
+}
+
+# the DBA tool does from a shell what the SQL functions do
+admin_tool() {
+	local a=$ADMIN hub biz tok id pub pubid tok2 out
+	hub=$($a create-hub "Admin Tool Hub" pro) || return 1
+	biz=$($a create-business "$hub" "Admin Tool Wash" Europe/Paris) || return 1
+	[ "$(q "SELECT slug FROM calendence.businesses WHERE id = :'b'" b="$biz")" = admin-tool-wash ] ||
+		{ echo "slug"; return 1; }
+	tok=$($a issue-key business "$biz" --label cli 2>/dev/null) || return 1
+	[[ $tok =~ ^cal_biz_[0-9A-Za-z]{38}$ ]] || { echo "token format"; return 1; }
+	[ "$(q "SELECT calendence.token_valid(:'t')" t="$tok")" = t ] || return 1
+	id=$(q "SELECT id FROM calendence.api_keys WHERE token_hash = calendence.token_hash(:'t')" t="$tok")
+	[ -n "$id" ] || { echo "hash not stored"; return 1; }
+	out=$($a list-keys --hub "$hub") || return 1
+	echo "$out"
+	grep -q "${tok:0:8}${tok: -4}" <<<"$out" && grep -q cli <<<"$out" || { echo "list"; return 1; }
+	if grep -q "$tok" <<<"$out"; then echo "list shows a token"; return 1; fi
+	pub=$($a issue-key publishable "$biz" 2>/dev/null) || return 1
+	pubid=$(q "SELECT id FROM calendence.api_keys WHERE token_hash = calendence.token_hash(:'t')" t="$pub")
+	$a set-origins "$pubid" https://shop.example https://www.shop.example || return 1
+	[ "$(q "SELECT array_length(allowed_origins, 1) FROM calendence.api_keys WHERE id = :'i'" i="$pubid")" = 2 ] ||
+		{ echo "origins"; return 1; }
+	tok2=$($a roll-key "$id" --grace '1 hour' 2>/dev/null) || return 1
+	[[ $tok2 =~ ^cal_biz_ ]] && [ "$tok2" != "$tok" ] || { echo "roll"; return 1; }
+	[ "$(q "SELECT expires_at BETWEEN now() + interval '59 minutes' AND now() + interval '61 minutes'
+	    FROM calendence.api_keys WHERE id = :'i'" i="$id")" = t ] || { echo "grace"; return 1; }
+	$a revoke-key "$id" || return 1
+	[ "$(q "SELECT revoked_at IS NOT NULL FROM calendence.api_keys WHERE id = :'i'" i="$id")" = t ] || return 1
+	if $a issue-key hub "$biz" 2>/dev/null; then echo "hub key for a business"; return 1; fi
+	if $a create-business "$hub" Nowhere Mars/Base 2>/dev/null; then echo "bad zone"; return 1; fi
+	$a maintenance || return 1
+	[ "$($a migrate --dir "$top/sql")" = "up to date" ]
+}
+
 check install install_roundtrip
 check bad_config bad_config_refused
 suite unit "$build/tests/unit" -j2
 
 pg_up "$work/pg" "$pg_port" calendence_test
 export PG_DATA_DIR=$work/pg
+check admin_tool admin_tool
 suite integration "$build/tests/integration" -j2
 
 cat >"$work/calendence.conf" <<CONF
