@@ -56,6 +56,7 @@ enum stmt {
 	ST_KEY_EXPIRES,
 	ST_SET_ORIGINS,
 	ST_DEMO_FIND,
+	ST_DEMO_BOOKING,
 	ST_DEMO_SERVICE,
 	ST_DEMO_REVOKE,
 	ST_DEMO_ISSUE,
@@ -120,6 +121,8 @@ static const struct stmt_def {
 	[ST_SET_ORIGINS] = {
 	    "SELECT calendence.set_allowed_origins($1::uuid, nullif(ARRAY("
 	    "SELECT json_array_elements_text($2::json)), '{}'::text[]))", 2 },
+	[ST_DEMO_BOOKING] = {
+	    "SELECT calendence.load_demo_booking($1::uuid)", 1 },
 	[ST_DEMO_FIND] = {
 	    "SELECT hub_id, id FROM calendence.businesses WHERE slug = $1", 1 },
 	[ST_DEMO_SERVICE] = {
@@ -794,6 +797,18 @@ copy_id(char *id, size_t size, const PGresult *res, int col)
  * The demo hub and business, created with their services when missing.
  * Fills 'hub' and 'biz' ('size' bytes each). 0, or -1 once reported.
  */
+/* Locations, staff and bays for the demo (a no-op once it has them). */
+static int
+demo_booking(PGconn *db, const char *biz)
+{
+	PGresult	*res;
+
+	if ((res = query(db, ST_DEMO_BOOKING, PARAMS(biz))) == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 static int
 demo_tenant(PGconn *db, char *hub, char *biz, size_t size)
 {
@@ -806,7 +821,7 @@ demo_tenant(PGconn *db, char *hub, char *biz, size_t size)
 		copy_id(hub, size, res, 0);
 		copy_id(biz, size, res, 1);
 		PQclear(res);
-		return 0;
+		return demo_booking(db, biz);
 	}
 	PQclear(res);
 	if ((res = query(db, ST_CREATE_HUB, PARAMS("Demo Hub", "pro"))) == NULL)
@@ -821,7 +836,7 @@ demo_tenant(PGconn *db, char *hub, char *biz, size_t size)
 	for (i = 0; i < nitems(demo_services); i++)
 		if (demo_service_insert(db, biz, &demo_services[i]) == -1)
 			return -1;
-	return 0;
+	return demo_booking(db, biz);
 }
 
 /* The demo's settings in shell syntax; 'keys' is a row of 3 tokens. */

@@ -44,8 +44,26 @@ static const struct {
 	    "SELECT calendence.business_json(b) FROM calendence.businesses b "
 	    "WHERE b.id = $1::uuid AND b.hub_id = $2::uuid "
 	    "AND ($3::uuid IS NULL OR b.id = $3::uuid)", 3 },
+	[STMT_LOCATIONS_LIST] = { "locations_list",
+	    "SELECT * FROM calendence.locations_json($1::uuid, $2::integer, $3::bigint)", 3 },
+	[STMT_AVAILABILITY] = { "availability",
+	    "SELECT * FROM calendence.availability($1::uuid, $2, $3, $4, $5, $6)", 6 },
+	[STMT_HOLD] = { "hold",
+	    "SELECT * FROM calendence.hold($1::uuid, $2, $3, $4, $5, $6::uuid, $7::uuid, "
+	    "$8)", 8 },
+	[STMT_BOOK] = { "book",
+	    "SELECT * FROM calendence.book($1::uuid, $2, $3::jsonb, $4::jsonb, $5, "
+	    "$6::uuid, $7::uuid, $8)", 8 },
+	[STMT_BOOKINGS_LIST] = { "bookings_list",
+	    "SELECT * FROM calendence.bookings_list($1::uuid, $2, $3, $4, $5::integer, "
+	    "$6::bigint, $7::uuid)", 7 },
+	[STMT_BOOKINGS_GET] = { "bookings_get",
+	    "SELECT calendence.booking_json($1::uuid, $2, $3::uuid)", 3 },
+	[STMT_BOOKINGS_CANCEL] = { "bookings_cancel",
+	    "SELECT * FROM calendence.cancel_booking($1::uuid, $2, $3::uuid)", 3 },
 	[STMT_MAINTENANCE] = { "maintenance",
-	    "SELECT * FROM calendence.maintenance()", 0 },
+	    "SELECT m.*, b.* FROM calendence.maintenance() m, "
+	    "calendence.booking_maintenance() b", 0 },
 	[STMT_PING] = { "ping", "SELECT 1", 0 },
 };
 

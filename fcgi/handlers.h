@@ -10,5 +10,12 @@ void	h_services_list(struct request *);
 void	h_services_get(struct request *);
 void	h_businesses_list(struct request *);
 void	h_businesses_get(struct request *);
+void	h_locations_list(struct request *);
+void	h_availability(struct request *);
+void	h_bookings_hold(struct request *);
+void	h_bookings_create(struct request *);
+void	h_bookings_list(struct request *);
+void	h_bookings_get(struct request *);
+void	h_bookings_cancel(struct request *);
 
 #endif

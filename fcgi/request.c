@@ -156,6 +156,7 @@ req_parse(struct request *r, char **envp, const struct ip_net *proxies,
 	r->origin_hdr = req_param(envp, "HTTP_ORIGIN");
 	r->origin = safe_origin(r->origin_hdr);
 	r->business_hdr = req_param(envp, "HTTP_CALENDENCE_BUSINESS");
+	r->idem_key = req_param(envp, "HTTP_IDEMPOTENCY_KEY");
 	r->xff = req_param(envp, "HTTP_X_FORWARDED_FOR");
 	r->remote_addr = req_param(envp, "REMOTE_ADDR");
 	r->host = req_param(envp, "HTTP_HOST");

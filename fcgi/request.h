@@ -52,6 +52,7 @@ struct request {
 	const char		*origin;	/* NULL unless safe to echo */
 	const char		*origin_hdr;	/* as sent, for allowed_origins */
 	const char		*business_hdr;	/* Calendence-Business */
+	const char		*idem_key;	/* Idempotency-Key */
 	const char		*xff;
 	const char		*remote_addr;
 	const char		*host;

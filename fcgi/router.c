@@ -22,6 +22,20 @@ const struct route routes[ROUTE__MAX] = {
 	    SERVER_KEYS, SCOPE_BUSINESSES, 0 },
 	[ROUTE_BUSINESSES_GET] = { "GET", "/api/v1/businesses/{}", h_businesses_get,
 	    SERVER_KEYS, SCOPE_BUSINESSES, 0 },
+	[ROUTE_LOCATIONS_LIST] = { "GET", "/api/v1/locations", h_locations_list,
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0 },
+	[ROUTE_AVAILABILITY] = { "GET", "/api/v1/availability", h_availability,
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0 },
+	[ROUTE_BOOKINGS_HOLD] = { "POST", "/api/v1/bookings/hold", h_bookings_hold,
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1 },
+	[ROUTE_BOOKINGS_CREATE] = { "POST", "/api/v1/bookings", h_bookings_create,
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1 },
+	[ROUTE_BOOKINGS_LIST] = { "GET", "/api/v1/bookings", h_bookings_list,
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0 },
+	[ROUTE_BOOKINGS_GET] = { "GET", "/api/v1/bookings/{}", h_bookings_get,
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0 },
+	[ROUTE_BOOKINGS_CANCEL] = { "POST", "/api/v1/bookings/{}/cancel",
+	    h_bookings_cancel, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1 },
 };
 
 /* True when path is /api/v1 or below it. */

@@ -148,6 +148,21 @@ Test(router, table_matches_the_spec)
 		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESSES, 0 },
 		{ ROUTE_BUSINESSES_GET, "GET", "/api/v1/businesses/{}",
 		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESSES, 0 },
+#define BOOKING_KEYS (TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS) | TOKEN_BIT(TOKEN_SESSION))
+		{ ROUTE_LOCATIONS_LIST, "GET", "/api/v1/locations", BOOKING_KEYS,
+		    SCOPE_BUSINESS, 0 },
+		{ ROUTE_AVAILABILITY, "GET", "/api/v1/availability", BOOKING_KEYS,
+		    SCOPE_BUSINESS, 0 },
+		{ ROUTE_BOOKINGS_HOLD, "POST", "/api/v1/bookings/hold", BOOKING_KEYS,
+		    SCOPE_BUSINESS, 1 },
+		{ ROUTE_BOOKINGS_CREATE, "POST", "/api/v1/bookings", BOOKING_KEYS,
+		    SCOPE_BUSINESS, 1 },
+		{ ROUTE_BOOKINGS_LIST, "GET", "/api/v1/bookings", BOOKING_KEYS,
+		    SCOPE_BUSINESS, 0 },
+		{ ROUTE_BOOKINGS_GET, "GET", "/api/v1/bookings/{}", BOOKING_KEYS,
+		    SCOPE_BUSINESS, 0 },
+		{ ROUTE_BOOKINGS_CANCEL, "POST", "/api/v1/bookings/{}/cancel", BOOKING_KEYS,
+		    SCOPE_BUSINESS, 1 },
 	};
 	size_t	 i;
 
