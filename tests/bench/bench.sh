@@ -1,0 +1,536 @@
+#!/usr/bin/env bash
+# bench.sh: `make bench`: throughput and latency of the release worker on this
+# machine, loopback only, in a few minutes. It starts its own PostgreSQL
+# (a cluster kept under run/bench-pg, seeded once), lighttpd and worker pool,
+# measures with wrk, prints a table and writes it as JSON to run/bench.json.
+#   1    transport ceiling: tests/bench/minimal.c behind the same lighttpd
+#   2    database ceiling: pgbench -M prepared running the worker's own
+#        admission and services statements with the same key mix
+#   a-f  the worker (see the table); then ratios against the targets
+# Settings (environment): BENCH_WORKERS (2), BENCH_THREADS (2),
+# BENCH_CONNECTIONS (32), BENCH_SECONDS (10), BENCH_WARMUP (2),
+# BENCH_PROFILE (cases whose workers perf records, e.g. "a d": run/bench/
+# perf-ID.data, for perf report -i), BENCH_ONLY
+# (the cases to run, e.g. "1 a d"; the default is all of them).
+# Ports 18901-18903 and PostgreSQL on 55990, all on 127.0.0.1.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+cd "$top"
+
+# what the bench needs beyond tests/deps.sh (Debian packages)
+BENCH_PKGS=(wrk jq)
+
+build=${BUILD_DIR:-build}
+workers=${BENCH_WORKERS:-2}
+threads=${BENCH_THREADS:-2}
+conns=${BENCH_CONNECTIONS:-32}
+secs=${BENCH_SECONDS:-10}
+warm=${BENCH_WARMUP:-2}
+profile=${BENCH_PROFILE:-}
+only=${BENCH_ONLY:-}
+saturate=8			# pgbench clients for the saturated database line
+pg_port=55990
+port_minimal=18901
+port_small=18902
+port_big=18903
+seed_version=1			# change to make every bench database anew
+
+run=$top/run
+work=$run/bench
+json_out=$run/bench.json
+app=$top/fcgi/calendence.fcgi
+minimal=$top/$build/bench/minimal.fcgi
+stmt_sql=$top/$build/bench/stmt-sql
+lua=$top/tests/bench/pick.lua
+pgdir=$(pg_dir "$run")
+pgdir=${pgdir%/pg}/bench-pg
+hz=$(getconf CLK_TCK)
+
+# report: run/bench.json from what the run left in run/bench/, and the table
+report() {
+	jq -s -f "$top/tests/bench/report.jq" "$work/meta.json" "$work/cases.jsonl" >"$json_out"
+	jq -r -f "$top/tests/bench/table.jq" "$json_out"
+	echo
+	echo "bench: written ${json_out#$top/}"
+}
+
+if [ "${1:-}" = --report ]; then	# the table again, from the last run
+	report
+	exit 0
+fi
+
+install_missing() {
+	local p missing=()
+	for p in "${BENCH_PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	echo "bench: installing ${missing[*]}"
+	$sudo apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" >/dev/null
+}
+
+for f in "$app" "$minimal" "$stmt_sql"; do
+	[ -x "$f" ] || { echo "bench: $f is missing: run 'make bench'" >&2; exit 1; }
+done
+install_missing
+for p in $port_minimal $port_small $port_big; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		echo "bench: port $p is in use (another bench still running?)" >&2
+		exit 1
+	fi
+done
+
+rm -rf "$work"
+mkdir -p "$work"
+: >"$work/cases.jsonl"
+
+cleanup() {
+	local c
+	trap - INT TERM EXIT
+	for c in "$work"/*/lighttpd.conf; do
+		[ -f "$c.pid" ] && lighttpd_stop "$c"
+	done
+	"$top/tests/pgctl.sh" stop "$pgdir"
+}
+trap cleanup INT TERM EXIT
+
+q() {	# q DB SQL: one value or rows, unaligned
+	PGOPTIONS='-c client_min_messages=warning' psql -X -qAt -v ON_ERROR_STOP=1 -d "$1" -c "$2"
+}
+
+# --- PostgreSQL: the bench cluster, pg_stat_statements, the data -----------
+
+# pg_start: the cluster running with pg_stat_statements loaded
+pg_start() {
+	pg_up "$pgdir" "$pg_port" bench_10k
+	if ! q postgres "SHOW shared_preload_libraries" | grep -q pg_stat_statements; then
+		q postgres "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
+		"$top/tests/pgctl.sh" stop "$pgdir"
+		"$top/tests/pgctl.sh" start "$pgdir" "$pg_port"
+	fi
+}
+
+# stale_migrations DB: the migrations edited since DB was seeded (the data
+# was made for another schema), or nothing
+stale_migrations() {
+	local f m
+	q "$1" "CREATE TABLE IF NOT EXISTS bench.migrations (file text PRIMARY KEY, md5 text NOT NULL)"
+	while IFS='|' read -r f m; do
+		if [ ! -f "$top/sql/$f" ] || [ "$(md5sum <"$top/sql/$f" | cut -c1-32)" != "$m" ]; then
+			echo -n "$f "
+		fi
+	done < <(q "$1" "SELECT file, md5 FROM bench.migrations")
+}
+
+# record_migrations DB: the migrations DB holds now, as they are
+record_migrations() {
+	local f
+	for f in "$top"/sql/*.sql; do
+		q "$1" "INSERT INTO bench.migrations VALUES ('$(basename "$f")',
+		    '$(md5sum <"$f" | cut -c1-32)') ON CONFLICT (file) DO NOTHING"
+	done
+}
+
+# seed DB BUSINESSES KEYS_PER_BUSINESS SESSIONS SAMPLE: the data, once; made
+# anew when the bench's seeding changed or a migration was edited in place
+seed() {
+	local db=$1 have stale=
+	pg_up "$pgdir" "$pg_port" "$db"
+	have=$(q "$db" "SELECT version FROM bench.seeded" 2>/dev/null || true)
+	[ -z "$have" ] || stale=$(stale_migrations "$db")
+	if [ -n "$have" ] && { [ "$have" != "$seed_version" ] || [ -n "$stale" ]; }; then
+		echo "bench: $db was made for ${stale:+a schema since changed (}${stale:-another bench}${stale:+)}: making it anew"
+		dropdb "$db"
+		pg_up "$pgdir" "$pg_port" "$db"
+		have=
+	fi
+	if [ -z "$have" ]; then
+		echo "bench: seeding $db once: $2 businesses, $(($2 * ($3 + 1))) keys," \
+			"$4 sessions (kept in $pgdir) ..."
+		local t0=$SECONDS
+		psql -X -q -v ON_ERROR_STOP=1 -v version="$seed_version" -v businesses="$2" \
+			-v keys_per_business="$3" -v sessions="$4" -v sample="$5" \
+			-d "$db" -f "$top/tests/bench/seed.sql" >/dev/null
+		echo "bench: seeded $db in $((SECONDS - t0)) s"
+		stale_migrations "$db" >/dev/null
+	fi
+	record_migrations "$db"
+	q "$db" "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+	stats_view "$db"
+	# what earlier runs left: sessions made by case c, the IP's auth window
+	q "$db" "DELETE FROM calendence.sessions WHERE expires_at < now() + interval '1 day'"
+	q "$db" "DELETE FROM calendence.rate_windows WHERE subject LIKE 'a:%' OR subject LIKE 'x:%'"
+}
+
+# tokens DB KIND: the file of that kind's tokens, one a line
+tokens() {
+	local f=$work/tokens-$1-$2.txt
+	if [ ! -s "$f" ]; then
+		(umask 077 && q "$1" "SELECT token FROM bench.tokens WHERE kind = '$2' ORDER BY n" >"$f")
+	fi
+	echo "$f"
+}
+
+# --- measurements ------------------------------------------------------------
+
+# wanted ID: true when case ID is to be run (BENCH_ONLY)
+wanted() {
+	[ -z "$only" ] || [[ " $only " == *" $1 "* ]] || [[ " $only " == *" ${1%s} "* ]]
+}
+
+# ticks PID...: clock ticks of CPU the processes used so far
+ticks() {
+	local p t=0 v
+	for p in "$@"; do
+		v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
+# busy_ticks: CPU ticks the whole machine spent busy so far
+busy_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+children() {
+	ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true
+}
+
+pg_pids() {
+	local pm
+	pm=$(head -n 1 "$pgdir/postmaster.pid")
+	echo "$pm"
+	children "$pm"
+}
+
+# statements DB: calls of each statement since the last reset, as JSON
+statements() {
+	q "$1" "SELECT coalesce(json_object_agg(stmt, calls), '{}') FROM (
+	    SELECT stmt, sum(calls) AS calls FROM bench.statement_stats GROUP BY 1) s"
+}
+
+# statement_times DB: mean time (ms) and blocks read from outside
+# shared_buffers per call of each statement since the last reset, as JSON
+statement_times() {
+	q "$1" "SELECT coalesce(json_object_agg(stmt, json_build_object(
+		'mean_ms', round((exec_ms / calls)::numeric, 4),
+		'blocks_read', round(blks_read::numeric / calls, 3),
+		'blocks_hit', round(blks_hit::numeric / calls, 1))), '{}') FROM (
+	    SELECT stmt, sum(calls) AS calls, sum(total_exec_time) AS exec_ms,
+		   sum(shared_blks_read) AS blks_read, sum(shared_blks_hit) AS blks_hit
+	      FROM bench.statement_stats GROUP BY 1) s"
+}
+
+# the bench's view of pg_stat_statements: the workers' statements by name
+stats_view() {
+	q "$1" "CREATE SCHEMA IF NOT EXISTS bench;
+	    CREATE OR REPLACE VIEW bench.statement_stats AS
+	    SELECT CASE
+		WHEN query LIKE '%calendence.authenticate(%' THEN 'authenticate'
+		WHEN query LIKE '%calendence.auth_fail(%' THEN 'auth_fail'
+		WHEN query LIKE '%calendence.create_session(%' THEN 'session_create'
+		WHEN query LIKE '%FROM calendence.services WHERE business_id%' THEN 'services_list'
+		WHEN query LIKE '%calendence.maintenance()%' THEN 'maintenance'
+		ELSE left(regexp_replace(query, '\s+', ' ', 'g'), 60) END AS stmt,
+		calls, total_exec_time, shared_blks_read, shared_blks_hit
+	      FROM pg_stat_statements
+	     WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%statement_stats%'
+	       AND toplevel AND dbid = (SELECT oid FROM pg_database
+					 WHERE datname = current_database())"
+}
+
+# statuses LOG OFFSET: the statuses the workers logged after OFFSET, as JSON
+statuses() {
+	tail -c +"$(($2 + 1))" "$1" | awk '
+	    / info: req_/ {
+		for (i = 2; i <= NF; i++)
+			if ($i ~ /^[0-9]+us$/) { n[$(i - 1)]++; break }
+	    }
+	    END {
+		printf "{"
+		for (s in n) printf "%s\"%s\":%d", (c++ ? "," : ""), s, n[s]
+		printf "}\n"
+	    }'
+}
+
+# wrk_run SECONDS URL TOKENS METHOD OUT: wrk with the bench's settings; its
+# JSON line in OUT, its CPU seconds in OUT.cpu
+wrk_run() {
+	local TIMEFORMAT='%U %S'
+	{ time wrk -t"$threads" -c"$conns" -d"$1"s --timeout 5s -s "$lua" "$2" -- "$3" "$4" \
+		>"$5.out" 2>&1; } 2>"$5.cpu"
+	grep '^{' "$5.out" | tail -n 1 >"$5"
+}
+
+# measure ID LABEL CONF PATH METHOD TOKENS [DB]: one case against the
+# lighttpd of CONF: a warm-up, then SECONDS measured; appends its JSON
+measure() {
+	local id=$1 label=$2 conf=$3 path=$4 method=$5 toks=$6 db=${7:-}
+	local port lpid wpids url log off=0 w0 l0 p0 b0 w1 l1 p1 b1 st='{}' rt='{}' times='{}'
+	local out prof=
+	wanted "$id" || return 0
+	port=$(sed -n 's/^var.port *= *//p' "$conf")
+	lpid=$(cat "$conf.pid")
+	wpids=$(children "$lpid")
+	url=http://127.0.0.1:$port$path
+	log=$(dirname "$conf")/lighttpd.out	# the workers' stderr
+	out=$work/case-$id
+	printf 'bench: %-3s %s ...\n' "$id" "$label"
+	wrk_run "$warm" "$url" "$toks" "$method" "$out.warm"
+	[ -n "$db" ] && q "$db" "SELECT pg_stat_statements_reset()" >/dev/null
+	off=$(stat -c %s "$log")
+	if [[ " $profile " == *" $id "* ]]; then
+		perf record -q -e cpu-clock -g -p "$(echo $wpids | tr ' ' ,)" \
+			-o "$work/perf-$id.data" -- sleep "$secs" >/dev/null 2>&1 &
+		prof=$!
+	fi
+	w0=$(ticks $wpids) l0=$(ticks "$lpid") p0=$(ticks $(pg_pids)) b0=$(busy_ticks)
+	wrk_run "$secs" "$url" "$toks" "$method" "$out"
+	w1=$(ticks $wpids) l1=$(ticks "$lpid") p1=$(ticks $(pg_pids)) b1=$(busy_ticks)
+	[ -z "$prof" ] || wait "$prof" || true
+	[ -n "$db" ] && rt=$(statements "$db") && times=$(statement_times "$db")
+	[ "$id" = 1 ] || st=$(statuses "$log" "$off")
+	[ -s "$out" ] || { echo "bench: wrk failed:" >&2; cat "$out.out" >&2; exit 1; }
+	jq -c --arg id "$id" --arg lbl "$label" --arg method "$method" --arg path "$path" \
+	    --argjson st "$st" --argjson rt "$rt" --argjson times "$times" --arg db "$db" \
+	    --argjson hz "$hz" \
+	    --argjson w "$((w1 - w0))" --argjson l "$((l1 - l0))" --argjson p "$((p1 - p0))" \
+	    --argjson b "$((b1 - b0))" --arg wrkcpu "$(cat "$out.cpu")" \
+	    --argjson tokens "$(wc -l <"$toks")" '
+	    . as $r | ($wrkcpu | split(" ") | map(tonumber) | add * $hz | round) as $k |
+	    (1000000 / $hz / $r.requests) as $us |
+	    { id: $id, label: $lbl, method: $method, path: $path, tokens: $tokens,
+	      requests: $r.requests, seconds: ($r.duration_us / 1e6),
+	      rps: ($r.requests / $r.duration_us * 1e6),
+	      p50_ms: ($r.p50_us / 1000), p90_ms: ($r.p90_us / 1000),
+	      p99_ms: ($r.p99_us / 1000), max_ms: ($r.max_us / 1000),
+	      non_2xx_3xx: $r.non_2xx_3xx, socket_errors: $r.socket_errors,
+	      statuses: $st,
+	      statements: $rt, statement_times: $times,
+	      round_trips: (if $db == "" then null else ([$rt[]] | add // 0) / $r.requests end),
+	      cpu_us_per_request: { workers: ($w * $us), lighttpd: ($l * $us),
+		postgres: ($p * $us), wrk: ($k * $us),
+		other: (([($b - $w - $l - $p - $k), 0] | max) * $us),
+		machine: ($b * $us) } }' "$out" >>"$work/cases.jsonl"
+}
+
+# pgbench_run ID LABEL CLIENTS: the database ceiling on bench_10k
+pgbench_run() {
+	local id=$1 label=$2 clients=$3 out=$work/case-$1 b0 b1 tps lat
+	wanted "$id" || return 0
+	printf 'bench: %-3s %s ...\n' "$id" "$label"
+	local TIMEFORMAT='%U %S'
+	rm -f "$work"/pgbench-"$id".*
+	pgbench -n -M prepared -c "$clients" -j "$((clients < threads ? clients : threads))" \
+		-T "$warm" -f "$work/db-ceiling.sql" -D kind=business -D exchange=f \
+		-D ip=127.0.0.1 -D auth_limit=20 -D per_page=15 -D offset=0 \
+		bench_10k >/dev/null 2>&1
+	q bench_10k "SELECT pg_stat_statements_reset()" >/dev/null
+	b0=$(busy_ticks)
+	{ time pgbench -n -M prepared -c "$clients" -j "$((clients < threads ? clients : threads))" \
+		-T "$secs" -f "$work/db-ceiling.sql" -D kind=business -D exchange=f \
+		-D ip=127.0.0.1 -D auth_limit=20 -D per_page=15 -D offset=0 \
+		--log --log-prefix="$work/pgbench-$id" bench_10k >"$out.out" 2>&1; } 2>"$out.cpu"
+	b1=$(busy_ticks)
+	cat "$work"/pgbench-"$id".* | awk '{ print $3 }' | sort -n >"$out.lat"
+	jq -n -c --arg id "$id" --arg lbl "$label" --argjson clients "$clients" \
+	    --argjson n "$(wc -l <"$out.lat")" --arg text "$(cat "$out.out")" \
+	    --argjson p50 "$(awk -v n="$(wc -l <"$out.lat")" 'NR == int(n * 0.50) + 1 { print; exit }' "$out.lat")" \
+	    --argjson p99 "$(awk -v n="$(wc -l <"$out.lat")" 'NR == int(n * 0.99) + 1 { print; exit }' "$out.lat")" \
+	    --argjson rt "$(statements bench_10k)" --argjson times "$(statement_times bench_10k)" \
+	    --argjson b "$((b1 - b0))" --argjson hz "$hz" \
+	    --arg cpu "$(cat "$out.cpu")" '
+	    ($text | capture("tps = (?<t>[0-9.]+) \\(without") | .t | tonumber) as $tps |
+	    (1000000 / $hz / $n) as $us |
+	    { id: $id, label: $lbl, clients: $clients, requests: $n, rps: $tps,
+	      p50_ms: ($p50 / 1000), p99_ms: ($p99 / 1000), statements: $rt,
+	      statement_times: $times,
+	      round_trips: (([$rt[]] | add // 0) / $n),
+	      cpu_us_per_request: { pgbench: (($cpu | split(" ") | map(tonumber) | add) * 1e6 / $n),
+		machine: ($b * $us) } }' >>"$work/cases.jsonl"
+}
+
+# rss CONF: the workers' memory (kB), the largest of them, as JSON
+rss() {
+	local p
+	for p in $(children "$(cat "$1.pid")"); do
+		awk '/^(VmRSS|VmHWM|RssAnon|RssFile|Pss):/ {
+			sub(/:$/, "", $1); printf "%s\"%s\":%d", (n++ ? "," : "{"), $1, $2 }
+		    END { print "}" }' "/proc/$p/status" "/proc/$p/smaps_rollup"
+	done | jq -s -c '{ workers: length, VmRSS_kB: (map(.VmRSS) | max),
+	    VmHWM_kB: (map(.VmHWM) | max), RssAnon_kB: (map(.RssAnon) | max),
+	    RssFile_kB: (map(.RssFile) | max), Pss_kB: (map(.Pss) | max) }'
+}
+
+# server CONF PORT STATE APP DB: lighttpd with WORKERS workers of APP on DB
+server() {
+	local conf=$1 port=$2 state=$3 app_bin=$4 db=$5
+	mkdir -p "$state"
+	lighttpd_conf "$conf" "$port" "$app_bin" "$work/calendence.conf" "$state" "$workers"
+	PGDATABASE=$db
+	set -m
+	lighttpd_start "$conf" 2>"$state/lighttpd.out"
+	set +m
+	# the pool is up when every worker answers
+	local i n
+	for i in $(seq 1 50); do
+		n=$(children "$(cat "$conf.pid")" | wc -l)
+		[ "$n" -ge "$workers" ] && break
+		sleep 0.1
+	done
+}
+
+# check URL TOKEN STATUS: one request answers STATUS, or the bench stops
+check() {
+	local got
+	got=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1")
+	if [ "$got" != "$3" ]; then
+		echo "bench: $1 answered $got, not $3; the server log:" >&2
+		tail -n 20 "$(dirname "$conf")/lighttpd.out" >&2 || true
+		exit 1
+	fi
+}
+
+# --- the run -----------------------------------------------------------------
+
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "bench: PostgreSQL on port $pg_port, data in $pgdir"
+pg_start
+seed bench_10k 1000 10 10000 10000
+seed bench_1m 100000 9 100000 10000
+q bench_10k "CHECKPOINT"
+
+cat >"$work/calendence.conf" <<CONF
+# the bench's worker settings: the defaults, except that maintenance (a
+# background task every 5 minutes by default) is off so that it neither
+# falls into a measurement nor removes the seeded rate windows
+log_level = info
+auth_fail_limit = 20
+maintenance_interval = 0
+CONF
+
+# the worker's own statements, the key drawn by pgbench's random n
+auth=$("$stmt_sql" authenticate)
+svc=$("$stmt_sql" services_list)
+key="(SELECT token_hash FROM bench.tokens WHERE kind = 'biz' AND n = :n)"
+biz="(SELECT business_id FROM bench.tokens WHERE kind = 'biz' AND n = :n)"
+auth=${auth//'$1::bytea'/$key}
+auth=${auth//'$2'/:kind}
+auth=${auth//'$3::boolean'/:exchange::boolean}
+auth=${auth//'$4'/:ip}
+auth=${auth//'$5::uuid'/NULL::uuid}
+auth=${auth//'$6'/NULL}
+auth=${auth//'$7::integer'/:auth_limit::integer}
+svc=${svc//'$1::uuid'/$biz}
+svc=${svc//'$2::integer'/:per_page::integer}
+svc=${svc//'$3::bigint'/:offset::bigint}
+case "$auth$svc" in
+*'$'*) echo "bench: a statement parameter was not replaced: $auth $svc" >&2; exit 1 ;;
+esac
+nbiz=$(wc -l <"$(tokens bench_10k biz)")
+cat >"$work/db-ceiling.sql" <<SQL
+\set n random(1, $nbiz)
+$auth;
+$svc;
+SQL
+
+export PGDATABASE
+
+# 1: the transport ceiling
+c=$work/minimal/lighttpd.conf
+if wanted 1; then
+	server "$c" "$port_minimal" "$work/minimal" "$minimal" bench_10k
+	measure 1 "transport: minimal FastCGI responder" "$c" /api/v1/services GET \
+		"$(tokens bench_10k biz)"
+	lighttpd_stop "$c"
+fi
+
+# 2: the database ceiling
+pgbench_run 2 "database: pgbench, auth + services, -c $workers" "$workers"
+pgbench_run 2s "database: pgbench, auth + services, -c $saturate" "$saturate"
+
+# a-e: the worker, 10,000 keys
+c=$work/small/lighttpd.conf
+conf=$c
+rss_small='{}'
+if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2; then
+	server "$c" "$port_small" "$work/small" "$app" bench_10k
+	check "http://127.0.0.1:$port_small/api/v1/services" \
+		"$(head -n 1 "$(tokens bench_10k biz)")" 200
+	measure a "GET /services, business keys" "$c" /api/v1/services GET \
+		"$(tokens bench_10k biz)" bench_10k
+	measure b "GET /services, session tokens" "$c" /api/v1/services GET \
+		"$(tokens bench_10k ses)" bench_10k
+	measure c "POST /session, publishable keys" "$c" /api/v1/session POST \
+		"$(tokens bench_10k pub)" bench_10k
+	q bench_10k "DELETE FROM calendence.sessions WHERE expires_at < now() + interval '1 day'"
+	measure d "GET /services, one exhausted key (429)" "$c" /api/v1/services GET \
+		"$(tokens bench_10k limited)" bench_10k
+	q bench_10k "DELETE FROM calendence.rate_windows WHERE subject LIKE 'a:%'"
+	measure e1 "GET /services, bad checksums" "$c" /api/v1/services GET \
+		"$(tokens bench_10k badsum)" bench_10k
+	q bench_10k "DELETE FROM calendence.rate_windows WHERE subject LIKE 'a:%'"
+	measure e2 "GET /services, unknown tokens" "$c" /api/v1/services GET \
+		"$(tokens bench_10k unknown)" bench_10k
+	rss_small=$(rss "$c")
+	lighttpd_stop "$c"
+fi
+
+# f: the worker, 1,000,000 keys
+c=$work/big/lighttpd.conf
+conf=$c
+rss_big='{}'
+if wanted f; then
+	server "$c" "$port_big" "$work/big" "$app" bench_1m
+	check "http://127.0.0.1:$port_big/api/v1/services" \
+		"$(head -n 1 "$(tokens bench_1m biz)")" 200
+	measure f "GET /services, business keys, 1M keys" "$c" /api/v1/services GET \
+		"$(tokens bench_1m biz)" bench_1m
+	rss_big=$(rss "$c")
+	lighttpd_stop "$c"
+fi
+
+sizes=$(q bench_1m "SELECT json_build_object('api_keys', (SELECT count(*) FROM calendence.api_keys),
+    'sessions', (SELECT count(*) FROM calendence.sessions WHERE expires_at > now()),
+    'rate_windows', (SELECT count(*) FROM calendence.rate_windows),
+    'businesses', (SELECT count(*) FROM calendence.businesses))")
+sizes_small=$(q bench_10k "SELECT json_build_object('api_keys', (SELECT count(*) FROM calendence.api_keys),
+    'sessions', (SELECT count(*) FROM calendence.sessions WHERE expires_at > now()),
+    'rate_windows', (SELECT count(*) FROM calendence.rate_windows),
+    'businesses', (SELECT count(*) FROM calendence.businesses))")
+pg_settings=$(q postgres "SELECT json_object_agg(name, setting) FROM pg_settings WHERE name IN
+    ('shared_buffers', 'fsync', 'synchronous_commit', 'max_connections', 'server_version')")
+
+# --- the report ----------------------------------------------------------------
+
+jq -n \
+    --arg started "$started" --arg load "$load_before" \
+    --arg load_after "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
+    --argjson cores "$(nproc)" --arg kernel "$(uname -r)" \
+    --arg commit "$(git rev-parse --short HEAD 2>/dev/null || echo -)" \
+    --arg dirty "$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l)" \
+    --arg wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" \
+    --arg lighttpd "$(lighttpd -v | cut -d' ' -f1)" \
+    --argjson pg "$pg_settings" --argjson workers "$workers" --argjson threads "$threads" \
+    --argjson conns "$conns" --argjson secs "$secs" --argjson warm "$warm" \
+    --argjson rss_small "$rss_small" --argjson rss_big "$rss_big" \
+    --argjson sizes "$sizes" --argjson sizes_small "$sizes_small" '
+    { bench: "calendence make bench", started: $started,
+      machine: { cpu: $cpu, cores: $cores, kernel: $kernel, load_before: $load,
+		 load_after: $load_after },
+      software: { commit: $commit, modified_tracked_files: ($dirty | tonumber),
+		  wrk: $wrk, lighttpd: $lighttpd, postgresql: $pg },
+      settings: { workers: $workers, wrk_threads: $threads, wrk_connections: $conns,
+		  seconds: $secs, warmup_seconds: $warm, auth_fail_limit: 20,
+		  log_level: "info", maintenance_interval: 0 },
+      data: { small: $sizes_small, big: $sizes },
+      worker_memory: { after_a_to_e: $rss_small, after_f: $rss_big } }' >"$work/meta.json"
+report

@@ -1,0 +1,549 @@
+/* e2e_booking.c: SPEC 9 (and the phase 2 rows of SPEC 4), the booking flow through the web server. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "fixture.h"
+#include "http.h"
+
+#define AVAIL_PATH	"/api/v1/availability"
+#define HOLD_PATH	"/api/v1/bookings/hold"
+#define BOOK_PATH	"/api/v1/bookings"
+#define LOC_PATH	"/api/v1/locations"
+#define SES_PATH	"/api/v1/session"
+
+#define WEEK_HOURS	"{\"monday\":[\"09:00-17:00\"],\"tuesday\":[\"09:00-17:00\"]," \
+	"\"wednesday\":[\"09:00-17:00\"],\"thursday\":[\"09:00-17:00\"]," \
+	"\"friday\":[\"09:00-17:00\"],\"saturday\":[\"09:00-17:00\"]," \
+	"\"sunday\":[\"09:00-17:00\"]}"
+
+static const char *
+nz(const char *s)
+{
+	return s != NULL ? s : "(null)";
+}
+
+/* A business with a service, one location open every day, one staff member there. */
+struct bshop {
+	char	*hub;
+	char	*biz;
+	char	*key;		/* business key */
+	char	*pub;		/* publishable key */
+	char	*svc;
+	char	*loc;
+	char	*staff;
+	char	*day;		/* local date 8 days ahead */
+};
+
+static void
+bshop_init(struct bshop *s)
+{
+	s->hub = fx_hub("pro");
+	s->biz = fx_business(s->hub, "America/Chicago");
+	s->key = fx_key("business", s->biz);
+	s->pub = fx_key("publishable", s->biz);
+	s->svc = fx_service(s->biz, NULL, 1);
+	s->loc = fx_value("SELECT calendence.create_location($1, 'Main Shop', '1 Main St', "
+	    "NULL, $2::jsonb)", s->biz, WEEK_HOURS, NULL);
+	s->staff = fx_value("SELECT calendence.create_staff($1, 'Pat Doe', ARRAY[$2::uuid], "
+	    "'{}', $3::jsonb)", s->biz, s->loc, WEEK_HOURS, NULL);
+	s->day = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date + 8, "
+	    "'YYYY-MM-DD')", NULL);
+	cr_assert(s->loc != NULL && s->staff != NULL && s->day != NULL);
+}
+
+static void
+bshop_cleanup(struct bshop *s)
+{
+	free(s->hub);
+	free(s->biz);
+	free(s->key);
+	free(s->pub);
+	free(s->svc);
+	free(s->loc);
+	free(s->staff);
+	free(s->day);
+}
+
+/* A free slot as availability lists it. */
+struct slot {
+	char	*starts_at;
+	char	*staff;
+	char	*location;
+};
+
+static void
+slot_free(struct slot *sl)
+{
+	free(sl->starts_at);
+	free(sl->staff);
+	free(sl->location);
+	memset(sl, 0, sizeof(*sl));
+}
+
+static void
+expect_error(const struct http_resp *r, int status, const char *code, const char *param)
+{
+	cr_expect_eq(r->status, status, "status %d, want %d: %s", r->status, status, r->body);
+	cr_expect_str_eq(nz(jstr(r->json, "error.code")), code, "%s", r->body);
+	if (param != NULL)
+		cr_expect_str_eq(nz(jstr(r->json, "error.param")), param, "%s", r->body);
+}
+
+/* GET /availability of service 'svc' over [from, to] (NULLs: left out). */
+static void
+avail(const char *token, const char *svc, const char *from, const char *to,
+    struct http_resp *r)
+{
+	char	 path[512];
+	int	 n;
+
+	n = snprintf(path, sizeof(path), "%s?x=1", AVAIL_PATH);
+	if (svc != NULL)
+		n += snprintf(path + n, sizeof(path) - n, "&service_id=%s", svc);
+	if (from != NULL)
+		n += snprintf(path + n, sizeof(path) - n, "&date_from=%s", from);
+	if (to != NULL)
+		snprintf(path + n, sizeof(path) - n, "&date_to=%s", to);
+	cr_assert_eq(http_get(path, token, NULL, r), 0);
+}
+
+/* 1 when the availability answer r lists a slot of 'staff' at 'starts' on 'day'. */
+static int
+has_slot(const struct http_resp *r, const char *day, const char *staff, const char *starts)
+{
+	json_object	*arr = jget(r->json, "data");
+	size_t		 i, n;
+
+	if (arr == NULL || !json_object_object_get_ex(arr, day, &arr) || arr == NULL)
+		return 0;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		json_object	*o = json_object_array_get_idx(arr, i);
+		const char	*st = jstr(o, "starts_at"), *sf = jstr(o, "staff.id");
+
+		if (st != NULL && sf != NULL && strcmp(st, starts) == 0 &&
+		    strcmp(sf, staff) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The first free slot of the shop's service on its day, asked with 'token'. */
+static void
+first_slot(const struct bshop *s, const char *token, struct slot *sl)
+{
+	struct http_resp	 r;
+	char			 p[64];
+
+	avail(token, s->svc, s->day, s->day, &r);
+	cr_assert_eq(r.status, 200, "availability: %d %s", r.status, r.body);
+	cr_assert_gt(jint(r.json, "meta.total_slots"), 0, "%s", r.body);
+	snprintf(p, sizeof(p), "data.%s.0.", s->day);
+	{
+		char	 a[96], b[96], c[96];
+
+		snprintf(a, sizeof(a), "%sstarts_at", p);
+		snprintf(b, sizeof(b), "%sstaff.id", p);
+		snprintf(c, sizeof(c), "%slocation.id", p);
+		cr_assert(jstr(r.json, a) && jstr(r.json, b) && jstr(r.json, c), "%s",
+		    r.body);
+		sl->starts_at = strdup(jstr(r.json, a));
+		sl->staff = strdup(jstr(r.json, b));
+		sl->location = strdup(jstr(r.json, c));
+	}
+	http_resp_free(&r);
+}
+
+/* POST /bookings/hold on a slot (staff NULL: any). */
+static void
+hold(const char *token, const char *const *extra, const char *svc, const char *loc,
+    const char *starts, const char *staff, struct http_resp *r)
+{
+	char	 body[512];
+
+	if (staff != NULL)
+		snprintf(body, sizeof(body), "{\"service_id\":\"%s\",\"location_id\":\"%s\","
+		    "\"starts_at\":\"%s\",\"staff_id\":\"%s\"}", svc, loc, starts, staff);
+	else
+		snprintf(body, sizeof(body), "{\"service_id\":\"%s\",\"location_id\":\"%s\","
+		    "\"starts_at\":\"%s\"}", svc, loc, starts);
+	cr_assert_eq(http_post(HOLD_PATH, token, extra, body, r), 0);
+}
+
+/* Holds the slot; asserts 201 and returns the hold id. */
+static char *
+hold_ok(const struct bshop *s, const char *token, const struct slot *sl)
+{
+	struct http_resp	 r;
+	char			*id;
+
+	hold(token, NULL, s->svc, sl->location, sl->starts_at, sl->staff, &r);
+	cr_assert_eq(r.status, 201, "hold: %d %s", r.status, r.body);
+	cr_assert_not_null(jstr(r.json, "hold_id"), "%s", r.body);
+	id = strdup(jstr(r.json, "hold_id"));
+	http_resp_free(&r);
+	return id;
+}
+
+/* POST /bookings with a hold and a valid client (notes NULL: none). */
+static void
+book(const char *token, const char *hold_id, const char *email, const char *notes,
+    struct http_resp *r)
+{
+	size_t	 len = 512 + (notes ? strlen(notes) : 0);
+	char	*body = malloc(len);
+
+	cr_assert_not_null(body);
+	snprintf(body, len, "{\"hold_id\":\"%s\",\"client\":{\"first_name\":\"Ann\","
+	    "\"last_name\":\"Lee\",\"email\":\"%s\"}%s%s%s}", hold_id, email,
+	    notes ? ",\"notes\":\"" : "", notes ? notes : "", notes ? "\"" : "");
+	cr_assert_eq(http_post(BOOK_PATH, token, NULL, body, r), 0);
+	free(body);
+}
+
+/* Holds and books the first free slot with 'token'; returns the booking id. */
+static char *
+book_first(const struct bshop *s, const char *token)
+{
+	struct slot		 sl = { 0 };
+	struct http_resp	 r;
+	char			*h, *id;
+
+	first_slot(s, token, &sl);
+	h = hold_ok(s, token, &sl);
+	book(token, h, "ann@example.com", NULL, &r);
+	cr_assert_eq(r.status, 201, "book: %d %s", r.status, r.body);
+	id = strdup(nz(jstr(r.json, "id")));
+	http_resp_free(&r);
+	free(h);
+	slot_free(&sl);
+	return id;
+}
+
+/* POST /session with a publishable or session token: the new session token. */
+static char *
+session(const char *token)
+{
+	struct http_resp	 r;
+	char			*tok;
+
+	cr_assert_eq(http_post(SES_PATH, token, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 201, "session: %d %s", r.status, r.body);
+	cr_assert_not_null(jstr(r.json, "session_token"), "%s", r.body);
+	tok = strdup(jstr(r.json, "session_token"));
+	http_resp_free(&r);
+	return tok;
+}
+
+/* GET path with token: the status. */
+static int
+get_status(const char *path, const char *token)
+{
+	struct http_resp	 r;
+	int			 st;
+
+	cr_assert_eq(http_get(path, token, NULL, &r), 0);
+	st = r.status;
+	http_resp_free(&r);
+	return st;
+}
+
+/* 1 when GET /bookings with token lists booking 'id'. */
+static int
+listed(const char *token, const char *id)
+{
+	struct http_resp	 r;
+	json_object		*d;
+	size_t			 i;
+	int			 found = 0;
+
+	cr_assert_eq(http_get(BOOK_PATH "?per_page=50", token, NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "list: %d %s", r.status, r.body);
+	d = jget(r.json, "data");
+	cr_assert(d != NULL && json_object_is_type(d, json_type_array), "%s", r.body);
+	for (i = 0; i < json_object_array_length(d); i++)
+		if (strcmp(nz(jstr(json_object_array_get_idx(d, i), "id")), id) == 0)
+			found = 1;
+	http_resp_free(&r);
+	return found;
+}
+
+Test(booking, widget_flow_with_a_session)
+{
+	struct bshop		 s;
+	struct slot		 sl = { 0 };
+	struct http_resp	 r;
+	char			 path[256], *tok, *h, *id, *ok;
+
+	bshop_init(&s);
+	tok = session(s.pub);
+	cr_assert_eq(get_status("/api/v1/services", tok), 200);
+
+	avail(tok, s.svc, s.day, s.day, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "meta.service_id")), s.svc);
+	cr_expect_str_eq(nz(jstr(r.json, "meta.date_from")), s.day);
+	cr_expect_str_eq(nz(jstr(r.json, "meta.date_to")), s.day);
+	http_resp_free(&r);
+	first_slot(&s, tok, &sl);
+	cr_expect_str_eq(sl.staff, s.staff);
+	cr_expect_str_eq(sl.location, s.loc);
+
+	hold(tok, NULL, s.svc, sl.location, sl.starts_at, sl.staff, &r);
+	cr_assert_eq(r.status, 201, "hold: %d %s", r.status, r.body);
+	cr_assert_not_null(jstr(r.json, "hold_id"), "%s", r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "starts_at")), sl.starts_at);
+	cr_expect_str_eq(nz(jstr(r.json, "staff.id")), s.staff);
+	ok = fx_value("SELECT abs(extract(epoch FROM $1::timestamptz - now()) - 600) < 30",
+	    nz(jstr(r.json, "expires_at")), NULL);
+	cr_expect_str_eq(nz(ok), "t", "expires_at %s", nz(jstr(r.json, "expires_at")));
+	free(ok);
+	h = strdup(jstr(r.json, "hold_id"));
+	http_resp_free(&r);
+
+	book(tok, h, "ann@example.com", "Blue car", &r);
+	cr_assert_eq(r.status, 201, "book: %d %s", r.status, r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "status")), "confirmed", "%s", r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "client.email")), "ann@example.com");
+	cr_expect_str_eq(nz(jstr(r.json, "starts_at")), sl.starts_at);
+	cr_expect_str_eq(nz(jstr(r.json, "notes")), "Blue car");
+	cr_assert_not_null(jstr(r.json, "id"), "%s", r.body);
+	id = strdup(jstr(r.json, "id"));
+	http_resp_free(&r);
+
+	avail(tok, s.svc, s.day, s.day, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_not(has_slot(&r, s.day, sl.staff, sl.starts_at),
+	    "booked slot %s still offered", sl.starts_at);
+	http_resp_free(&r);
+
+	snprintf(path, sizeof(path), BOOK_PATH "/%s/cancel", id);
+	cr_assert_eq(http_post(path, tok, NULL, NULL, &r), 0);
+	cr_expect_eq(r.status, 200, "cancel: %d %s", r.status, r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "status")), "cancelled", "%s", r.body);
+	http_resp_free(&r);
+
+	avail(tok, s.svc, s.day, s.day, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(has_slot(&r, s.day, sl.staff, sl.starts_at),
+	    "cancelled slot %s not offered again", sl.starts_at);
+	http_resp_free(&r);
+
+	free(id);
+	free(h);
+	free(tok);
+	slot_free(&sl);
+	bshop_cleanup(&s);
+}
+
+Test(booking, taken_slot_and_used_hold_conflict)
+{
+	struct bshop		 s;
+	struct slot		 sl = { 0 };
+	struct http_resp	 r;
+	char			*h;
+
+	bshop_init(&s);
+	first_slot(&s, s.key, &sl);
+	h = hold_ok(&s, s.key, &sl);
+
+	hold(s.key, NULL, s.svc, sl.location, sl.starts_at, sl.staff, &r);
+	expect_error(&r, 409, "slot_unavailable", NULL);
+	http_resp_free(&r);
+
+	book(s.key, h, "ann@example.com", NULL, &r);
+	cr_expect_eq(r.status, 201, "book: %d %s", r.status, r.body);
+	http_resp_free(&r);
+	book(s.key, h, "ann@example.com", NULL, &r);
+	expect_error(&r, 409, "hold_expired", NULL);
+	http_resp_free(&r);
+
+	free(h);
+	slot_free(&sl);
+	bshop_cleanup(&s);
+}
+
+Test(booking, validation_names_the_parameter)
+{
+	struct bshop		 s;
+	struct slot		 sl = { 0 };
+	struct http_resp	 r;
+	char			*far, *past, *today, *h, *notes, body[512];
+
+	bshop_init(&s);
+	far = fx_value("SELECT to_char($1::date + 20, 'YYYY-MM-DD')", s.day, NULL);
+	today = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date, "
+	    "'YYYY-MM-DD')", NULL);
+	past = fx_value("SELECT to_char($1::date - 1, 'YYYY-MM-DD')", today, NULL);
+
+	avail(s.key, NULL, s.day, s.day, &r);
+	expect_error(&r, 422, "validation_failed", "service_id");
+	http_resp_free(&r);
+	avail(s.key, s.svc, s.day, far, &r);
+	expect_error(&r, 422, "validation_failed", "date_to");
+	http_resp_free(&r);
+	avail(s.key, s.svc, past, today, &r);
+	expect_error(&r, 422, "validation_failed", "date_from");
+	http_resp_free(&r);
+
+	first_slot(&s, s.key, &sl);
+	snprintf(body, sizeof(body), "{\"service_id\":\"%s\",\"location_id\":\"%s\"}", s.svc,
+	    s.loc);
+	cr_assert_eq(http_post(HOLD_PATH, s.key, NULL, body, &r), 0);
+	expect_error(&r, 422, "validation_failed", "starts_at");
+	http_resp_free(&r);
+	snprintf(body, sizeof(body), "{\"service_id\":123,\"location_id\":\"%s\","
+	    "\"starts_at\":\"%s\"}", s.loc, sl.starts_at);
+	cr_assert_eq(http_post(HOLD_PATH, s.key, NULL, body, &r), 0);
+	expect_error(&r, 422, "validation_failed", "service_id");
+	http_resp_free(&r);
+
+	h = hold_ok(&s, s.key, &sl);
+	book(s.key, h, "not-an-email", NULL, &r);
+	expect_error(&r, 422, "validation_failed", "client.email");
+	http_resp_free(&r);
+	notes = malloc(1002);
+	cr_assert_not_null(notes);
+	memset(notes, 'n', 1001);
+	notes[1001] = '\0';
+	book(s.key, h, "ann@example.com", notes, &r);
+	expect_error(&r, 422, "validation_failed", "notes");
+	http_resp_free(&r);
+	/* the hold is still good after the refusals */
+	notes[1000] = '\0';
+	book(s.key, h, "ann@example.com", notes, &r);
+	cr_expect_eq(r.status, 201, "book: %d %s", r.status, r.body);
+	http_resp_free(&r);
+
+	free(notes);
+	free(h);
+	free(far);
+	free(past);
+	free(today);
+	slot_free(&sl);
+	bshop_cleanup(&s);
+}
+
+Test(booking, idempotency_key_on_hold)
+{
+	struct bshop		 s;
+	struct slot		 sl = { 0 };
+	struct http_resp	 r1, r2, r3;
+	const char *const	 idem[] = { "Idempotency-Key: hold-key-1", NULL };
+	char			*other;
+
+	bshop_init(&s);
+	first_slot(&s, s.key, &sl);
+	other = fx_value("SELECT calendence.rfc3339($1::timestamptz + interval '1 hour')",
+	    sl.starts_at, NULL);
+
+	hold(s.key, idem, s.svc, sl.location, sl.starts_at, sl.staff, &r1);
+	cr_assert_eq(r1.status, 201, "%s", r1.body);
+	cr_expect_null(http_header(&r1, "Idempotent-Replayed"));
+	hold(s.key, idem, s.svc, sl.location, sl.starts_at, sl.staff, &r2);
+	cr_assert_eq(r2.status, 201, "%s", r2.body);
+	cr_expect_str_eq(nz(jstr(r2.json, "hold_id")), nz(jstr(r1.json, "hold_id")));
+	cr_expect_str_eq(nz(http_header(&r2, "Idempotent-Replayed")), "true", "%s",
+	    r2.headers);
+
+	hold(s.key, idem, s.svc, sl.location, nz(other), sl.staff, &r3);
+	expect_error(&r3, 422, "validation_failed", NULL);
+	http_resp_free(&r1);
+	http_resp_free(&r2);
+	http_resp_free(&r3);
+
+	free(other);
+	slot_free(&sl);
+	bshop_cleanup(&s);
+}
+
+Test(booking, who_sees_what)
+{
+	struct bshop		 s, t;
+	struct http_resp	 r;
+	const char *const	 nobiz[] = { NULL };
+	char			 path[256], *hubkey, *mine, *theirs, *keyb, *s1, *s2;
+
+	bshop_init(&s);
+	bshop_init(&t);
+
+	avail(s.pub, s.svc, s.day, s.day, &r);
+	expect_error(&r, 403, "key_type_not_allowed", NULL);
+	http_resp_free(&r);
+
+	hubkey = fx_key("hub", s.hub);
+	cr_assert_eq(http_get(BOOK_PATH, hubkey, nobiz, &r), 0);
+	expect_error(&r, 400, "business_required", NULL);
+	http_resp_free(&r);
+
+	theirs = book_first(&t, t.key);
+	snprintf(path, sizeof(path), BOOK_PATH "/%s", theirs);
+	cr_expect_eq(get_status(path, s.key), 404, "another business's booking");
+	cr_expect_eq(get_status(path, t.key), 200);
+
+	keyb = book_first(&s, s.key);
+	s1 = session(s.pub);
+	mine = book_first(&s, s1);
+	cr_expect_not(listed(s1, keyb), "a session lists a key's booking");
+	cr_expect(listed(s1, mine), "a session does not list its own booking");
+	snprintf(path, sizeof(path), BOOK_PATH "/%s", keyb);
+	cr_expect_eq(get_status(path, s1), 404, "a session sees a key's booking");
+	snprintf(path, sizeof(path), BOOK_PATH "/%s", mine);
+	cr_expect_eq(get_status(path, s1), 200);
+	cr_expect(listed(s.key, keyb) && listed(s.key, mine), "the key lists all");
+
+	s2 = session(s1);
+	cr_expect(listed(s2, mine), "a refreshed session lost its predecessor's booking");
+	cr_expect_not(listed(s2, keyb));
+	cr_expect_eq(get_status(path, s2), 200);
+
+	free(hubkey);
+	free(mine);
+	free(theirs);
+	free(keyb);
+	free(s1);
+	free(s2);
+	bshop_cleanup(&s);
+	bshop_cleanup(&t);
+}
+
+Test(booking, locations_of_the_business_only)
+{
+	struct bshop		 s, t;
+	struct http_resp	 r;
+	char			*second;
+	json_object		*d;
+	size_t			 i;
+
+	bshop_init(&s);
+	bshop_init(&t);
+	second = fx_value("SELECT calendence.create_location($1, 'Annex', NULL, NULL, NULL)",
+	    s.biz, NULL);
+
+	cr_assert_eq(http_get(LOC_PATH, s.key, NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	d = jget(r.json, "data");
+	cr_assert(d != NULL && json_object_is_type(d, json_type_array), "%s", r.body);
+	cr_expect_eq(json_object_array_length(d), 2, "%s", r.body);
+	cr_expect_eq(jint(r.json, "meta.total"), 2, "%s", r.body);
+	/* sorted by name */
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.id")), nz(second));
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.name")), "Annex");
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.id")), s.loc);
+	for (i = 0; i < json_object_array_length(d); i++)
+		cr_expect_str_neq(nz(jstr(json_object_array_get_idx(d, i), "id")), t.loc);
+	http_resp_free(&r);
+
+	cr_assert_eq(http_get(LOC_PATH "?per_page=1&page=2", s.key, NULL, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.id")), "(null)");
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.id")), s.loc, "%s", r.body);
+	http_resp_free(&r);
+
+	free(second);
+	bshop_cleanup(&s);
+	bshop_cleanup(&t);
+}
