@@ -585,17 +585,10 @@ Test(booking_avail, validation)
 	free(osvc); free(off);
 }
 
-/* Milliseconds between two CLOCK_MONOTONIC readings. */
-static double
-ms_between(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
-}
-
 /*
  * 14 days, 4 staff, 2 locations, 200 confirmed bookings (on the hour
  * between 09:00 and 17:00, for the three staff at one location each): one
- * call, well under a second; the count is right and no slot it offers
+ * call; the count is right and no slot it offers
  * overlaps a booking of its staff member.
  */
 Test(booking_avail, fourteen_days_two_hundred_bookings, .timeout = 60)
@@ -609,7 +602,6 @@ Test(booking_avail, fourteen_days_two_hundred_bookings, .timeout = 60)
 	char		*l2 = bk_location(biz, "South", NULL, week);
 	char		 both[128], *st[4], *svc = bk_service(biz, 30, 0, 0, "{}", NULL);
 	char		*v, *body;
-	struct timespec	 t0, t1;
 	int		 i;
 
 	snprintf(both, sizeof(both), "{%s,%s}", l1, l2);
@@ -633,11 +625,8 @@ Test(booking_avail, fourteen_days_two_hundred_bookings, .timeout = 60)
 	cr_assert_str_eq(v, "200");
 	free(v);
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* its speed is measured by `make bench`, row (g); here only its answer */
 	body = bk_avail_ok(biz, svc, d, d13, NULL, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	cr_expect_lt(ms_between(&t0, &t1), 1000.0, "availability took %.0f ms",
-	    ms_between(&t0, &t1));
 	cr_expect_eq(bk_days(body), 14);
 	v = fx_value("SELECT concat_ws(' ', count(*), ($1::json->'meta'->>'total_slots'), "
 	    "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM calendence.reservations r "
