@@ -223,9 +223,11 @@ h_bookings_list(struct request *r)
 	if (strcmp(PQgetvalue(res, 0, 0), "ok") != 0)
 		reply_result(r, res, 200);
 	else {
+		const char	*params[] = { "status", st, "from", from, "to", to, NULL };
+
 		pg.total = atoll(PQgetvalue(res, 0, 2));
-		page_reply(r, &pg, "/api/v1/bookings", PQgetvalue(res, 0, 3),
-		    (size_t)PQgetlength(res, 0, 3));
+		page_reply_filtered(r, &pg, "/api/v1/bookings", params,
+		    PQgetvalue(res, 0, 3), (size_t)PQgetlength(res, 0, 3));
 	}
 	PQclear(res);
 }

@@ -110,32 +110,68 @@ page_base_url(const struct request *r, char *out, size_t len)
 }
 
 static json_object *
-link(const char *path, const struct page *pg, long long page)
+link(const char *path, const struct page *pg, long long page, const char *extra)
 {
-	char	 url[1024];
+	char	 url[2048];
 
 	if (page < 1)
 		return NULL;
 	if (pg->per_page == PAGE_DEFAULT_SIZE)
-		snprintf(url, sizeof(url), "%s?page=%lld", path, page);
+		snprintf(url, sizeof(url), "%s?page=%lld%s", path, page, extra);
 	else
-		snprintf(url, sizeof(url), "%s?page=%lld&per_page=%d", path, page,
-		    pg->per_page);
+		snprintf(url, sizeof(url), "%s?page=%lld&per_page=%d%s", path, page,
+		    pg->per_page, extra);
 	return json_object_new_string(url);
 }
 
 static json_object *
-links(const char *path, const struct page *pg)
+links(const char *path, const struct page *pg, const char *extra)
 {
 	json_object	*o = json_object_new_object();
 	long long	 last = page_last(pg);
 
-	json_object_object_add(o, "first", link(path, pg, 1));
-	json_object_object_add(o, "last", link(path, pg, last));
-	json_object_object_add(o, "prev", link(path, pg, pg->page - 1));
+	json_object_object_add(o, "first", link(path, pg, 1, extra));
+	json_object_object_add(o, "last", link(path, pg, last, extra));
+	json_object_object_add(o, "prev", link(path, pg, pg->page - 1, extra));
 	json_object_object_add(o, "next",
-	    pg->page < last ? link(path, pg, pg->page + 1) : NULL);
+	    pg->page < last ? link(path, pg, pg->page + 1, extra) : NULL);
 	return o;
+}
+
+/*
+ * The list's filters as "&name=value..." for its links, values
+ * percent-encoded (RFC 3986 unreserved characters kept); params is
+ * name, value, ..., NULL, and a NULL or empty value is left out.
+ */
+static void
+filters(char *out, size_t len, const char *const *params)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	size_t			 n = 0;
+	const char		*v;
+
+	out[0] = '\0';
+	for (; params != NULL && params[0] != NULL; params += 2) {
+		if ((v = params[1]) == NULL || *v == '\0')
+			continue;
+		/* a name, '&' and '=', and each byte at most three: or none */
+		if (n + strlen(params[0]) + 2 + 3 * strlen(v) + 1 > len)
+			continue;
+		n += (size_t)snprintf(out + n, len - n, "&%s=", params[0]);
+		for (; *v != '\0'; v++) {
+			unsigned char	 c = (unsigned char)*v;
+
+			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL)
+				out[n++] = (char)c;
+			else {
+				out[n++] = '%';
+				out[n++] = hex[c >> 4];
+				out[n++] = hex[c & 15];
+			}
+		}
+		out[n] = '\0';
+	}
 }
 
 static json_object *
@@ -164,13 +200,25 @@ void
 page_reply(struct request *r, const struct page *pg, const char *route,
     const char *data, size_t len)
 {
-	char		 path[1024];
+	page_reply_filtered(r, pg, route, NULL, data, len);
+}
+
+/*
+ * page_reply() for a filtered list: the links carry the filters (params:
+ * name, value, ..., NULL) so that following them stays in the same list.
+ */
+void
+page_reply_filtered(struct request *r, const struct page *pg, const char *route,
+    const char *const *params, const char *data, size_t len)
+{
+	char		 path[1024], extra[1024];
 	json_object	*l, *m;
 	struct buf	*b = &r->out;
 
 	page_base_url(r, path, sizeof(path));
 	snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s", route);
-	l = links(path, pg);
+	filters(extra, sizeof(extra), params);
+	l = links(path, pg, extra);
 	m = meta(path, pg);
 	r->status = 200;
 	r->has_body = 1;

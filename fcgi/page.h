@@ -21,5 +21,7 @@ int		 page_parse_or_reply(struct request *, struct page *);
 void		 page_base_url(const struct request *, char *, size_t);
 void		 page_reply(struct request *, const struct page *, const char *,
 		    const char *, size_t);
+void		 page_reply_filtered(struct request *, const struct page *,
+		    const char *, const char *const *, const char *, size_t);
 
 #endif

@@ -347,3 +347,32 @@ Test(page, parse_or_reply_answers_422)
 	cr_expect_eq(pg.page, 2);
 	req_cleanup(&r);
 }
+
+/* A filtered list's links carry its filters, percent-encoded; meta.path does not. */
+Test(page, reply_links_keep_filters)
+{
+	struct app		*app = app_new("https://api.example.com");
+	const char *const	 params[] = { "status", "confirmed", "from", NULL,
+				    "to", "2026-03-01T10:00:00+01:00 &x", NULL };
+	struct request		 r;
+	struct page		 pg = { 2, 5, 12 };
+	json_object		*root;
+
+	req_init(&r, app);
+	page_reply_filtered(&r, &pg, "/api/v1/bookings", params, "[]", 2);
+	cr_assert_eq(r.status, 200);
+	root = json_tokener_parse(buf_str(&r.out));
+	cr_assert_not_null(root, "%s", buf_str(&r.out));
+#define BK	"https://api.example.com/api/v1/bookings"
+#define FL	"&status=confirmed&to=2026-03-01T10%3A00%3A00%2B01%3A00%20%26x"
+	expect_string(root, "links", "first", BK "?page=1&per_page=5" FL);
+	expect_string(root, "links", "prev", BK "?page=1&per_page=5" FL);
+	expect_string(root, "links", "next", BK "?page=3&per_page=5" FL);
+	expect_string(root, "links", "last", BK "?page=3&per_page=5" FL);
+	expect_string(root, "meta", "path", BK);
+#undef BK
+#undef FL
+	json_object_put(root);
+	req_cleanup(&r);
+	free(app);
+}
