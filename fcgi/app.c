@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "json_check.h"
 #include "log.h"
 #include "response.h"
 #include "router.h"
@@ -141,7 +142,8 @@ parse_json_or_reply(struct request *r)
 	struct json_tokener	*tok;
 	enum json_tokener_error	 jerr;
 
-	if (!utf8_valid((const unsigned char *)r->body, r->body_len)) {
+	if (!utf8_valid((const unsigned char *)r->body, r->body_len) ||
+	    !json_check(r->body, r->body_len)) {
 		resp_error(r, 400, "invalid_json", NULL,
 		    "The body is not valid UTF-8 JSON.");
 		return -1;

@@ -402,7 +402,9 @@ Test(http, body_of_another_type_is_415)
 
 Test(http, body_that_is_not_a_json_object_is_400)
 {
-	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	/* more rows than a stock plan's exchanges per IP and minute */
+	char			*plan = fx_plan(600, 10000, 100, 1);
+	char			*hub = fx_hub(plan), *biz = fx_business(hub, NULL);
 	char			*pub = fx_key("publishable", biz);
 	struct http_resp	 r;
 	const struct {
@@ -425,6 +427,15 @@ Test(http, body_that_is_not_a_json_object_is_400)
 		{ "UTF-8 encoded surrogate", "{\"a\":\"\xed\xa0\x80\"}" },
 		{ "code point above U+10FFFF", "{\"a\":\"\xf4\x90\x80\x80\"}" },
 		{ "invalid UTF-8 in a key", "{\"\xfe\":1}" },
+		/* json-c takes these even in strict mode; json_check() does not */
+		{ "single-quoted key", "{'a':1}" },
+		{ "single-quoted string", "{\"a\":'x'}" },
+		{ "NaN", "{\"a\":NaN}" },
+		{ "-Infinity", "{\"a\":-Infinity}" },
+		{ "raw tab in a string", "{\"a\":\"x\ty\"}" },
+		{ "raw newline in a string", "{\"a\":\"x\ny\"}" },
+		{ "leading zero", "{\"a\":01}" },
+		{ "bad escape", "{\"a\":\"\\x41\"}" },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -432,7 +443,7 @@ Test(http, body_that_is_not_a_json_object_is_400)
 		expect_error(&r, 400, "invalid_json", rows[i].what);
 		http_resp_free(&r);
 	}
-	free_all(pub, biz, hub, NULL);
+	free_all(pub, biz, hub, plan, NULL);
 }
 
 Test(http, empty_or_object_body_is_accepted)
