@@ -40,6 +40,7 @@ INTEG_SRC	:= $(wildcard tests/integration/*.c)
 E2E_SRC		:= $(filter-out tests/e2e/http.c tests/e2e/fixture.c,$(wildcard tests/e2e/*.c))
 E2E_LIB		:= tests/e2e/http.c tests/e2e/fixture.c
 OUTAGE_SRC	:= $(wildcard tests/outage/*.c)
+LOAD_SRC	:= $(wildcard tests/load/*.c)
 
 .PHONY: all run check check-build test-unit install uninstall clean migrate
 all: fcgi/calendence.fcgi fcgi/calendence-admin
@@ -83,8 +84,16 @@ $(B)/tests/outage: $(OUTAGE_SRC) $(E2E_LIB) $(HDRS) $(wildcard tests/e2e/*.h)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/e2e -o $@ $(OUTAGE_SRC) $(E2E_LIB) \
 		$(LIBS) -lcriterion
 
+# the load generator is built without sanitizers: it has to keep up with the
+# workers on the same cores (the workers under load are the sanitizer build)
+$(B)/tests/load: $(LOAD_SRC) $(E2E_LIB) $(wildcard tests/load/*.h) $(wildcard tests/e2e/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/e2e -Itests/load -o $@ $(LOAD_SRC) $(E2E_LIB) \
+		$(PKG_LIBS) -lcriterion
+
 TEST_BINS := $(B)/asan/calendence.fcgi $(B)/asan/calendence-admin \
-	     $(B)/tests/unit $(B)/tests/integration $(B)/tests/e2e $(B)/tests/outage
+	     $(B)/tests/unit $(B)/tests/integration $(B)/tests/e2e $(B)/tests/outage \
+	     $(B)/tests/load
 
 test-unit: $(B)/tests/unit
 	$(B)/tests/unit

@@ -176,14 +176,19 @@ db_connect(struct db *db)
 	return 0;
 }
 
-/* SQLSTATEs after which the server is unavailable rather than wrong. */
+/*
+ * SQLSTATEs after which the server is unavailable rather than wrong: the
+ * connection (08), resources (53), an operator or a timeout (57: shutdown,
+ * statement_timeout), a read-only database (25006), a lock that could not be
+ * had in time (55P03: lock_timeout), serialization and deadlocks (40).
+ */
 static int
 transient(const char *state)
 {
 	return state == NULL || strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0 ||
-	    strcmp(state, "25006") == 0 || strcmp(state, "40001") == 0 ||
-	    strcmp(state, "40P01") == 0;
+	    strcmp(state, "25006") == 0 || strcmp(state, "55P03") == 0 ||
+	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
 }
 
 /*

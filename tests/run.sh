@@ -17,6 +17,7 @@ export CRITERION_NO_EARLY_EXIT=1
 cleanup() {
 	lighttpd_stop "$work/lighttpd.conf"
 	lighttpd_stop "$work/srv2/lighttpd.conf"
+	lighttpd_stop "$work/rel/lighttpd.conf"
 	"$top/tests/pgctl.sh" kill "$work/pg" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -156,6 +157,19 @@ LIGHTTPD_LOG=$work/srv2/workers.log lighttpd_start "$work/srv2/lighttpd.conf"
 export CALENDENCE_URL=http://127.0.0.1:$http_port
 export CALENDENCE_URL2=http://127.0.0.1:$((http_port + 1))
 suite e2e "$build/tests/e2e" -j8
+# load (tests/load): many keys at once through both servers, admitted exactly;
+# the release build's memory under load, behind its own lighttpd (4 workers);
+# PostgreSQL restarted, a worker killed, the database read-only, statements
+# timing out, all while load runs against the first server
+mkdir -p "$work/rel"
+chmod 755 "$work/rel"
+lighttpd_conf "$work/rel/lighttpd.conf" "$((http_port + 2))" "$top/fcgi/calendence.fcgi" \
+	"$work/calendence.conf" "$work/rel" 4
+LIGHTTPD_LOG=$work/rel/workers.log lighttpd_start "$work/rel/lighttpd.conf"
+suite load env LOAD_PID="$(cat "$work/lighttpd.conf.pid")" \
+	LOAD_REL_URL="http://127.0.0.1:$((http_port + 2))" \
+	LOAD_REL_PID="$(cat "$work/rel/lighttpd.conf.pid")" "$build/tests/load" -j1
+lighttpd_stop "$work/rel/lighttpd.conf"
 lighttpd_stop "$work/srv2/lighttpd.conf"
 suite outage "$build/tests/outage" -j1
 lighttpd_stop "$work/lighttpd.conf"
