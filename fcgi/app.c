@@ -16,14 +16,17 @@
 
 #define PREFLIGHT_MAX_AGE	600
 
-/* Sets up a worker's state from its configuration (already in app->conf). */
+/*
+ * Sets up a worker's state from its configuration (already in app->conf).
+ * The refusal caches are not cleared: app is static (or calloc'ed), so
+ * they are all zero, that is empty, already; writing 1.2 MB of zeros would
+ * only make every worker hold those pages for nothing.
+ */
 void
 app_init(struct app *app)
 {
 	db_init(&app->db, app->conf.database, app->conf.log_level,
 	    (enum db_prepare)app->conf.prepared_statements);
-	rl_cache_clear(&app->refusals);
-	rl_cache_clear(&app->unknown);
 	app->requests = 0;
 }
 
@@ -136,6 +139,27 @@ utf8_valid(const unsigned char *s, size_t len)
 	return 1;
 }
 
+/*
+ * True when a string of the (syntactically valid) JSON text s[0..len) holds
+ * the escape \u0000: json-c would cut the string there (a key or an id
+ * silently shortened) and PostgreSQL takes no U+0000 in text or jsonb.
+ */
+static int
+has_nul_escape(const char *s, size_t len)
+{
+	size_t	 i;
+
+	/* outside strings valid JSON has no backslash */
+	for (i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
+			return 1;
+		i++;		/* the escaped character */
+	}
+	return 0;
+}
+
 static int
 parse_json_or_reply(struct request *r)
 {
@@ -146,6 +170,11 @@ parse_json_or_reply(struct request *r)
 	    !json_check(r->body, r->body_len)) {
 		resp_error(r, 400, "invalid_json", NULL,
 		    "The body is not valid UTF-8 JSON.");
+		return -1;
+	}
+	if (has_nul_escape(r->body, r->body_len)) {
+		resp_error(r, 400, "invalid_json", NULL,
+		    "Strings in the body may not hold \\u0000.");
 		return -1;
 	}
 	tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);

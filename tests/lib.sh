@@ -24,6 +24,9 @@ lighttpd_conf() {
 	    -e "s|^var.state_dir .*|var.state_dir  = \"$state\"|" \
 	    -e "s|^var.workers .*|var.workers    = $workers|" \
 	    "$top/conf/lighttpd.conf" >"$out"
+	# a client that stops sending its request is cut off after 5 s, not
+	# lighttpd's default 60 (e2e_hostile.c's slow client measures it)
+	echo "server.max-read-idle = 5" >>"$out"
 }
 
 # lighttpd_start CONF: starts lighttpd in the background, waits for its port

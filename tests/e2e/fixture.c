@@ -158,10 +158,60 @@ fx_value(const char *sql, ...)
 	n = fx_params(sql, ap, params);
 	va_end(ap);
 	res = fx_query(sql, n, params);
-	if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
+	if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0)) {
 		v = fx_strdup(PQgetvalue(res, 0, 0));
+		fx_token_seen(v, strlen(v));	/* issue_key(), roll_key() ... */
+	}
 	PQclear(res);
 	return v;
+}
+
+static int
+fx_base62(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+const char *
+fx_token_find(const char *s, size_t len)
+{
+	static const char *const kinds[] = { "cal_hub_", "cal_biz_", "cal_pub_", "cal_ses_" };
+	const char	*p, *end = s + len;
+	size_t		 i;
+
+	for (p = s; p != NULL && (size_t)(end - p) >= FX_TOKEN_LEN;
+	    p = memchr(p + 1, 'c', (size_t)(end - p - 1))) {
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (memcmp(p, kinds[i], 8) == 0)
+				break;
+		if (i == sizeof(kinds) / sizeof(kinds[0]))
+			continue;
+		for (i = 8; i < FX_TOKEN_LEN && fx_base62(p[i]); i++)
+			continue;
+		if (i == FX_TOKEN_LEN)
+			return p;
+	}
+	return NULL;
+}
+
+void
+fx_token_seen(const char *s, size_t len)
+{
+	const char	*path = getenv("CALENDENCE_TOKEN_LOG"), *p, *end = s + len;
+	char		 line[FX_TOKEN_LEN + 1];
+	int		 fd;
+
+	if (path == NULL || *path == '\0' || s == NULL)
+		return;
+	for (p = s; (p = fx_token_find(p, (size_t)(end - p))) != NULL; p += FX_TOKEN_LEN) {
+		memcpy(line, p, FX_TOKEN_LEN);
+		line[FX_TOKEN_LEN] = '\n';
+		/* one write() per line: parallel test processes append whole lines */
+		if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+		    write(fd, line, sizeof(line)) != (ssize_t)sizeof(line))
+			fx_die("cannot record a token in CALENDENCE_TOKEN_LOG", NULL, path);
+		close(fd);
+	}
 }
 
 /* splitmix64: well mixed, and good enough to keep test names apart. */
@@ -271,4 +321,92 @@ fx_service(const char *business_id, const char *name, int active)
 	    "duration_min, duration_max, rate, rate_type, is_active) "
 	    "VALUES ($1, $2, 30, 30, 1000, 'flat', $3) RETURNING id",
 	    business_id, name, active ? "true" : "false", NULL), "insert service");
+}
+
+#define FX_WEEK_HOURS	"{\"monday\":[\"09:00-17:00\"],\"tuesday\":[\"09:00-17:00\"]," \
+	"\"wednesday\":[\"09:00-17:00\"],\"thursday\":[\"09:00-17:00\"]," \
+	"\"friday\":[\"09:00-17:00\"],\"saturday\":[\"09:00-17:00\"]," \
+	"\"sunday\":[\"09:00-17:00\"]}"
+
+/* 10:00 in Chicago 'days' days from today, as RFC 3339 with an offset. */
+#define FX_START_SQL	"SELECT to_json(((now() AT TIME ZONE 'America/Chicago')::date " \
+	"+ $1::integer + time '10:00') AT TIME ZONE 'America/Chicago') #>> '{}'"
+
+/* A hold of the shop's service 'days' ahead, by its business key; returns its id. */
+static char *
+fx_shop_hold(const struct fx_shop *s, const char *days)
+{
+	char	*start, *id;
+
+	start = fx_need(fx_value(FX_START_SQL, days, NULL), "start time");
+	id = fx_value("SELECT h.body::json->>'hold_id' FROM calendence.hold($1, $2, $3, $4, "
+	    "$5, NULL, $6) h WHERE h.status = 'ok'", s->biz, s->svc, s->loc, start,
+	    s->staff, s->key_id, NULL);
+	free(start);
+	return fx_need(id, "hold");
+}
+
+void
+fx_shop(struct fx_shop *s, const char *plan)
+{
+	char	*hold;
+
+	memset(s, 0, sizeof(*s));
+	s->hub = fx_hub(plan);
+	s->biz = fx_business(s->hub, "America/Chicago");
+	s->key = fx_key("business", s->biz);
+	s->key_id = fx_need(fx_key_id(s->key), "key id");
+	s->svc = fx_service(s->biz, NULL, 1);
+	s->loc = fx_need(fx_value("SELECT calendence.create_location($1, 'Main Shop', "
+	    "'1 Main St', NULL, $2::jsonb)", s->biz, FX_WEEK_HOURS, NULL), "location");
+	s->staff = fx_need(fx_value("SELECT calendence.create_staff($1, 'Pat Doe', "
+	    "ARRAY[$2::uuid], '{}', $3::jsonb)", s->biz, s->loc, FX_WEEK_HOURS, NULL),
+	    "staff");
+	hold = fx_shop_hold(s, "8");
+	s->booking = fx_need(fx_value("SELECT b.body::json->>'id' FROM calendence.book($1, $2, "
+	    "'{\"first_name\":\"Robin\",\"last_name\":\"Roe\",\"email\":\"robin@example.com\"}', "
+	    "NULL, NULL, NULL, $3) b WHERE b.status = 'ok'", s->biz, hold, s->key_id, NULL),
+	    "booking");
+	free(hold);
+	s->hold = fx_shop_hold(s, "9");
+}
+
+void
+fx_shop_free(struct fx_shop *s)
+{
+	free(s->hub);
+	free(s->biz);
+	free(s->key);
+	free(s->key_id);
+	free(s->svc);
+	free(s->loc);
+	free(s->staff);
+	free(s->booking);
+	free(s->hold);
+	memset(s, 0, sizeof(*s));
+}
+
+char *
+fx_business_digest(const char *business_id)
+{
+	return fx_need(fx_value("SELECT md5(concat_ws('|', "
+	    "(SELECT b::text FROM calendence.businesses b WHERE b.id = $1), "
+	    "(SELECT string_agg(x::text, ',' ORDER BY x.id) FROM calendence.services x "
+	    "WHERE x.business_id = $1), "
+	    "(SELECT string_agg(x::text, ',' ORDER BY x.id) FROM calendence.locations x "
+	    "WHERE x.business_id = $1), "
+	    "(SELECT string_agg(x::text, ',' ORDER BY x.id) FROM calendence.staff x "
+	    "WHERE x.business_id = $1), "
+	    "(SELECT string_agg(x::text, ',' ORDER BY x.id) FROM calendence.resources x "
+	    "WHERE x.business_id = $1), "
+	    "(SELECT string_agg(x::text, ',' ORDER BY x.id) FROM calendence.reservations x "
+	    "WHERE x.business_id = $1), "
+	    "(SELECT string_agg(x::text, ',' ORDER BY x.id) FROM calendence.sessions x "
+	    "WHERE x.business_id = $1), "
+	    "(SELECT string_agg(concat_ws(':', x.id, x.kind, x.expires_at, x.revoked_at, "
+	    "x.allowed_origins), ',' ORDER BY x.id) FROM calendence.api_keys x "
+	    "WHERE x.business_id = $1), "
+	    "(SELECT string_agg(x::text, ',' ORDER BY x.subject, x.idem_key) "
+	    "FROM calendence.idempotency_keys x WHERE x.business_id = $1)))",
+	    business_id, NULL), "business digest");
 }

@@ -3,6 +3,8 @@
 #ifndef CALENDENCE_TESTS_FIXTURE_H
 #define CALENDENCE_TESTS_FIXTURE_H
 
+#include <stddef.h>
+
 #include <libpq-fe.h>
 
 #if defined(__GNUC__)
@@ -38,6 +40,20 @@ void	 fx_exec(const char *sql, ...) FX_SENTINEL;
 /* As fx_exec(); returns the first column of the first row, or NULL for no row or SQL NULL. */
 char	*fx_value(const char *sql, ...) FX_SENTINEL;
 
+/*
+ * Tokens and the run's secrets check (tests/secrets.sh): a token is cal_hub_,
+ * cal_biz_, cal_pub_ or cal_ses_ and 38 base62 characters (FX_TOKEN_LEN in
+ * all). fx_token_find() returns the first one in s[0..len), or NULL.
+ * fx_token_seen() appends every token in s[0..len) to the file named by the
+ * environment variable CALENDENCE_TOKEN_LOG (one per line; nothing when it is
+ * unset), so that the run can look for each of them in every file it left
+ * behind. fx_value() records the tokens it returns, and the HTTP client
+ * those of every request and answer.
+ */
+#define FX_TOKEN_LEN	46
+const char	*fx_token_find(const char *s, size_t len);
+void		 fx_token_seen(const char *s, size_t len);
+
 /* A new hub on 'plan' with a unique name; returns its id. */
 char	*fx_hub(const char *plan);
 
@@ -61,5 +77,35 @@ char	*fx_plan(int per_minute, int per_hour, int session_per_ip, int full_access)
  * rate 1000 flat, active or not; returns its id.
  */
 char	*fx_service(const char *business_id, const char *name, int active);
+
+/*
+ * A shop with something of everything: a hub on 'plan', its business (in
+ * America/Chicago), a business key, a service, a location open 09:00-17:00
+ * every day, a staff member working there, a confirmed booking (by the
+ * business key) and a live hold (10 minutes) of that service, days ahead.
+ * Every field is malloc'd; fx_shop_free() releases them.
+ */
+struct fx_shop {
+	char	*hub;
+	char	*biz;
+	char	*key;		/* business key */
+	char	*key_id;
+	char	*svc;
+	char	*loc;
+	char	*staff;
+	char	*booking;	/* a confirmed booking */
+	char	*hold;		/* a live hold */
+};
+
+void	 fx_shop(struct fx_shop *, const char *plan);
+void	 fx_shop_free(struct fx_shop *);
+
+/*
+ * A digest of every row the business owns (itself, services, locations,
+ * staff, resources, reservations, sessions, keys, Idempotency-Key answers),
+ * leaving out what every request touches (api_keys.last_used_at), so that
+ * two equal digests mean nothing of the business was changed.
+ */
+char	*fx_business_digest(const char *business_id);
 
 #endif

@@ -3,8 +3,10 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -17,6 +19,7 @@
 
 #include <json.h>
 
+#include "fixture.h"
 #include "http.h"
 
 #define HTTP_TIMEOUT_SEC	10
@@ -370,7 +373,60 @@ parse_response(const char *in, size_t len, struct http_resp *resp)
 		resp->json = parse_json(resp->body, resp->body_len);
 }
 
-/* Connects, sends 'req', reads and parses the answer. */
+/*
+ * True when 'req' asks for a new session (POST .../api/v1/session) and 'tok'
+ * is the "session_token" of its answer: the one token an answer may carry.
+ */
+static int
+new_session_token(const char *req, const struct http_resp *resp, const char *tok)
+{
+	static const char	 path[] = "/api/v1/session";
+	const char		*st;
+	size_t			 n;
+
+	if (strncmp(req, "POST ", 5) != 0 || resp->status != 201)
+		return 0;
+	n = strcspn(req + 5, " ?\r\n");
+	while (n > 0 && req[5 + n - 1] == '/')
+		n--;
+	if (n < sizeof(path) - 1 ||
+	    memcmp(req + 5 + n - (sizeof(path) - 1), path, sizeof(path) - 1) != 0)
+		return 0;
+	st = jstr(resp->json, "session_token");
+	return st != NULL && strlen(st) == FX_TOKEN_LEN && memcmp(st, tok, FX_TOKEN_LEN) == 0;
+}
+
+/*
+ * The secrets rules of every exchange: the tokens of the request and of the
+ * answer are recorded for the run's secrets check (fx_token_seen()), and an
+ * answer carries no token, above all not the request's own, except a new
+ * session's "session_token". -1 with a message (never the token) otherwise.
+ */
+static int
+no_token_echoed(const char *req, size_t rlen, const char *in, size_t len,
+    const struct http_resp *resp)
+{
+	const char	*p, *end = in + len;
+	char		 what[80];
+
+	fx_token_seen(req, rlen);
+	fx_token_seen(in, len);
+	for (p = in; (p = fx_token_find(p, (size_t)(end - p))) != NULL; p += FX_TOKEN_LEN) {
+		if (find(req, rlen, p, FX_TOKEN_LEN) == NULL && new_session_token(req, resp, p))
+			continue;
+		snprintf(what, sizeof(what), "%.*s", (int)strcspn(req, "\r\n"), req);
+		fprintf(stderr, "http: the answer to \"%s\" holds %s (at byte %zu)\n",
+		    what, find(req, rlen, p, FX_TOKEN_LEN) ? "the request's own token" :
+		    "a token", (size_t)(p - in));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Connects, sends 'req', reads and parses the answer. An answer that gives
+ * a token away (no_token_echoed()) fails like a broken connection.
+ */
 static int
 exchange(const struct target *t, const char *req, size_t len, struct http_resp *resp)
 {
@@ -383,6 +439,10 @@ exchange(const struct target *t, const char *req, size_t len, struct http_resp *
 	if (send_all(fd, req, len) == 0 && recv_all(fd, &in) == 0) {
 		parse_response(in.p ? in.p : "", in.len, resp);
 		rc = 0;
+		if (no_token_echoed(req, len, in.p ? in.p : "", in.len, resp) == -1) {
+			http_resp_free(resp);
+			rc = -1;
+		}
 	}
 	close(fd);
 	free(in.p);
@@ -645,4 +705,228 @@ jint(json_object *o, const char *path)
 	if (v == NULL || !json_object_is_type(v, json_type_int))
 		return -1;
 	return (long long)json_object_get_int64(v);
+}
+
+/* --- clients that do not finish, FastCGI, the workers --- */
+
+int
+http_open(const char *bytes, size_t len, int timeout_sec)
+{
+	struct target	 t;
+	struct timeval	 tv = { .tv_sec = timeout_sec };
+	int		 fd;
+
+	if (target_from_env(&t) == -1 || (fd = connect_to(&t)) == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    send_all(fd, bytes, len) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+http_finish(int fd, struct http_resp *resp)
+{
+	struct sbuf	in = { 0 };
+	int		rc = -1;
+
+	memset(resp, 0, sizeof(*resp));
+	if (recv_all(fd, &in) == 0) {
+		parse_response(in.p ? in.p : "", in.len, resp);
+		rc = 0;
+	}
+	close(fd);
+	free(in.p);
+	return rc;
+}
+
+#define FCGI_BEGIN_REQUEST	1
+#define FCGI_END_REQUEST	3
+#define FCGI_PARAMS		4
+#define FCGI_STDIN		5
+#define FCGI_STDOUT		6
+#define FCGI_RESPONDER		1
+#define FCGI_REQUEST_ID		1
+
+/* One FastCGI record of 'type' holding len (<= 65535) bytes. */
+static void
+fcgi_record(struct sbuf *b, int type, const char *data, size_t len)
+{
+	char	h[8] = { 1, (char)type, 0, FCGI_REQUEST_ID, (char)(len >> 8 & 0xff),
+		    (char)(len & 0xff), 0, 0 };
+
+	sbuf_add(b, h, sizeof(h));
+	if (len > 0)
+		sbuf_add(b, data, len);
+}
+
+/* A FastCGI name-value length: one byte below 128, else four. */
+static void
+fcgi_length(struct sbuf *b, size_t n)
+{
+	char	l[4] = { (char)(n >> 24 | 0x80), (char)(n >> 16 & 0xff),
+		    (char)(n >> 8 & 0xff), (char)(n & 0xff) };
+
+	if (n < 128) {
+		l[0] = (char)n;
+		sbuf_add(b, l, 1);
+	} else
+		sbuf_add(b, l, 4);
+}
+
+/* Records of 'type' carrying data[0..len), split at 65535 bytes. */
+static void
+fcgi_stream(struct sbuf *b, int type, const char *data, size_t len)
+{
+	size_t	n;
+
+	while (len > 0) {
+		n = len > 65535 ? 65535 : len;
+		fcgi_record(b, type, data, n);
+		data += n;
+		len -= n;
+	}
+}
+
+int
+fcgi_request(const char *path, const char *const *params, const char *in,
+    size_t in_len, int hold_open, int timeout_sec, struct http_resp *resp)
+{
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	struct timeval		 tv = { .tv_sec = timeout_sec };
+	struct sbuf		 req = { 0 }, nv = { 0 };
+	const char		 begin[8] = { 0, FCGI_RESPONDER, 0, 0, 0, 0, 0, 0 };
+	int			 fd;
+
+	memset(resp, 0, sizeof(*resp));
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "fcgi: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	for (const char *const *p = params; p != NULL && *p != NULL; p++) {
+		const char	*eq = strchr(*p, '=');
+		size_t		 nlen = eq ? (size_t)(eq - *p) : strlen(*p);
+		const char	*v = eq ? eq + 1 : "";
+
+		fcgi_length(&nv, nlen);
+		fcgi_length(&nv, strlen(v));
+		sbuf_add(&nv, *p, nlen);
+		sbuf_add(&nv, v, strlen(v));
+	}
+	fcgi_record(&req, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
+	fcgi_stream(&req, FCGI_PARAMS, nv.p, nv.len);
+	fcgi_record(&req, FCGI_PARAMS, NULL, 0);
+	fcgi_stream(&req, FCGI_STDIN, in, in_len);
+	if (!hold_open)
+		fcgi_record(&req, FCGI_STDIN, NULL, 0);
+	free(nv.p);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    send_all(fd, req.p, req.len) == -1) {
+		fprintf(stderr, "fcgi: %s: %s\n", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		free(req.p);
+		return -1;
+	}
+	free(req.p);
+	if (hold_open)
+		return fd;
+	return fcgi_finish(fd, resp);
+}
+
+int
+fcgi_finish(int fd, struct http_resp *resp)
+{
+	struct sbuf		 in = { 0 }, out = { 0 };
+	const unsigned char	*p;
+	size_t			 off = 0, clen, plen;
+	int			 ended = 0, rc = -1;
+	char			 status[4] = "200";
+
+	memset(resp, 0, sizeof(*resp));
+	if (recv_all(fd, &in) == -1)
+		goto done;
+	while (in.len - off >= 8) {
+		p = (const unsigned char *)in.p + off;
+		clen = (size_t)p[4] << 8 | p[5];
+		plen = p[6];
+		if (in.len - off < 8 + clen + plen)
+			break;
+		if (p[1] == FCGI_STDOUT)
+			sbuf_add(&out, (const char *)p + 8, clen);
+		else if (p[1] == FCGI_END_REQUEST)
+			ended = 1;
+		off += 8 + clen + plen;
+	}
+	if (!ended) {
+		fprintf(stderr, "fcgi: the connection closed without END_REQUEST\n");
+		goto done;
+	}
+	/* "Status: NNN reason" first, as the worker writes it */
+	if (out.len >= 11 && strncasecmp(out.p, "Status: ", 8) == 0)
+		memcpy(status, out.p + 8, 3);
+	sbuf_adds(&in, "");		/* reuse 'in' for the HTTP form */
+	in.len = 0;
+	sbuf_adds(&in, "HTTP/1.0 ");
+	sbuf_add(&in, status, 3);
+	sbuf_adds(&in, " FastCGI\r\n");
+	sbuf_add(&in, out.p ? out.p : "", out.len);
+	parse_response(in.p, in.len, resp);
+	rc = 0;
+done:
+	close(fd);
+	free(in.p);
+	free(out.p);
+	return rc;
+}
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+	long	x = *(const long *)a, y = *(const long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+http_worker_pids(long *pids, int max)
+{
+	const char	*pgdir = getenv("PG_DATA_DIR");
+	char		 path[PATH_MAX], line[512], *rp;
+	long		 server, ppid;
+	FILE		*f;
+	DIR		*d;
+	struct dirent	*e;
+	int		 n = 0;
+
+	if (pgdir == NULL || snprintf(path, sizeof(path), "%s/../lighttpd.pid", pgdir) >=
+	    (int)sizeof(path) || (f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &server) != 1)
+		server = -1;
+	fclose(f);
+	if (server <= 0 || (d = opendir("/proc")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL && n < max) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		/* pid (comm) state ppid ...; comm may hold spaces and parentheses */
+		if (fgets(line, sizeof(line), f) != NULL &&
+		    (rp = strrchr(line, ')')) != NULL &&
+		    sscanf(rp + 1, " %*c %ld", &ppid) == 1 && ppid == server)
+			pids[n++] = atol(e->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	qsort(pids, (size_t)n, sizeof(*pids), cmp_pid);
+	return n;
 }

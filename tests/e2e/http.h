@@ -36,8 +36,11 @@ struct http_resp {
  * 'hdrs': NULL-terminated header lines without CRLF, or NULL. A Host header is added
  * unless 'hdrs' has one. When 'body' is non-NULL, Content-Length: body_len is added and
  * body_len bytes are sent. Returns 0 and fills *resp, or -1 (message on stderr) when
- * CALENDENCE_URL is unusable or the connection fails or times out; *resp is then
- * zeroed. Either way http_resp_free(resp) is safe.
+ * CALENDENCE_URL is unusable or the connection fails or times out, or when the answer
+ * holds a token (cal_..._ and 38 base62 characters) other than the "session_token"
+ * of a new session: never the request's own; *resp is then zeroed. Either way
+ * http_resp_free(resp) is safe. The tokens of every request and answer are recorded
+ * in CALENDENCE_TOKEN_LOG (fixture.h, fx_token_seen()).
  */
 int		 http_request(const char *method, const char *path, const char *const *hdrs,
 		    const char *body, size_t body_len, struct http_resp *resp);
@@ -92,5 +95,43 @@ json_object	*jget(json_object *o, const char *path);
 int		 jhas(json_object *o, const char *path);
 const char	*jstr(json_object *o, const char *path);
 long long	 jint(json_object *o, const char *path);
+
+/*
+ * Opens a connection to the server of CALENDENCE_URL and sends exactly 'len'
+ * bytes, leaving it open: a client that has not finished its request. Returns
+ * the socket (receive timeout 'timeout_sec'), or -1 with a message.
+ */
+int		 http_open(const char *bytes, size_t len, int timeout_sec);
+
+/*
+ * Reads what the server sends on 'fd' until it closes the connection (or the
+ * receive timeout passes), parses it as http_request() does, and closes 'fd'.
+ * Returns 0, or -1 on a timeout or error; either way *resp can be freed.
+ */
+int		 http_finish(int fd, struct http_resp *resp);
+
+/*
+ * Speaks FastCGI to the worker listening on the Unix socket 'path', as a web
+ * server would: BEGIN_REQUEST (responder), the NULL-terminated "NAME=VALUE"
+ * strings of 'params' (a value may hold any byte but NUL), 'in_len' bytes of
+ * stdin from 'in', then the empty STDIN record that ends it unless 'hold_open'.
+ * When 'hold_open' is set the connection stays open and its socket is
+ * returned (for fcgi_finish()); else the answer is read into *resp, its CGI
+ * "Status:" line turned into a status line, and 0 is returned. -1 with a
+ * message on any failure or when no answer comes within 'timeout_sec'.
+ */
+int		 fcgi_request(const char *path, const char *const *params, const char *in,
+		    size_t in_len, int hold_open, int timeout_sec, struct http_resp *resp);
+
+/* Reads the answer of a fcgi_request() held open, as above; closes 'fd'. */
+int		 fcgi_finish(int fd, struct http_resp *resp);
+
+/*
+ * The process ids of the FastCGI workers of the lighttpd under test (the
+ * children of the lighttpd whose pid file lies next to the database
+ * directory PG_DATA_DIR, as tests/run.sh lays them out), sorted, at most
+ * 'max'. Returns how many, or -1 when that lighttpd cannot be found.
+ */
+int		 http_worker_pids(long *pids, int max);
 
 #endif
