@@ -4,7 +4,7 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libfcgi-dev libpq-dev libjson-c-dev libsodium-dev
       libcriterion-dev postgresql postgresql-contrib lighttpd curl
-      apache2 libapache2-mod-fcgid nginx pgbouncer)
+      apache2 libapache2-mod-fcgid nginx pgbouncer valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
