@@ -119,14 +119,27 @@ rl_headers(const struct rl_state *st, struct buf *h)
 		buf_printf(h, "Retry-After: %lld\r\n", rl_retry_after(st));
 }
 
+/* The set of key: its first bytes (a digest's bytes are uniform). */
 static struct rl_cache_entry *
-slot(struct rl_cache *c, const unsigned char *key)
+set_of(struct rl_cache *c, const unsigned char *key)
 {
 	unsigned int	 h;
 
 	h = (unsigned int)key[0] | (unsigned int)key[1] << 8 |
 	    (unsigned int)key[2] << 16;
-	return &c->e[h % RL_CACHE_SIZE];
+	return c->e[h % RL_CACHE_SETS];
+}
+
+/* The entry of key in its set, or NULL. */
+static struct rl_cache_entry *
+find(struct rl_cache_entry *set, const unsigned char *key)
+{
+	int	 i;
+
+	for (i = 0; i < RL_CACHE_WAYS; i++)
+		if (memcmp(set[i].key, key, RL_DIGEST_LEN) == 0)
+			return &set[i];
+	return NULL;
 }
 
 /*
@@ -149,13 +162,24 @@ rl_refusal_until(const struct rl_state *st, long long now)
 	return now + wait;
 }
 
-/* Remembers st for key (a digest of the subject) until the given time. */
+/*
+ * Remembers st for key (a digest of the subject) until the given time: in
+ * key's own entry when its set has one, else in the entry of the set that
+ * expires first (empty entries have until 0, expired ones lie in the past).
+ */
 void
 rl_cache_put(struct rl_cache *c, const unsigned char *key,
     const struct rl_state *st, long long until)
 {
-	struct rl_cache_entry	*e = slot(c, key);
+	struct rl_cache_entry	*set = set_of(c, key), *e;
+	int			 i;
 
+	if ((e = find(set, key)) == NULL) {
+		e = &set[0];
+		for (i = 1; i < RL_CACHE_WAYS; i++)
+			if (set[i].until < e->until)
+				e = &set[i];
+	}
 	memcpy(e->key, key, RL_DIGEST_LEN);
 	e->until = until;
 	e->st = *st;
@@ -169,9 +193,9 @@ int
 rl_cache_get(struct rl_cache *c, const unsigned char *key, long long now,
     struct rl_state *out)
 {
-	struct rl_cache_entry	*e = slot(c, key);
+	struct rl_cache_entry	*e = find(set_of(c, key), key);
 
-	if (e->until <= now || memcmp(e->key, key, RL_DIGEST_LEN) != 0)
+	if (e == NULL || e->until <= now)
 		return 0;
 	*out = e->st;
 	out->now = now;

@@ -26,7 +26,18 @@ struct rl_state {
 	int		 refused;
 };
 
-#define RL_CACHE_SIZE	4096
+/*
+ * The caches are 4-way set-associative: a key (a SHA-256 digest, so its
+ * bytes are uniform) picks one of RL_CACHE_SETS sets and may sit in any of
+ * its RL_CACHE_WAYS entries; a newcomer replaces the entry of its set that
+ * expires first (an expired or empty one before any live one). Direct
+ * mapping made two keys that shared a slot evict each other on every
+ * request: with 1,000 unknown tokens in 4,096 slots, one request in ten
+ * went to the database.
+ */
+#define RL_CACHE_WAYS	4
+#define RL_CACHE_SETS	1024
+#define RL_CACHE_SIZE	(RL_CACHE_WAYS * RL_CACHE_SETS)
 #define RL_CACHE_TTL	60	/* seconds a cached refusal may live at most */
 #define RL_DIGEST_LEN	32
 
@@ -36,8 +47,9 @@ struct rl_cache_entry {
 	struct rl_state	 st;
 };
 
+/* all zero is an empty cache (a worker's is static: no need to clear it) */
 struct rl_cache {
-	struct rl_cache_entry e[RL_CACHE_SIZE];
+	struct rl_cache_entry e[RL_CACHE_SETS][RL_CACHE_WAYS];
 };
 
 long long	 rl_window_start(long long, int);

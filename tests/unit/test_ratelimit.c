@@ -329,10 +329,58 @@ Test(ratelimit, cache_key_mismatch)
 	cr_expect_eq(rl_cache_get(c, same_slot, NOW, &out), 0);
 	cr_expect_eq(rl_cache_get(c, other, NOW, &out), 0);
 	cr_expect_eq(rl_cache_get(c, k, NOW, &out), 1);
-	/* a newcomer in the same slot evicts the older entry */
+	/* a newcomer in the same set keeps company with the older entry */
 	rl_cache_put(c, same_slot, &st, NOW + 50);
-	cr_expect_eq(rl_cache_get(c, k, NOW, &out), 0);
+	cr_expect_eq(rl_cache_get(c, k, NOW, &out), 1);
 	cr_expect_eq(rl_cache_get(c, same_slot, NOW, &out), 1);
+	free(c);
+}
+
+/*
+ * Keys of one set (here: the same first byte) stay cached side by side, up
+ * to RL_CACHE_WAYS of them; a direct-mapped cache kept only the last one,
+ * so two unknown tokens that shared a slot went to the database in turns.
+ * A newcomer to a full set replaces the entry that expires first; putting
+ * a key again updates its own entry and evicts nobody.
+ */
+Test(ratelimit, cache_set_associative)
+{
+	struct rl_cache	*c = cache_new();
+	unsigned char	 k[RL_CACHE_WAYS + 1][RL_DIGEST_LEN], other[RL_DIGEST_LEN];
+	struct rl_state	 st, out;
+	int		 i;
+
+	cr_assert_eq(RL_CACHE_WAYS, 4);
+	rl_fill(&st, RL_AUTH, NOW, 20, 20, 0, 0, 0);
+	for (i = 0; i <= RL_CACHE_WAYS; i++)
+		digest(k[i], 1, (unsigned char)(10 + i));
+	/* NOW + 50, NOW + 5 (the first to expire), NOW + 60, NOW + 70 */
+	rl_cache_put(c, k[0], &st, NOW + 50);
+	rl_cache_put(c, k[1], &st, NOW + 5);
+	rl_cache_put(c, k[2], &st, NOW + 60);
+	rl_cache_put(c, k[3], &st, NOW + 70);
+	for (i = 0; i < RL_CACHE_WAYS; i++)
+		cr_expect_eq(rl_cache_get(c, k[i], NOW, &out), 1, "way %d", i);
+	/* another set is not disturbed by a full one, nor disturbs it */
+	digest(other, 2, 10);
+	rl_cache_put(c, other, &st, NOW + 1);
+	cr_expect_eq(rl_cache_get(c, other, NOW, &out), 1);
+	for (i = 0; i < RL_CACHE_WAYS; i++)
+		cr_expect_eq(rl_cache_get(c, k[i], NOW, &out), 1, "way %d", i);
+	/* the same key again: its entry is renewed, nobody is evicted */
+	rl_cache_put(c, k[1], &st, NOW + 80);
+	for (i = 0; i < RL_CACHE_WAYS; i++)
+		cr_expect_eq(rl_cache_get(c, k[i], NOW + 10, &out), 1, "way %d", i);
+	/* a fifth key evicts the entry that expires first: k[0] (NOW + 50) */
+	rl_cache_put(c, k[4], &st, NOW + 90);
+	cr_expect_eq(rl_cache_get(c, k[0], NOW + 10, &out), 0, "evicted");
+	for (i = 1; i <= RL_CACHE_WAYS; i++)
+		cr_expect_eq(rl_cache_get(c, k[i], NOW + 10, &out), 1, "key %d", i);
+	/* k[0] comes back at the expense of k[2] (NOW + 60), now the first */
+	rl_cache_put(c, k[0], &st, NOW + 100);
+	cr_expect_eq(rl_cache_get(c, k[2], NOW + 10, &out), 0, "evicted");
+	for (i = 0; i <= RL_CACHE_WAYS; i++)
+		cr_expect_eq(rl_cache_get(c, k[i], NOW + 10, &out), i != 2, "key %d", i);
 	free(c);
 }
 
