@@ -64,22 +64,32 @@ buf_puts(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-/* Appends printf-formatted text. */
+/*
+ * Appends printf-formatted text: formatted once straight into the room the
+ * buffer has, and a second time only when it did not fit.
+ */
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list	 ap, again;
+	size_t	 room;
 	int	 n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	va_copy(again, ap);
+	room = b->cap - b->len;		/* 0 for a buffer never grown */
+	n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n >= 0 && (size_t)n >= room) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, again);
+	}
+	va_end(again);
+	if (n < 0) {
+		if (b->p != NULL)
+			b->p[b->len] = '\0';
 		return;
-	buf_grow(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 
