@@ -131,6 +131,43 @@ $(B)/bench/stmt-sql: tests/bench/stmtsql.c fcgi/db.c $(B)/rel/log.o $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/bench/stmtsql.c $(B)/rel/log.o $(PKG_LIBS)
 
+# `make fuzz`: libFuzzer harnesses (clang, ASan and UBSan) of every parser
+# that sees outside bytes, each for FUZZ_SECONDS on its corpus; `make
+# fuzz-check` (part of `make check`) replays the kept crashes and the seeds,
+# then runs each for FUZZ_CHECK_SECONDS (tests/fuzz/fuzz.sh; README, Fuzzing)
+.PHONY: fuzz fuzz-check
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_CHECK_SECONDS ?= 3
+FUZZ_SAN	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined
+FUZZ_CFLAGS	 = $(WARN) -D_DEFAULT_SOURCE -Ifcgi $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN	:= $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
+FUZZ_OBJ	:= $(CORE_SRC:fcgi/%.c=$(B)/fuzz/obj/%.o)
+
+$(B)/fuzz/obj/%.o: fcgi/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/libcore.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/fuzz/libcore.a $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/fuzz/libcore.a $(LIBS)
+
+fuzz:
+	tests/deps.sh
+	$(MAKE) $(FUZZ_BIN)
+	tests/fuzz/fuzz.sh run $(B) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-check: $(FUZZ_BIN)
+	tests/fuzz/fuzz.sh check $(B) $(FUZZ_CHECK_SECONDS) $(FUZZ_NAMES)
+
+# `make check` builds the harnesses with everything else
+check-build: $(FUZZ_BIN)
+
 migrate: fcgi/calendence-admin
 	fcgi/calendence-admin migrate --dir sql
 

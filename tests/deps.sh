@@ -4,6 +4,7 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libfcgi-dev libpq-dev libjson-c-dev libsodium-dev
       libcriterion-dev postgresql postgresql-contrib lighttpd curl
+      clang libclang-rt-14-dev
       apache2 libapache2-mod-fcgid nginx pgbouncer valgrind)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -143,6 +143,7 @@ admin_tool() {
 check install install_roundtrip
 check bad_config bad_config_refused
 suite unit "$build/tests/unit" -j2
+check fuzz make -s fuzz-check B="$build"
 
 pg_up "$work/pg" "$pg_port" calendence_test
 export PG_DATA_DIR=$work/pg
