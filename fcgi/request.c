@@ -97,6 +97,53 @@ parse_length(const char *s)
 	return n;
 }
 
+/*
+ * True when s[0..len) is well-formed UTF-8 (RFC 3629): no overlong forms,
+ * no surrogates, nothing above U+10FFFF. PostgreSQL takes no other text.
+ */
+int
+req_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0, n, k;
+	unsigned int		 c, min;
+
+	while (i < len) {
+		if ((c = u[i]) < 0x80)
+			n = 0, min = 0;
+		else if (c >= 0xc2 && c <= 0xdf)
+			n = 1, c &= 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, c &= 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, c &= 0x07, min = 0x10000;
+		else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (u[i + k] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/*
+ * A header that reaches SQL as text: itself when it is UTF-8, else instead,
+ * a value that SQL answers as it answers any malformed one (PostgreSQL
+ * refuses other bytes outright: a 500 for a bad header).
+ */
+static const char *
+sql_text(const char *s, const char *instead)
+{
+	return s == NULL || req_utf8_valid(s, strlen(s)) ? s : instead;
+}
+
 /* Only an origin of printable ASCII without spaces is echoed back. */
 static const char *
 safe_origin(const char *s)
@@ -153,10 +200,12 @@ req_parse(struct request *r, char **envp, const struct ip_net *proxies,
 	parse_uri(r, req_param(envp, "REQUEST_URI"));
 	r->authorization = req_param(envp, "HTTP_AUTHORIZATION");
 	r->content_type = req_param(envp, "CONTENT_TYPE");
-	r->origin_hdr = req_param(envp, "HTTP_ORIGIN");
-	r->origin = safe_origin(r->origin_hdr);
+	r->origin = safe_origin(req_param(envp, "HTTP_ORIGIN"));
+	/* '?' is no origin (RFC 6454): it is in no allowed_origins */
+	r->origin_hdr = sql_text(req_param(envp, "HTTP_ORIGIN"), "?");
 	r->business_hdr = req_param(envp, "HTTP_CALENDENCE_BUSINESS");
-	r->idem_key = req_param(envp, "HTTP_IDEMPOTENCY_KEY");
+	/* "" is not 1-255 printable characters: 422, as for any bad key */
+	r->idem_key = sql_text(req_param(envp, "HTTP_IDEMPOTENCY_KEY"), "");
 	r->xff = req_param(envp, "HTTP_X_FORWARDED_FOR");
 	r->remote_addr = req_param(envp, "REMOTE_ADDR");
 	r->host = req_param(envp, "HTTP_HOST");
@@ -204,13 +253,14 @@ decode(const char *s, size_t len, char *out, size_t outlen)
 		out[n++] = c;
 	}
 	out[n] = '\0';
-	return 0;
+	return req_utf8_valid(out, n) ? 0 : -1;
 }
 
 /*
  * Finds the first parameter called name in the query string and writes its
  * decoded value into out. Returns 1 when found, 0 when absent, -1 when the
- * value is too long for out or holds a NUL byte.
+ * value is too long for out, holds a NUL byte or is not UTF-8 (the database
+ * would refuse it).
  */
 int
 req_query(const char *query, const char *name, char *out, size_t outlen)

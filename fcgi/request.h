@@ -50,9 +50,9 @@ struct request {
 	const char		*authorization;
 	const char		*content_type;
 	const char		*origin;	/* NULL unless safe to echo */
-	const char		*origin_hdr;	/* as sent, for allowed_origins */
+	const char		*origin_hdr;	/* for allowed_origins; "?" if not UTF-8 */
 	const char		*business_hdr;	/* Calendence-Business */
-	const char		*idem_key;	/* Idempotency-Key */
+	const char		*idem_key;	/* Idempotency-Key; "" if not UTF-8 */
 	const char		*xff;
 	const char		*remote_addr;
 	const char		*host;
@@ -91,6 +91,7 @@ void		 req_cleanup(struct request *);
 void		 req_parse(struct request *, char **, const struct ip_net *, size_t);
 const char	*req_param(char **, const char *);
 int		 req_query(const char *, const char *, char *, size_t);
+int		 req_utf8_valid(const char *, size_t);
 int		 uuid_valid(const char *);
 
 #endif

@@ -75,4 +75,44 @@ fuzz_dup(const uint8_t *data, size_t size)
 	return p;
 }
 
+/* Well-formed UTF-8 by RFC 3629 Table 3-7, byte ranges as written there. */
+static inline int
+fuzz_utf8(const void *p, size_t len)
+{
+	const uint8_t	*s = p;
+	size_t		 i = 0, n, k;
+	uint8_t		 lo, hi;
+
+	while (i < len) {
+		uint8_t c = s[i];
+
+		lo = 0x80, hi = 0xbf;
+		if (c <= 0x7f)
+			n = 0;
+		else if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c == 0xe0)
+			n = 2, lo = 0xa0;
+		else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
+			n = 2;
+		else if (c == 0xed)
+			n = 2, hi = 0x9f;
+		else if (c == 0xf0)
+			n = 3, lo = 0x90;
+		else if (c >= 0xf1 && c <= 0xf3)
+			n = 3;
+		else if (c == 0xf4)
+			n = 3, hi = 0x8f;
+		else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		for (k = 1; k <= n; k++, lo = 0x80, hi = 0xbf)
+			if (s[i + k] < lo || s[i + k] > hi)
+				return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
 #endif

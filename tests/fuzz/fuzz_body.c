@@ -43,45 +43,6 @@ fill(FCGX_Stream *s)
 	s->stop = s->wrNext = f->buf + n;
 }
 
-/* Well-formed UTF-8 by RFC 3629 Table 3-7, byte ranges as written there. */
-static int
-utf8_ok(const uint8_t *s, size_t len)
-{
-	size_t	 i = 0, n, k;
-	uint8_t	 lo, hi;
-
-	while (i < len) {
-		uint8_t c = s[i];
-
-		lo = 0x80, hi = 0xbf;
-		if (c <= 0x7f)
-			n = 0;
-		else if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c == 0xe0)
-			n = 2, lo = 0xa0;
-		else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
-			n = 2;
-		else if (c == 0xed)
-			n = 2, hi = 0x9f;
-		else if (c == 0xf0)
-			n = 3, lo = 0x90;
-		else if (c >= 0xf1 && c <= 0xf3)
-			n = 3;
-		else if (c == 0xf4)
-			n = 3, hi = 0x8f;
-		else
-			return 0;
-		if (len - i - 1 < n)
-			return 0;
-		for (k = 1; k <= n; k++, lo = 0x80, hi = 0xbf)
-			if (s[i + k] < lo || s[i + k] > hi)
-				return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 /* The deepest nesting of '[' and '{' outside strings. */
 static int
 depth(const uint8_t *s, size_t len)
@@ -244,7 +205,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (want > 0 && takes_json) {
 			FUZZ_ASSERT(is_json(f[1]));
-			FUZZ_ASSERT(utf8_ok(body, len) && json_check(r.body, len));
+			FUZZ_ASSERT(fuzz_utf8(body, len) && json_check(r.body, len));
 			FUZZ_ASSERT(r.json != NULL &&
 			    json_object_is_type(r.json, json_type_object));
 		}
@@ -252,7 +213,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a true length, a JSON type, an RFC 8259 object: accepted */
 	if (want > 0 && want <= (long long)app.conf.body_limit &&
 	    (size_t)want == len && is_json(f[1]) && takes_json &&
-	    utf8_ok(body, len) && json_check((const char *)body, len) &&
+	    fuzz_utf8(body, len) && json_check((const char *)body, len) &&
 	    depth(body, len) <= DEPTH_SAFE && first(body, len) == '{' &&
 	    !nul_escape(body, len))
 		FUZZ_ASSERT(rc == 0);

@@ -288,6 +288,38 @@ Test(request, origin_only_when_safe_to_echo)
 	}
 }
 
+/*
+ * Origin and Idempotency-Key reach SQL as text; bytes that are not UTF-8
+ * made PostgreSQL fail the statement (a 500). Found by fuzz_request.
+ */
+Test(request, headers_for_sql_are_utf8)
+{
+	static const struct {
+		const char	*origin, *origin_sql, *idem, *idem_sql;
+	} cases[] = {
+		{ "https://shop.example", "https://shop.example", "k-1", "k-1" },
+		{ "https://caf\xc3\xa9.example", "https://caf\xc3\xa9.example",
+		  "caf\xc3\xa9", "caf\xc3\xa9" },	/* UTF-8: SQL judges them */
+		{ "https://\xff.example", "?", "k\xfe", "" },
+		{ "https://\xc0\xaf", "?", "\xed\xa0\x80", "" },
+	};
+	char		 o[128], k[128];
+	char		*envp[3] = { o, k, NULL };
+	struct request	 r;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(o, sizeof(o), "HTTP_ORIGIN=%s", cases[i].origin);
+		snprintf(k, sizeof(k), "HTTP_IDEMPOTENCY_KEY=%s", cases[i].idem);
+		parse(&r, envp);
+		cr_expect_str_eq(r.origin_hdr, cases[i].origin_sql, "case %zu", i);
+		cr_expect_str_eq(r.idem_key, cases[i].idem_sql, "case %zu", i);
+		if (i > 0)
+			cr_expect_null(r.origin, "case %zu echoed", i);
+		req_cleanup(&r);
+	}
+}
+
 Test(request, origin_length_limit)
 {
 	char		 o[400];
@@ -478,6 +510,17 @@ Test(request, query_values)
 		{ "a=%41%41%41%41", "a", 4, -1, NULL },
 		{ "a=%00", "a", 32, -1, NULL },
 		{ "a=x%00y", "a", 32, -1, NULL },
+		/* the database takes UTF-8 text only (found by fuzz_request) */
+		{ "a=caf%C3%A9", "a", 32, 1, "caf\xc3\xa9" },
+		{ "a=caf\xc3\xa9", "a", 32, 1, "caf\xc3\xa9" },
+		{ "a=%F0%9F%98%80", "a", 32, 1, "\xf0\x9f\x98\x80" },
+		{ "a=%FF", "a", 32, -1, NULL },
+		{ "a=\xff", "a", 32, -1, NULL },
+		{ "a=%C3", "a", 32, -1, NULL },			/* cut short */
+		{ "a=%C0%AF", "a", 32, -1, NULL },		/* overlong '/' */
+		{ "a=%ED%A0%80", "a", 32, -1, NULL },		/* a surrogate */
+		{ "a=%F4%90%80%80", "a", 32, -1, NULL },	/* past U+10FFFF */
+		{ "a=%FF&b=2", "b", 32, 1, "2" },		/* only the value asked */
 	};
 	char	 out[64];
 	size_t	 i;
