@@ -242,7 +242,15 @@ db_exec(struct db *db, enum stmt s, const char *const *params, PGresult **out)
 			*out = res;
 			return DB_OK;
 		}
-		if (PQstatus(db->conn) == CONNECTION_OK) {
+		/*
+		 * An error without a SQLSTATE is libpq's own: the connection
+		 * broke. A session that a restarted server ended while the
+		 * worker was idle is found dead only by this statement, and
+		 * libpq may still call the connection OK: reconnect and retry,
+		 * as for CONNECTION_BAD, rather than answer 503.
+		 */
+		if (PQstatus(db->conn) == CONNECTION_OK &&
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL) {
 			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 			int t = transient(state);
 

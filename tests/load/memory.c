@@ -18,21 +18,21 @@
  * The release build (the sanitizer build's allocator keeps freed memory in
  * quarantine and grows for a long while) behind its own lighttpd: LOAD_REL_URL,
  * LOAD_REL_PID (that lighttpd's pid, whose children the workers are). A warm-up
- * of LOAD_MEM_WARMUP (4000) requests fills every cache a worker has (prepared
+ * of LOAD_MEM_WARMUP (3000) requests fills every cache a worker has (prepared
  * statements, the refusal and unknown-token caches, libpq's and json-c's
- * buffers, malloc's arena); then LOAD_MEM_REQUESTS (20000) more must not move
- * any worker's resident set by more than LOAD_MEM_SLACK_KB (128 KiB). Each of
- * the four workers serves about 5000 of them, so a leak of 26 bytes a request
+ * buffers, malloc's arena); then LOAD_MEM_REQUESTS (12000) more must not move
+ * any worker's resident set by more than LOAD_MEM_SLACK_KB (64 KiB). Each of
+ * the four workers serves about 3000 of them, so a leak of 22 bytes a request
  * fails, while a few pages of arena shuffling (4 KiB each) pass; measured: at
- * most 4 KiB of growth over 30000 requests.
+ * most 4 KiB of growth over 12000 to 30000 requests.
  */
 Test(load, worker_memory_stays_flat, .timeout = 180)
 {
 	const char		*url = getenv("LOAD_REL_URL");
 	pid_t			 lpid = lu_env_pid("LOAD_REL_PID");
-	long			 warm = lu_env("LOAD_MEM_WARMUP", 4000);
-	long			 total = lu_env("LOAD_MEM_REQUESTS", 20000);
-	long			 slack = lu_env("LOAD_MEM_SLACK_KB", 128);
+	long			 warm = lu_env("LOAD_MEM_WARMUP", 3000);
+	long			 total = lu_env("LOAD_MEM_REQUESTS", 12000);
+	long			 slack = lu_env("LOAD_MEM_SLACK_KB", 64);
 	pid_t			 w0[LU_MAX_WORKERS], w1[LU_MAX_WORKERS];
 	long			 rss0[LU_MAX_WORKERS], rss1[LU_MAX_WORKERS];
 	char			*good[NGOOD], *tight[NTIGHT], *hub, *biz, *pub;
