@@ -3,7 +3,7 @@
 # lighttpd (bin-path, one worker), through an end-to-end pass of the e2e
 # suite; then lighttpd is stopped, the worker exits normally on SIGTERM and
 # valgrind writes its leak summary. Two passes, each with a fresh worker: the
-# selection once, and the selection VALGRIND_REPEAT (2) times. Fails on:
+# selection once, and VALGRIND_REPEAT (2) copies of it at once. Fails on:
 #   - any memcheck error (ERROR SUMMARY > 0) in either pass,
 #   - any byte "definitely lost" or "indirectly lost",
 #   - "possibly lost" or "still reachable" at exit growing with the number
@@ -66,7 +66,7 @@ CONF
 # pass NAME TIMES: a fresh lighttpd and worker, the selection TIMES times,
 # then a graceful stop; the worker's valgrind log is NAME/vg.PID.log
 pass() {
-	local name=$1 times=$2 dir=$work/$1 i rc=0 pid kids
+	local name=$1 times=$2 dir=$work/$1 i rc=0 pid kids clients=()
 	mkdir -p "$dir"
 	chmod 755 "$dir"
 	# lighttpd runs bin-path with the listening socket as fd 0; valgrind
@@ -93,10 +93,17 @@ SH
 		tail -n 20 "$dir/workers.log" "$dir/lighttpd-error.log" 2>/dev/null
 		return 1
 	fi
+	# TIMES copies of the selection at once (its tests run in parallel in
+	# the e2e suite anyway: each process has its own fixtures and address)
 	for ((i = 1; i <= times; i++)); do
 		CALENDENCE_URL=http://127.0.0.1:$port "$e2e" -j2 --filter "$filter" \
-			>>"$dir/e2e.out" 2>&1 || rc=1
+			>"$dir/e2e.$i.out" 2>&1 &
+		clients+=($!)
 	done
+	for pid in "${clients[@]}"; do
+		wait "$pid" || rc=1
+	done
+	cat "$dir"/e2e.*.out >"$dir/e2e.out"
 	grep -a 'Synthesis:' "$dir/e2e.out" | sed "s/^/$name: /"
 	# lighttpd sends its workers SIGTERM when it stops; wait for them, as
 	# valgrind writes the leak summary at exit
