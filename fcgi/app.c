@@ -15,6 +15,7 @@
 #include "router.h"
 
 #define PREFLIGHT_MAX_AGE	600
+#define JSON_NUMBER_MAX		1000	/* characters of one number in a body */
 
 /*
  * Sets up a worker's state from its configuration (already in app->conf).
@@ -140,24 +141,51 @@ utf8_valid(const unsigned char *s, size_t len)
 }
 
 /*
- * True when a string of the (syntactically valid) JSON text s[0..len) holds
- * the escape \u0000: json-c would cut the string there (a key or an id
- * silently shortened) and PostgreSQL takes no U+0000 in text or jsonb.
+ * What json_check() lets through but the database cannot take, in the
+ * (syntactically valid) JSON text s[0..len): a string holding the escape
+ * \u0000 (json-c would cut the string there, a key or an id silently
+ * shortened, and PostgreSQL takes no U+0000 in text or jsonb), and a number
+ * too long or with too large an exponent for PostgreSQL's numeric (objects
+ * such as a booking's client go to the database as jsonb). Returns the
+ * message of the 400, or NULL.
  */
-static int
-has_nul_escape(const char *s, size_t len)
+static const char *
+body_beyond_db(const char *s, size_t len)
 {
-	size_t	 i;
+	size_t	 i, start, e;
+	int	 in_string = 0;
 
-	/* outside strings valid JSON has no backslash */
-	for (i = 0; i + 1 < len; i++) {
-		if (s[i] != '\\')
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (s[i] == '"')
+				in_string = 0;
+			else if (s[i] == '\\') {
+				if (len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
+					return "Strings in the body may not hold \\u0000.";
+				i++;	/* the escaped character */
+			}
 			continue;
-		if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
-			return 1;
-		i++;		/* the escaped character */
+		}
+		if (s[i] == '"') {
+			in_string = 1;
+			continue;
+		}
+		if (s[i] != '-' && (s[i] < '0' || s[i] > '9'))
+			continue;
+		for (start = i; i < len && strchr("+-.0123456789eE", s[i]) != NULL; i++)
+			continue;
+		for (e = start; e < i && s[e] != 'e' && s[e] != 'E'; e++)
+			continue;
+		if (e < i && (s[e + 1] == '+' || s[e + 1] == '-'))
+			e++;
+		while (e + 1 < i && s[e + 1] == '0')
+			e++;
+		/* at most 1000 characters, an exponent of at most 3 digits */
+		if (i - start > JSON_NUMBER_MAX || (e < i && i - e - 1 > 3))
+			return "A number in the body is out of range.";
+		i--;
 	}
-	return 0;
+	return NULL;
 }
 
 static int
@@ -165,6 +193,7 @@ parse_json_or_reply(struct request *r)
 {
 	struct json_tokener	*tok;
 	enum json_tokener_error	 jerr;
+	const char		*why;
 
 	if (!utf8_valid((const unsigned char *)r->body, r->body_len) ||
 	    !json_check(r->body, r->body_len)) {
@@ -172,9 +201,8 @@ parse_json_or_reply(struct request *r)
 		    "The body is not valid UTF-8 JSON.");
 		return -1;
 	}
-	if (has_nul_escape(r->body, r->body_len)) {
-		resp_error(r, 400, "invalid_json", NULL,
-		    "Strings in the body may not hold \\u0000.");
+	if ((why = body_beyond_db(r->body, r->body_len)) != NULL) {
+		resp_error(r, 400, "invalid_json", NULL, why);
 		return -1;
 	}
 	tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);

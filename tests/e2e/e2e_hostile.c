@@ -239,6 +239,22 @@ static const struct row rows[] = {
 	    "validation_failed", "service_id" },
 	{ "number -0.0e-400", POSTK("/api/v1/bookings/hold", "{\"starts_at\":-0.0e-400}"),
 	    0, 422, "validation_failed", "starts_at" },
+	{ "number 1e1000000 in the client", POSTK("/api/v1/bookings", "{\"hold_id\":"
+	    "\"{HOLD}\",\"client\":{\"first_name\":1e1000000}}"), 0, 400, "invalid_json",
+	    "" },
+	{ "number -1e-1000000 in custom fields", POSTK("/api/v1/bookings", "{\"hold_id\":"
+	    "\"x\",\"custom_field_values\":{\"a\":-1e-1000000}}"), 0, 400, "invalid_json",
+	    "" },
+	{ "number 1e999 in the client reaches SQL", POSTK("/api/v1/bookings",
+	    "{\"hold_id\":\"{HOLD}\",\"client\":{\"first_name\":-1.5e999}}"), 0, 422,
+	    "validation_failed", "client.first_name" },
+	{ "offset +99:99 in starts_at", POSTK("/api/v1/bookings/hold", "{\"service_id\":"
+	    "\"{SVC}\",\"location_id\":\"{LOC}\",\"starts_at\":"
+	    "\"2030-01-01T10:00:00+99:99\"}"), 0, 422, "validation_failed", "starts_at" },
+	{ "offset -16:00 in from", GETK("/api/v1/bookings?from=2030-01-01T10:00:00-16:00"),
+	    0, 422, "validation_failed", "from" },
+	{ "offset +99:00 in to", GETK("/api/v1/bookings?to=2030-01-01T10:00:00%2B99:00"),
+	    0, 422, "validation_failed", "to" },
 	{ "invalid UTF-8", POSTK("/api/v1/bookings/hold", "{\"service_id\":\"\xff\"}"), 0,
 	    400, "invalid_json", "" },
 	{ "overlong slash", POSTK("/api/v1/bookings/hold", "{\"service_id\":\"\xc0\xaf\"}"),
