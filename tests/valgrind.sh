@@ -149,7 +149,9 @@ verdict() {
 			"indirectly lost ${ind:-0}, possibly lost ${p:-0}, still reachable ${r:-0}"
 		if [ "$errs" -ne 0 ] || [ "${d:-0}" -ne 0 ] || [ "${ind:-0}" -ne 0 ]; then
 			echo "$name: memcheck found errors or leaks:"
-			sed -n '/^==[0-9]*== [A-Z].*\(Invalid\|uninitialised\|definitely lost\|indirectly lost\|Mismatched\|overlap\)/,/^==[0-9]*== $/p' "$log" | head -n 80
+			# each error or lost block with its stack, up to the blank line
+			awk '/^==[0-9]+== (Invalid|Conditional|Use of uninit|Mismatched|Syscall param|Source and destination)|are (definitely|indirectly) lost/ { p = 1 }
+			    p { print } /^==[0-9]+== $/ { p = 0 }' "$log" | head -n 80
 			ok=1
 		fi
 		echo "$name ${p:-0} ${r:-0} $n" >>"$work/summary"
