@@ -9,7 +9,10 @@
 #	    stored without its prefix is found too, and
 #	  - anything shaped like a token (cal_hub_|biz_|pub_|ses_ and 38 base62
 #	    characters), listed or not.
-#	TOKENS itself is skipped. Prints the name of each file that holds one
+#	TOKENS itself is skipped; nothing else is: the tests' own output is
+#	held to the same rule (a test may show a token only in the message of
+#	an assertion that failed, and then the run fails anyway). Prints the
+#	name of each file that holds one
 #	(never the token) and fails; prints how many tokens and files it looked
 #	at and succeeds when there are none. Fails too when TOKENS is empty:
 #	a run that recorded no token proves nothing.
