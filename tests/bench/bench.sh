@@ -268,6 +268,18 @@ wrk_run() {
 	grep '^{' "$5.out" | tail -n 1 >"$5"
 }
 
+# settle LOG: waits (at most 2 s) until LOG has stopped growing for 0.2 s
+settle() {
+	local a b i
+	a=$(stat -c %s "$1")
+	for i in $(seq 1 10); do
+		sleep 0.2
+		b=$(stat -c %s "$1")
+		[ "$a" = "$b" ] && return 0
+		a=$b
+	done
+}
+
 # measure ID LABEL CONF PATH METHOD TOKENS [DB]: one case against the
 # lighttpd of CONF: a warm-up, then SECONDS measured; appends its JSON
 measure() {
@@ -294,6 +306,10 @@ measure() {
 	wrk_run "$secs" "$url" "$toks" "$method" "$out"
 	w1=$(ticks $wpids) l1=$(ticks "$lpid") p1=$(ticks $(pg_pids)) b1=$(busy_ticks)
 	[ -z "$prof" ] || wait "$prof" || true
+	# the requests in flight when wrk stopped (up to one per connection)
+	# still reach the database: let them finish, so that the statements
+	# and the workers' log lines count the same requests
+	[ "$id" = 1 ] || settle "$log"
 	[ -n "$db" ] && rt=$(statements "$db") && times=$(statement_times "$db")
 	[ "$id" = 1 ] || st=$(statuses "$log" "$off")
 	[ -s "$out" ] || { echo "bench: wrk failed:" >&2; cat "$out.out" >&2; exit 1; }
@@ -313,7 +329,9 @@ measure() {
 	      non_2xx_3xx: $r.non_2xx_3xx, socket_errors: $r.socket_errors,
 	      statuses: $st,
 	      statements: $rt, statement_times: $times,
-	      round_trips: (if $db == "" then null else ([$rt[]] | add // 0) / $r.requests end),
+	      served: ([$st[]] | add),
+	      round_trips: (if $db == "" then null else ([$rt[]] | add // 0) /
+		  ([$st[]] | add // $r.requests) end),
 	      cpu_us_per_request: { workers: ($w * $us), lighttpd: ($l * $us),
 		postgres: ($p * $us), wrk: ($k * $us),
 		other: (([($b - $w - $l - $p - $k), 0] | max) * $us),

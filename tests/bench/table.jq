@@ -22,11 +22,11 @@ def cpu: .cpu_us_per_request |
 	(f(.p99_ms; 2) | lpad(8)) + (f(.round_trips; 3) | lpad(7)) + "  " + (cpu | pad(31)) +
 	(if (.statuses // {}) != {} then pct(.statuses) else "" end)),
 "",
-"DB round trips by statement (pg_stat_statements): calls per request, mean ms, blocks read per call",
+"DB round trips by statement (pg_stat_statements): calls per request served (the workers' log lines; pgbench: transactions), mean ms, blocks read per call",
 (.cases | to_entries | sort_by(.value.id | order)[] | .value |
 	select((.statements // {}) != {}) | . as $k |
 	"  \(.id | pad(4))" + ([.statements | to_entries[] |
-	    "\(.key) \(f(.value / $k.requests; 4)) x \(f($k.statement_times[.key].mean_ms; 3)) ms, \(f($k.statement_times[.key].blocks_read; 2)) rd"] | join("; "))),
+	    "\(.key) \(f(.value / ($k.served // $k.requests); 4)) x \(f($k.statement_times[.key].mean_ms; 3)) ms, \(f($k.statement_times[.key].blocks_read; 2)) rd"] | join("; "))),
 "",
 (.worker_memory | "worker memory, kB (largest worker): after a-e RSS \(.after_a_to_e.VmRSS_kB) (peak \(.after_a_to_e.VmHWM_kB), anonymous \(.after_a_to_e.RssAnon_kB), PSS \(.after_a_to_e.Pss_kB)); after f RSS \(.after_f.VmRSS_kB) (peak \(.after_f.VmHWM_kB), anonymous \(.after_f.RssAnon_kB), PSS \(.after_f.Pss_kB))"),
 "data: a-e \(.data.small | tojson)",
