@@ -231,7 +231,8 @@ set_log_level(struct conf *c, const char *v, char *err, size_t errlen)
 static int
 set_public_url(struct conf *c, const char *v, char *err, size_t errlen)
 {
-	size_t	 len = strlen(v);
+	const char	*host;
+	size_t		 len = strlen(v);
 
 	if (len == 0) {
 		c->public_url[0] = '\0';
@@ -239,6 +240,12 @@ set_public_url(struct conf *c, const char *v, char *err, size_t errlen)
 	}
 	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
 		snprintf(err, errlen, "public_url must start with http:// or https://");
+		return -1;
+	}
+	/* "http://" alone, or "http:///x", would make links without a host */
+	host = v + (v[4] == 's' ? 8 : 7);
+	if (*host == '\0' || *host == '/') {
+		snprintf(err, errlen, "public_url must name a host after the scheme");
 		return -1;
 	}
 	if (copy_value(c->public_url, sizeof(c->public_url), v, err, errlen) == -1)

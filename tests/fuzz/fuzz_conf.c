@@ -24,9 +24,12 @@ check_conf(const struct conf *c)
 		FUZZ_ASSERT(c->proxies[i].bits >= 0 &&
 		    c->proxies[i].bits <= (c->proxies[i].family == AF_INET ? 32 : 128));
 	FUZZ_ASSERT(c->log_level >= LOG_LEVEL_ERROR && c->log_level < LOG_LEVEL__MAX);
+	/* a base URL for links: empty, or a scheme and a host */
 	FUZZ_ASSERT(c->public_url[0] == '\0' ||
-	    strncmp(c->public_url, "http://", 7) == 0 ||
-	    strncmp(c->public_url, "https://", 8) == 0);
+	    (strncmp(c->public_url, "http://", 7) == 0 &&
+	    c->public_url[7] != '\0' && c->public_url[7] != '/') ||
+	    (strncmp(c->public_url, "https://", 8) == 0 &&
+	    c->public_url[8] != '\0' && c->public_url[8] != '/'));
 	FUZZ_ASSERT(memchr(c->database, '\0', sizeof(c->database)) != NULL);
 	FUZZ_ASSERT(memchr(c->listen, '\0', sizeof(c->listen)) != NULL);
 	FUZZ_ASSERT(c->maintenance_interval >= 0 && c->maintenance_interval <= 86400);

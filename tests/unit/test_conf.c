@@ -198,6 +198,10 @@ Test(conf, set_bad_values)
 		    "prepared_statements must be auto, on or off, got \"yes\"" },
 		{ "public_url", "ftp://x", "public_url must start with http:// or https://" },
 		{ "public_url", "api.example.com", "public_url must start with http:// or https://" },
+		/* found by fuzz_conf: "http://" became "http:/", links without a host */
+		{ "public_url", "http://", "public_url must name a host after the scheme" },
+		{ "public_url", "https://", "public_url must name a host after the scheme" },
+		{ "public_url", "https:///api", "public_url must name a host after the scheme" },
 		{ "trusted_proxies", "10.0.0.0/33",
 		    "\"10.0.0.0/33\" is not an address or network (ADDR or ADDR/BITS)" },
 		{ "trusted_proxies", "127.0.0.1, localhost",
