@@ -50,7 +50,7 @@ msleep(long ms)
 static void
 fault_start(struct fault *f, const char *name)
 {
-	static const char	*url;
+	static const char	*url;	/* static: the options point at it */
 	int			 i;
 
 	memset(f, 0, sizeof(*f));

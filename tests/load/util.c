@@ -71,20 +71,26 @@ parent_of(pid_t pid)
 	return (pid_t)strtol(p + 4, NULL, 10);
 }
 
-/* True when /proc/PID/exe names a calendence.fcgi. */
+/*
+ * True when /proc/PID/exe names a calendence.fcgi, also one that a build has
+ * replaced since it started ("... (deleted)").
+ */
 static int
 is_worker(pid_t pid)
 {
-	char	 path[64], exe[PATH_MAX];
-	ssize_t	 n;
-	size_t	 len;
+	const char	*name = "/calendence.fcgi", *gone = " (deleted)";
+	char		 path[64], exe[PATH_MAX];
+	ssize_t		 n;
+	size_t		 len, glen = strlen(gone);
 
 	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
 	if ((n = readlink(path, exe, sizeof(exe) - 1)) == -1)
 		return 0;
 	exe[n] = '\0';
-	len = strlen("/calendence.fcgi");
-	return (size_t)n >= len && strcmp(exe + n - len, "/calendence.fcgi") == 0;
+	len = (size_t)n;
+	if (len >= glen && strcmp(exe + len - glen, gone) == 0)
+		exe[len -= glen] = '\0';
+	return len >= strlen(name) && strcmp(exe + len - strlen(name), name) == 0;
 }
 
 int
