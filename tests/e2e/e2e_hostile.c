@@ -549,7 +549,8 @@ Test(hostile, slow_clients_hold_no_worker, .timeout = 40)
 		http_resp_free(&r);
 	}
 	t = now_sec() - t0;
-	cr_expect_lt(t, 3.0, "8 requests took %.2f s while 4 clients stalled", t);
+	/* tied-up workers would make them wait for lighttpd's 5 s */
+	cr_expect_lt(t, 4.0, "8 requests took %.2f s while 4 clients stalled", t);
 	for (i = 0; i < 4; i++) {
 		cr_assert_eq(http_finish(fds[i], &r), 0, "stalled client %d: not dropped", i);
 		t = now_sec() - t0;
@@ -802,7 +803,7 @@ Test(hostile_fcgi, stalled_front_end, .timeout = 60)
 	t0 = now_sec();
 	cr_assert_eq(fcgi_request(p.sock, params, NULL, 0, 0, 10, &r), 0);
 	expect_answer(&r, 200, "-", "after the front end gave up");
-	cr_expect_lt(now_sec() - t0, 2.0, "answered after %.1f s", now_sec() - t0);
+	cr_expect_lt(now_sec() - t0, 3.0, "answered after %.1f s", now_sec() - t0);
 	http_resp_free(&r);
 	pool_down(&p);
 	expect_intact(&sc, "after a stalled front end");
