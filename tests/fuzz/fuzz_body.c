@@ -4,9 +4,12 @@
  * stream delivers (in chunks of a size the options choose). Invariants: a
  * body is accepted exactly when its length is what it claims, within the
  * cap, of JSON type, well-formed UTF-8 (checked here from RFC 3629 Table 3-7)
- * and an RFC 8259 object whose strings hold no \u0000; a refusal is a JSON
- * error of 400, 413 or 415.
+ * and an RFC 8259 object whose strings hold no \u0000 and whose numbers fit
+ * PostgreSQL's numeric (at most 1000 characters, an exponent of at most 3
+ * digits after its leading zeros); a refusal is a JSON error of 400, 413 or
+ * 415.
  */
+#include <ctype.h>
 #include <limits.h>
 
 #include <fcgiapp.h>
@@ -80,6 +83,57 @@ nul_escape(const uint8_t *s, size_t len)
 				return 1;
 			i++;
 		}
+	return 0;
+}
+
+/*
+ * True when a number outside strings is longer than 1000 characters or its
+ * exponent has more than 3 digits once leading zeros are dropped: the server
+ * refuses those, PostgreSQL's numeric would not take them.
+ */
+static int
+big_number(const uint8_t *s, size_t len)
+{
+	size_t	 i = 0, n, digits;
+	int	 in = 0;
+
+	while (i < len) {
+		if (in) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in = 0;
+			i++;
+			continue;
+		}
+		if (s[i] == '"') {
+			in = 1;
+			i++;
+			continue;
+		}
+		if (s[i] != '-' && !isdigit(s[i])) {
+			i++;
+			continue;
+		}
+		for (n = 0; i + n < len && strchr("-+.eE0123456789", s[i + n]) &&
+		    s[i + n] != '\0'; n++)
+			continue;
+		if (n > 1000)
+			return 1;
+		for (; n > 0 && s[i] != 'e' && s[i] != 'E'; i++, n--)
+			continue;
+		if (n > 0) {
+			i++, n--;
+			if (n > 0 && (s[i] == '+' || s[i] == '-'))
+				i++, n--;
+			while (n > 1 && s[i] == '0')
+				i++, n--;
+			for (digits = 0; n > 0; i++, n--)
+				digits++;
+			if (digits > 3)
+				return 1;
+		}
+	}
 	return 0;
 }
 
@@ -206,6 +260,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (want > 0 && takes_json) {
 			FUZZ_ASSERT(is_json(f[1]));
 			FUZZ_ASSERT(fuzz_utf8(body, len) && json_check(r.body, len));
+			FUZZ_ASSERT(!nul_escape(body, len) && !big_number(body, len));
 			FUZZ_ASSERT(r.json != NULL &&
 			    json_object_is_type(r.json, json_type_object));
 		}
@@ -215,7 +270,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (size_t)want == len && is_json(f[1]) && takes_json &&
 	    fuzz_utf8(body, len) && json_check((const char *)body, len) &&
 	    depth(body, len) <= DEPTH_SAFE && first(body, len) == '{' &&
-	    !nul_escape(body, len))
+	    !nul_escape(body, len) && !big_number(body, len))
 		FUZZ_ASSERT(rc == 0);
 	req_cleanup(&r);
 	free(cl);
