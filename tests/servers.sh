@@ -141,12 +141,15 @@ start_apache-fcgid() {
 }
 
 # PgBouncer before the pool (stopped with the rest after each run). For the
-# test, at least two server connections, used in turn: a statement prepared
-# on one of them is soon missing on the one a later transaction gets, so
-# that "auto" surely meets what it must detect.
+# test, its connections forget every prepared statement at the end of each
+# transaction (server_reset_query_always: DISCARD ALL), as they would when a
+# later transaction lands on another server connection, only every time:
+# with "auto" each worker's first statement surely meets what it must
+# detect (with two connections taken in turn it met it only most of the time)
 pgbouncer_up() {
 	pgbouncer_conf "$pgb" "$((base + 10))" "$PGPORT" "$PGDATABASE" "$PGUSER"
-	printf '%s\n' "min_pool_size = 2" "server_round_robin = 1" >>"$pgb/pgbouncer.ini"
+	printf '%s\n' "server_reset_query = DISCARD ALL" "server_reset_query_always = 1" \
+		>>"$pgb/pgbouncer.ini"
 	pgbouncer_start "$pgb"
 }
 

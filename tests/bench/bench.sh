@@ -7,6 +7,8 @@
 #   2    database ceiling: pgbench -M prepared running the worker's own
 #        admission and services statements with the same key mix
 #   a-f  the worker (see the table); then ratios against the targets
+#   g    availability over 14 days (issue 7): 2 locations, 4 staff, 200
+#        bookings, made anew each run by tests/bench/avail.sql
 # Settings (environment): BENCH_WORKERS (2), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (32), BENCH_SECONDS (10), BENCH_WARMUP (2),
 # BENCH_PROFILE (cases whose workers perf records, e.g. "a d": run/bench/
@@ -30,6 +32,7 @@ profile=${BENCH_PROFILE:-}
 only=${BENCH_ONLY:-}
 saturate=8			# pgbench clients for the saturated database line
 pg_port=55990
+pg_buffers=1GB			# the bench cluster's shared_buffers
 port_minimal=18901
 port_small=18902
 port_big=18903
@@ -108,8 +111,13 @@ q() {	# q DB SQL: one value or rows, unaligned
 # pg_start: the cluster running with pg_stat_statements loaded
 pg_start() {
 	pg_up "$pgdir" "$pg_port" bench_10k
-	if ! q postgres "SHOW shared_preload_libraries" | grep -q pg_stat_statements; then
+	# shared_buffers sized as a DBA would for (f): the million-key tables'
+	# pages that 10,000 keys touch fit (PostgreSQL's default, 128 MB, does
+	# not: (f) then reads about 3 blocks a request from the kernel's cache)
+	if ! q postgres "SHOW shared_preload_libraries" | grep -q pg_stat_statements ||
+	    [ "$(q postgres "SHOW shared_buffers")" != "$pg_buffers" ]; then
 		q postgres "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
+		q postgres "ALTER SYSTEM SET shared_buffers = '$pg_buffers'"
 		"$top/tests/pgctl.sh" stop "$pgdir"
 		"$top/tests/pgctl.sh" start "$pgdir" "$pg_port"
 	fi
@@ -237,6 +245,7 @@ stats_view() {
 		WHEN query LIKE '%calendence.create_session(%' THEN 'session_create'
 		WHEN query LIKE '%FROM calendence.services WHERE business_id%' THEN 'services_list'
 		WHEN query LIKE '%calendence.maintenance()%' THEN 'maintenance'
+		WHEN query LIKE '%calendence.availability(%' THEN 'availability'
 		ELSE left(regexp_replace(query, '\s+', ' ', 'g'), 60) END AS stmt,
 		calls, total_exec_time, shared_blks_read, shared_blks_hit
 	      FROM pg_stat_statements
@@ -477,8 +486,8 @@ pgbench_run 2s "database: pgbench, auth + services, -c $saturate" "$saturate"
 # a-e: the worker, 10,000 keys
 c=$work/small/lighttpd.conf
 conf=$c
-rss_small='{}'
-if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2; then
+rss_small='{}' rss_avail='{}'
+if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wanted g; then
 	server "$c" "$port_small" "$work/small" "$app" bench_10k
 	check "http://127.0.0.1:$port_small/api/v1/services" \
 		"$(head -n 1 "$(tokens bench_10k biz)")" 200
@@ -498,6 +507,21 @@ if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2; then
 	measure e2 "GET /services, unknown tokens" "$c" /api/v1/services GET \
 		"$(tokens bench_10k unknown)" bench_10k
 	rss_small=$(rss "$c")
+	# g last: its answers (some 400 kB of JSON) grow the workers' buffers
+	if wanted g; then
+		# one business key of a business with 2 locations, 4 staff and
+		# 200 bookings in the 14 days asked for (tests/bench/avail.sql)
+		IFS='|' read -r av_token av_svc av_from av_to av_n < <(psql -X -qAt \
+			-v ON_ERROR_STOP=1 -d bench_10k -f "$top/tests/bench/avail.sql")
+		[ "$av_n" = 200 ] || { echo "bench: avail.sql made $av_n bookings, not 200" >&2; exit 1; }
+		(umask 077 && echo "$av_token" >"$work/tokens-avail.txt")
+		av_path="/api/v1/availability?service_id=$av_svc&date_from=$av_from&date_to=$av_to"
+		check "http://127.0.0.1:$port_small$av_path" "$av_token" 200
+		q bench_10k "ANALYZE calendence.reservations" >/dev/null
+		measure g "GET /availability, 14 days, 200 bookings" "$c" "$av_path" GET \
+			"$work/tokens-avail.txt" bench_10k
+		rss_avail=$(rss "$c")
+	fi
 	lighttpd_stop "$c"
 fi
 
@@ -506,6 +530,12 @@ c=$work/big/lighttpd.conf
 conf=$c
 rss_big='{}'
 if wanted f; then
+	# the measurement is of a warm cache, as a server that has run a while
+	# has: the tables and indexes read into shared_buffers first
+	q bench_1m "CREATE EXTENSION IF NOT EXISTS pg_prewarm"
+	q bench_1m "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c
+	    JOIN pg_namespace n ON n.oid = c.relnamespace
+	    WHERE n.nspname = 'calendence' AND c.relkind IN ('r', 'i')" >/dev/null
 	server "$c" "$port_big" "$work/big" "$app" bench_1m
 	check "http://127.0.0.1:$port_big/api/v1/services" \
 		"$(head -n 1 "$(tokens bench_1m biz)")" 200
@@ -540,6 +570,7 @@ jq -n \
     --argjson pg "$pg_settings" --argjson workers "$workers" --argjson threads "$threads" \
     --argjson conns "$conns" --argjson secs "$secs" --argjson warm "$warm" \
     --argjson rss_small "$rss_small" --argjson rss_big "$rss_big" \
+    --argjson rss_avail "$rss_avail" \
     --argjson sizes "$sizes" --argjson sizes_small "$sizes_small" '
     { bench: "calendence make bench", started: $started,
       machine: { cpu: $cpu, cores: $cores, kernel: $kernel, load_before: $load,
@@ -550,5 +581,6 @@ jq -n \
 		  seconds: $secs, warmup_seconds: $warm, auth_fail_limit: 20,
 		  log_level: "info", maintenance_interval: 0 },
       data: { small: $sizes_small, big: $sizes },
-      worker_memory: { after_a_to_e: $rss_small, after_f: $rss_big } }' >"$work/meta.json"
+      worker_memory: { after_a_to_e: $rss_small, after_f: $rss_big,
+		       after_g: $rss_avail } }' >"$work/meta.json"
 report

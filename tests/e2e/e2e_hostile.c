@@ -255,6 +255,13 @@ static const struct row rows[] = {
 	    0, 422, "validation_failed", "from" },
 	{ "offset +99:00 in to", GETK("/api/v1/bookings?to=2030-01-01T10:00:00%2B99:00"),
 	    0, 422, "validation_failed", "to" },
+	{ "hour 24 in starts_at", POSTK("/api/v1/bookings/hold", "{\"service_id\":"
+	    "\"{SVC}\",\"location_id\":\"{LOC}\",\"starts_at\":"
+	    "\"2030-01-01T24:00:00Z\"}"), 0, 422, "validation_failed", "starts_at" },
+	{ "hour 24 in from", GETK("/api/v1/bookings?from=2030-01-01T24:00:00Z"),
+	    0, 422, "validation_failed", "from" },
+	{ "minute 60 in to", GETK("/api/v1/bookings?to=2030-01-01T10:60:00Z"),
+	    0, 422, "validation_failed", "to" },
 	{ "invalid UTF-8", POSTK("/api/v1/bookings/hold", "{\"service_id\":\"\xff\"}"), 0,
 	    400, "invalid_json", "" },
 	{ "overlong slash", POSTK("/api/v1/bookings/hold", "{\"service_id\":\"\xc0\xaf\"}"),

@@ -1080,3 +1080,24 @@ Test(booking_flow, dba_functions_and_invariants)
 	world_free(&w);
 	world_free(&o);
 }
+
+/*
+ * parse_rfc3339(): RFC 3339 date-times with an explicit offset and nothing
+ * else; hour 24 (which PostgreSQL reads as the next midnight), minute 60,
+ * a day past the month's end and an offset beyond PostgreSQL's are NULL,
+ * and a leap second is the next minute's first second.
+ */
+Test(booking_flow, parse_rfc3339_edges)
+{
+	char	*v = fx_value("SELECT string_agg(coalesce(to_char(calendence.parse_rfc3339(t) "
+	    "AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), 'NULL'), ',' ORDER BY n) "
+	    "FROM unnest(ARRAY['2030-01-01T10:00:00Z', '2030-01-01T10:00:00+05:30', "
+	    "'2030-01-01T23:59:60Z', '2030-01-01T24:00:00Z', '2030-01-01T10:60:00Z', "
+	    "'2030-01-01T10:00:61Z', '2030-02-30T10:00:00Z', '2030-01-01T10:00:00+99:99', "
+	    "'2030-01-01T10:00:00', '2030-01-01 10:00:00Z']) WITH ORDINALITY AS x(t, n)",
+	    NULL);
+
+	cr_assert_str_eq(v, "2030-01-01 10:00:00,2030-01-01 04:30:00,2030-01-02 00:00:00,"
+	    "NULL,NULL,NULL,NULL,NULL,NULL,NULL");
+	free(v);
+}
