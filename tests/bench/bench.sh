@@ -9,7 +9,7 @@
 #   a-f  the worker (see the table); then ratios against the targets
 #   g    availability over 14 days (issue 7): 2 locations, 4 staff, 200
 #        bookings, made anew each run by tests/bench/avail.sql
-# Settings (environment): BENCH_WORKERS (2), BENCH_THREADS (2),
+# Settings (environment): BENCH_WORKERS (4), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (32), BENCH_SECONDS (10), BENCH_WARMUP (2),
 # BENCH_PROFILE (cases whose workers perf records, e.g. "a d": run/bench/
 # perf-ID.data, for perf report -i), BENCH_ONLY
@@ -23,7 +23,7 @@ cd "$top"
 BENCH_PKGS=(wrk jq)
 
 build=${BUILD_DIR:-build}
-workers=${BENCH_WORKERS:-2}
+workers=${BENCH_WORKERS:-4}
 threads=${BENCH_THREADS:-2}
 conns=${BENCH_CONNECTIONS:-32}
 secs=${BENCH_SECONDS:-10}
@@ -507,7 +507,7 @@ if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wan
 	measure e2 "GET /services, unknown tokens" "$c" /api/v1/services GET \
 		"$(tokens bench_10k unknown)" bench_10k
 	rss_small=$(rss "$c")
-	# g last: its answers (some 400 kB of JSON) grow the workers' buffers
+	# g last: its answers (1,740 slots of JSON) grow the workers' buffers
 	if wanted g; then
 		# one business key of a business with 2 locations, 4 staff and
 		# 200 bookings in the 14 days asked for (tests/bench/avail.sql)

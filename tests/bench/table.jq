@@ -28,7 +28,7 @@ def cpu: .cpu_us_per_request |
 	"  \(.id | pad(4))" + ([.statements | to_entries[] |
 	    "\(.key) \(f(.value / ($k.served // $k.requests); 4)) x \(f($k.statement_times[.key].mean_ms; 3)) ms, \(f($k.statement_times[.key].blocks_read; 2)) rd"] | join("; "))),
 "",
-(.worker_memory | "worker memory, kB (largest worker): after a-e RSS \(.after_a_to_e.VmRSS_kB) (peak \(.after_a_to_e.VmHWM_kB), anonymous \(.after_a_to_e.RssAnon_kB), PSS \(.after_a_to_e.Pss_kB)); after f RSS \(.after_f.VmRSS_kB) (peak \(.after_f.VmHWM_kB), anonymous \(.after_f.RssAnon_kB), PSS \(.after_f.Pss_kB)); after g (not a target: its answers are 400 kB) RSS \(.after_g.VmRSS_kB // "-")"),
+(.worker_memory | "worker memory, kB (largest worker): after a-e RSS \(.after_a_to_e.VmRSS_kB) (peak \(.after_a_to_e.VmHWM_kB), anonymous \(.after_a_to_e.RssAnon_kB), PSS \(.after_a_to_e.Pss_kB)); after f RSS \(.after_f.VmRSS_kB) (peak \(.after_f.VmHWM_kB), anonymous \(.after_f.RssAnon_kB), PSS \(.after_f.Pss_kB)); after g (not a target: its answers hold 1,740 slots) RSS \(.after_g.VmRSS_kB // "-")"),
 "data: a-e \(.data.small | tojson)",
 "      f   \(.data.big | tojson)",
 "",
