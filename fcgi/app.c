@@ -1,4 +1,5 @@
 /* app.c: the request pipeline: route, authenticate, read the body, handle. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,13 @@ read_exact_or_reply(struct request *r)
 		r->body_len += (size_t)n;
 	}
 	r->body[r->body_len] = '\0';
+	if (r->body_len < want && r->in != NULL &&
+	    (FCGX_GetError(r->in) == EAGAIN || FCGX_GetError(r->in) == EWOULDBLOCK)) {
+		/* the front end stopped sending for body_timeout seconds */
+		resp_error(r, 400, "invalid_request", NULL,
+		    "The body stopped arriving before its Content-Length.");
+		return -1;
+	}
 	if (r->body_len < want) {
 		resp_error(r, 400, "invalid_request", NULL,
 		    "The body is shorter than its Content-Length.");

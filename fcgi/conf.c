@@ -11,6 +11,7 @@ typedef int (*conf_setter)(struct conf *, const char *, char *, size_t);
 
 static int	set_database(struct conf *, const char *, char *, size_t);
 static int	set_body_limit(struct conf *, const char *, char *, size_t);
+static int	set_body_timeout(struct conf *, const char *, char *, size_t);
 static int	set_auth_fail_limit(struct conf *, const char *, char *, size_t);
 static int	set_trusted_proxies(struct conf *, const char *, char *, size_t);
 static int	set_log_level(struct conf *, const char *, char *, size_t);
@@ -28,6 +29,7 @@ static const struct {
 } settings[] = {
 	{ "database",			set_database },
 	{ "body_limit",			set_body_limit },
+	{ "body_timeout",		set_body_timeout },
 	{ "auth_fail_limit",		set_auth_fail_limit },
 	{ "trusted_proxies",		set_trusted_proxies },
 	{ "log_level",			set_log_level },
@@ -53,6 +55,7 @@ conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->body_limit = 64 * 1024;
+	c->body_timeout = 30;
 	c->auth_fail_limit = 20;
 	c->log_level = LOG_LEVEL_INFO;
 	c->maintenance_interval = 300;
@@ -102,6 +105,17 @@ set_body_limit(struct conf *c, const char *v, char *err, size_t errlen)
 	if (parse_long(v, 1, 16L * 1024 * 1024, &n, err, errlen) == -1)
 		return -1;
 	c->body_limit = (size_t)n;
+	return 0;
+}
+
+static int
+set_body_timeout(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	long	 n;
+
+	if (parse_long(v, 0, 3600, &n, err, errlen) == -1)
+		return -1;
+	c->body_timeout = (int)n;
 	return 0;
 }
 

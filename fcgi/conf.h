@@ -17,6 +17,7 @@ enum log_level {
 struct conf {
 	char		 database[1024];	/* libpq conninfo; "" = PG* env */
 	size_t		 body_limit;		/* bytes */
+	int		 body_timeout;		/* seconds a body read may wait; 0 = no limit */
 	int		 auth_fail_limit;	/* failed credentials per IP, minute */
 	struct ip_net	 proxies[IP_MAX_PROXIES];
 	size_t		 nproxies;

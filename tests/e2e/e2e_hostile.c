@@ -780,9 +780,10 @@ Test(hostile_fcgi, no_header_injection, .timeout = 60)
 
 /*
  * A front end that streams the body (Apache's mod_proxy_fcgi does) and
- * stalls: the worker waits for the rest as long as the front end keeps the
- * connection, and is free again the moment it gives up (its own timeout,
- * e.g. Apache's Timeout); the short body is then a 400, written to nobody.
+ * stalls: the worker waits for the rest at most body_timeout seconds (30 by
+ * default), and is free again the moment the front end gives up (its own
+ * timeout, e.g. Apache's Timeout); the short body is then a 400, written to
+ * nobody.
  */
 Test(hostile_fcgi, stalled_front_end, .timeout = 60)
 {
@@ -814,5 +815,55 @@ Test(hostile_fcgi, stalled_front_end, .timeout = 60)
 	http_resp_free(&r);
 	pool_down(&p);
 	expect_intact(&sc, "after a stalled front end");
+	scene_free(&sc);
+}
+
+/*
+ * The same stalled front end that keeps its connection: after body_timeout
+ * seconds (2 here) the worker stops waiting, answers the request 400
+ * invalid_request, and serves the next one.
+ */
+Test(hostile_fcgi, stalled_front_end_times_out, .timeout = 60)
+{
+	struct scene		 sc;
+	struct pool		 p;
+	struct http_resp	 r;
+	const char		*params[12];
+	char			 store[6][256], half[500], conf[64];
+	FILE			*f;
+	int			 fd;
+	double			 t0, t;
+
+	snprintf(conf, sizeof(conf), "/tmp/calendence-hostile-%ld.conf", (long)getpid());
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fputs("body_timeout = 2\n", f);
+	fclose(f);
+	cr_assert_eq(setenv("CALENDENCE_CONFIG", conf, 1), 0);
+	scene_init(&sc);
+	pool_up(&p);
+	memset(half, ' ', sizeof(half));
+	fcgi_params(params, store, "POST", "/api/v1/bookings/hold", sc.s.key, "1000");
+	t0 = now_sec();
+	fd = fcgi_request(p.sock, params, half, sizeof(half), 1, 10, &r);
+	cr_assert_neq(fd, -1);
+	/* within the timeout the pool's one worker still waits for the body */
+	fcgi_params(params, store, "GET", "/api/v1/services", sc.s.key, NULL);
+	cr_expect_eq(fcgi_request(p.sock, params, NULL, 0, 0, 1, &r), -1,
+	    "answered while the worker waits for a body: %d", r.status);
+	http_resp_free(&r);
+	/* then it gives up on the body, with an answer to the front end */
+	cr_assert_eq(fcgi_finish(fd, &r), 0, "no answer to the stalled request");
+	t = now_sec() - t0;
+	expect_answer(&r, 400, "invalid_request", "a body that stopped arriving");
+	cr_expect_geq(t, 1.8, "gave up after %.1f s, before body_timeout", t);
+	cr_expect_lt(t, 6.0, "gave up after %.1f s", t);
+	http_resp_free(&r);
+	/* and serves the next request */
+	cr_assert_eq(fcgi_request(p.sock, params, NULL, 0, 0, 10, &r), 0);
+	expect_answer(&r, 200, "-", "after the body timed out");
+	http_resp_free(&r);
+	pool_down(&p);
+	unlink(conf);
+	expect_intact(&sc, "after a timed-out front end");
 	scene_free(&sc);
 }

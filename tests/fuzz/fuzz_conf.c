@@ -18,6 +18,7 @@ check_conf(const struct conf *c)
 	size_t	 i;
 
 	FUZZ_ASSERT(c->body_limit >= 1 && c->body_limit <= 16 * 1024 * 1024);
+	FUZZ_ASSERT(c->body_timeout >= 0 && c->body_timeout <= 3600);
 	FUZZ_ASSERT(c->auth_fail_limit >= 1 && c->auth_fail_limit <= 1000000);
 	FUZZ_ASSERT(c->nproxies <= IP_MAX_PROXIES);
 	for (i = 0; i < c->nproxies; i++)

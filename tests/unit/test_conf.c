@@ -21,6 +21,8 @@ field(const struct conf *c, const char *name, char *out, size_t len)
 		snprintf(out, len, "%s", c->database);
 	else if (strcmp(name, "body_limit") == 0)
 		snprintf(out, len, "%zu", c->body_limit);
+	else if (strcmp(name, "body_timeout") == 0)
+		snprintf(out, len, "%d", c->body_timeout);
 	else if (strcmp(name, "auth_fail_limit") == 0)
 		snprintf(out, len, "%d", c->auth_fail_limit);
 	else if (strcmp(name, "log_level") == 0)
@@ -64,6 +66,7 @@ Test(conf, defaults)
 	} want[] = {
 		{ "database", "" },
 		{ "body_limit", "65536" },
+		{ "body_timeout", "30" },
 		{ "auth_fail_limit", "20" },
 		{ "trusted_proxies", "" },
 		{ "log_level", "info" },
@@ -99,6 +102,8 @@ Test(conf, set_good_values)
 		{ "body_limit", "1", "1" },
 		{ "body_limit", "1024", "1024" },
 		{ "body_limit", "16777216", "16777216" },
+		{ "body_timeout", "0", "0" },
+		{ "body_timeout", "3600", "3600" },
 		{ "auth_fail_limit", "1", "1" },
 		{ "auth_fail_limit", "1000000", "1000000" },
 		{ "maintenance_interval", "0", "0" },
@@ -174,6 +179,9 @@ Test(conf, set_bad_values)
 		{ "body_limit", "1.5", "expected a whole number from 1 to 16777216, got \"1.5\"" },
 		{ "body_limit", "99999999999999999999",
 		    "expected a whole number from 1 to 16777216, got \"99999999999999999999\"" },
+		{ "body_timeout", "-1", "expected a whole number from 0 to 3600, got \"-1\"" },
+		{ "body_timeout", "3601", "expected a whole number from 0 to 3600, got \"3601\"" },
+		{ "body_timeout", "30s", "expected a whole number from 0 to 3600, got \"30s\"" },
 		{ "auth_fail_limit", "0", "expected a whole number from 1 to 1000000, got \"0\"" },
 		{ "auth_fail_limit", "1000001",
 		    "expected a whole number from 1 to 1000000, got \"1000001\"" },
