@@ -114,41 +114,6 @@ read_exact_or_reply(struct request *r)
 }
 
 /*
- * True when s[0..len) is well-formed UTF-8 (RFC 3629): no overlong forms, no
- * surrogates, nothing above U+10FFFF. json-c's own check lets those through.
- */
-static int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t		 i = 0, n, k;
-	unsigned int	 c, min;
-
-	while (i < len) {
-		if ((c = s[i]) < 0x80)
-			n = 0, min = 0;
-		else if (c >= 0xc2 && c <= 0xdf)
-			n = 1, c &= 0x1f, min = 0x80;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, c &= 0x0f, min = 0x800;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, c &= 0x07, min = 0x10000;
-		else
-			return 0;
-		if (len - i - 1 < n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = c << 6 | (s[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
-/*
  * What json_check() lets through but the database cannot take, in the
  * (syntactically valid) JSON text s[0..len): a string holding the escape
  * \u0000 (json-c would cut the string there, a key or an id silently
@@ -203,7 +168,8 @@ parse_json_or_reply(struct request *r)
 	enum json_tokener_error	 jerr;
 	const char		*why;
 
-	if (!utf8_valid((const unsigned char *)r->body, r->body_len) ||
+	/* json-c's own UTF-8 check lets overlong forms and surrogates through */
+	if (!req_utf8_valid(r->body, r->body_len) ||
 	    !json_check(r->body, r->body_len)) {
 		resp_error(r, 400, "invalid_json", NULL,
 		    "The body is not valid UTF-8 JSON.");

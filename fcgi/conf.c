@@ -7,6 +7,8 @@
 
 #include "conf.h"
 
+#define CONF_LINE_MAX	2047	/* bytes of one line, its newline included */
+
 typedef int (*conf_setter)(struct conf *, const char *, char *, size_t);
 
 static int	set_database(struct conf *, const char *, char *, size_t);
@@ -359,17 +361,26 @@ int
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	FILE	*f;
-	char	 line[2048], why[512];
+	char	*line = NULL, why[512];
+	size_t	 cap = 0;
+	ssize_t	 n;
 	int	 lineno = 0, rc = 0;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+		if (n > CONF_LINE_MAX) {
+			snprintf(err, errlen, "%s:%d: line too long (over %d bytes)", path,
+			    lineno, CONF_LINE_MAX);
+			rc = -1;
+			break;
+		}
+		/* a NUL would end the line early and hide what follows it */
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			snprintf(err, errlen, "%s:%d: a NUL byte in the line", path, lineno);
 			rc = -1;
 			break;
 		}
@@ -379,6 +390,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 			break;
 		}
 	}
+	free(line);
 	fclose(f);
 	return rc;
 }

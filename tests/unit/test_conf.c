@@ -445,8 +445,63 @@ Test(conf, load_a_line_too_long)
 	write_file(path, text);
 	conf_defaults(&c);
 	cr_expect_eq(conf_load(&c, path, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s:2: line too long", path);
+	snprintf(want, sizeof(want), "%s:2: line too long (over 2047 bytes)", path);
 	cr_expect_str_eq(err, want);
+	unlink(path);
+	free(text);
+}
+
+/*
+ * A NUL byte in a line is refused with its line number: read as a C string
+ * the line would end at it, and "body_limit = 10\0000" would be taken as 10.
+ * In the last line too, and the longest line that fits is still read.
+ */
+Test(conf, load_a_nul_byte)
+{
+	static const char	 mid[] = "log_level = info\nbody_limit = 10\0000\nworkers = 2\n";
+	static const char	 last[] = "log_level = info\nbody_limit = 10\0000";
+	const struct {
+		const char	*text;
+		size_t		 len;
+	} cases[] = { { mid, sizeof(mid) - 1 }, { last, sizeof(last) - 1 } };
+	char		 path[64], err[512], want[128];
+	struct conf	 c;
+	FILE		*f;
+	size_t		 i;
+
+	for (i = 0; i < 2; i++) {
+		write_file(path, "");
+		cr_assert_not_null(f = fopen(path, "w"));
+		cr_assert_eq(fwrite(cases[i].text, 1, cases[i].len, f), cases[i].len);
+		cr_assert_eq(fclose(f), 0);
+		conf_defaults(&c);
+		err[0] = '\0';
+		cr_expect_eq(conf_load(&c, path, err, sizeof(err)), -1, "case %zu", i);
+		snprintf(want, sizeof(want), "%s:2: a NUL byte in the line", path);
+		cr_expect_str_eq(err, want);
+		cr_expect_eq(c.body_limit, 64 * 1024, "case %zu: body_limit %zu", i, c.body_limit);
+		unlink(path);
+	}
+}
+
+Test(conf, load_the_longest_line)
+{
+	char		 path[64], err[512] = "";
+	char		*text = malloc(3000);
+	struct conf	 c;
+	size_t		 pre = strlen("database = ");
+
+	/* 2047 bytes with the newline: database = and 2035 letters */
+	cr_assert_not_null(text);
+	strcpy(text, "database = ");
+	memset(text + pre, 'a', 2047 - pre - 1);
+	strcpy(text + 2047 - 1, "\n");
+	write_file(path, text);
+	conf_defaults(&c);
+	cr_expect_eq(conf_load(&c, path, err, sizeof(err)), -1);
+	/* too long for the database field (1023), but not for a line */
+	cr_expect_null(strstr(err, "line too long"), "%s", err);
+	cr_expect_not_null(strstr(err, ":1: value longer than 1023 characters"), "%s", err);
 	unlink(path);
 	free(text);
 }
