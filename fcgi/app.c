@@ -1,4 +1,7 @@
 /* app.c: the request pipeline: route, authenticate, read the body, handle. */
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,13 +77,32 @@ is_json_type(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/*
+ * A front end that streams the body (Apache's mod_proxy_fcgi) and stalls
+ * would hold this worker for as long as it keeps the connection: a read of
+ * the request's connection that waits body_timeout seconds fails instead
+ * (EAGAIN). Set only when there is a body to read: no system call for the
+ * requests without one.
+ */
+static void
+body_deadline(struct request *r)
+{
+	struct timeval	 tv = { .tv_sec = r->app->conf.body_timeout, .tv_usec = 0 };
+
+	if (r->in_fd >= 0 && tv.tv_sec > 0 &&
+	    setsockopt(r->in_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		log_msg(r->app->conf.log_level, LOG_LEVEL_WARN, "body_timeout: %s",
+		    strerror(errno));
+}
+
 /* Reads exactly CONTENT_LENGTH bytes; -1 with a 400 when there are more or fewer. */
 static int
 read_exact_or_reply(struct request *r)
 {
 	size_t	 want = (size_t)r->content_length;
-	int	 n;
+	int	 n, stalled;
 
+	body_deadline(r);
 	r->body = malloc(want + 1);
 	if (r->body == NULL) {
 		resp_error(r, 413, "payload_too_large", NULL, "The body is too large.");
@@ -93,15 +115,12 @@ read_exact_or_reply(struct request *r)
 		r->body_len += (size_t)n;
 	}
 	r->body[r->body_len] = '\0';
-	if (r->body_len < want && r->in != NULL &&
-	    (FCGX_GetError(r->in) == EAGAIN || FCGX_GetError(r->in) == EWOULDBLOCK)) {
-		/* the front end stopped sending for body_timeout seconds */
-		resp_error(r, 400, "invalid_request", NULL,
-		    "The body stopped arriving before its Content-Length.");
-		return -1;
-	}
 	if (r->body_len < want) {
-		resp_error(r, 400, "invalid_request", NULL,
+		/* EAGAIN: the front end sent nothing for body_timeout seconds */
+		stalled = r->in != NULL && (FCGX_GetError(r->in) == EAGAIN ||
+		    FCGX_GetError(r->in) == EWOULDBLOCK);
+		resp_error(r, 400, "invalid_request", NULL, stalled ?
+		    "The body stopped arriving before its Content-Length." :
 		    "The body is shorter than its Content-Length.");
 		return -1;
 	}
@@ -300,11 +319,12 @@ health(struct request *r)
  * response is left in r for app_wire().
  */
 void
-app_handle(struct app *app, struct request *r, char **envp, FCGX_Stream *in)
+app_handle(struct app *app, struct request *r, char **envp, FCGX_Stream *in, int in_fd)
 {
 	app->requests++;
 	req_parse(r, envp, app->conf.proxies, app->conf.nproxies);
 	r->in = in;
+	r->in_fd = in_fd;
 	if (r->path_ok && strcmp(r->path, "/healthz") == 0 &&
 	    (strcmp(r->method, "GET") == 0 || r->is_head)) {
 		health(r);

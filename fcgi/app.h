@@ -17,7 +17,7 @@ struct app {
 
 void	app_init(struct app *);
 void	app_cleanup(struct app *);
-void	app_handle(struct app *, struct request *, char **, FCGX_Stream *);
+void	app_handle(struct app *, struct request *, char **, FCGX_Stream *, int);
 void	app_wire(struct request *, struct buf *);
 void	app_log(struct app *, const struct request *);
 int	db_exec_or_reply(struct request *, enum stmt, PGresult **, ...);

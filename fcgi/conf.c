@@ -82,6 +82,18 @@ parse_long(const char *v, long min, long max, long *out, char *err, size_t errle
 	return 0;
 }
 
+/* parse_long() for an int setting (min and max fit an int). */
+static int
+parse_int(const char *v, int min, int max, int *out, char *err, size_t errlen)
+{
+	long	 n;
+
+	if (parse_long(v, min, max, &n, err, errlen) == -1)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
 static int
 copy_value(char *dst, size_t dstlen, const char *v, char *err, size_t errlen)
 {
@@ -113,34 +125,19 @@ set_body_limit(struct conf *c, const char *v, char *err, size_t errlen)
 static int
 set_body_timeout(struct conf *c, const char *v, char *err, size_t errlen)
 {
-	long	 n;
-
-	if (parse_long(v, 0, 3600, &n, err, errlen) == -1)
-		return -1;
-	c->body_timeout = (int)n;
-	return 0;
+	return parse_int(v, 0, 3600, &c->body_timeout, err, errlen);
 }
 
 static int
 set_auth_fail_limit(struct conf *c, const char *v, char *err, size_t errlen)
 {
-	long	 n;
-
-	if (parse_long(v, 1, 1000000, &n, err, errlen) == -1)
-		return -1;
-	c->auth_fail_limit = (int)n;
-	return 0;
+	return parse_int(v, 1, 1000000, &c->auth_fail_limit, err, errlen);
 }
 
 static int
 set_maintenance(struct conf *c, const char *v, char *err, size_t errlen)
 {
-	long	 n;
-
-	if (parse_long(v, 0, 86400, &n, err, errlen) == -1)
-		return -1;
-	c->maintenance_interval = (int)n;
-	return 0;
+	return parse_int(v, 0, 86400, &c->maintenance_interval, err, errlen);
 }
 
 static int
@@ -152,12 +149,7 @@ set_listen(struct conf *c, const char *v, char *err, size_t errlen)
 static int
 set_workers(struct conf *c, const char *v, char *err, size_t errlen)
 {
-	long	 n;
-
-	if (parse_long(v, 1, 256, &n, err, errlen) == -1)
-		return -1;
-	c->workers = (int)n;
-	return 0;
+	return parse_int(v, 1, 256, &c->workers, err, errlen);
 }
 
 static int

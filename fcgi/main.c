@@ -1,7 +1,5 @@
 /* main.c: the FastCGI worker: settings, signals, the accept loop, the pool. */
 #include <sys/select.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -143,23 +141,6 @@ maintain(time_t *next)
 	}
 }
 
-/*
- * A front end that streams the body (Apache's mod_proxy_fcgi) and stalls
- * would hold this worker for as long as it keeps the connection: a read of
- * the request's connection that waits body_timeout seconds fails instead
- * (EAGAIN), and the request is answered 400.
- */
-static void
-body_deadline(int cfd)
-{
-	struct timeval	 tv = { .tv_sec = app.conf.body_timeout, .tv_usec = 0 };
-
-	if (cfd >= 0 && app.conf.body_timeout > 0 &&
-	    setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
-		log_msg(app.conf.log_level, LOG_LEVEL_WARN, "body_timeout: %s",
-		    strerror(errno));
-}
-
 /* The accept loop on a listening socket, until SIGTERM or retirement. */
 static int
 serve(int fd)
@@ -177,8 +158,7 @@ serve(int fd)
 	req_init(&r, &app);
 	buf_init(&wire);
 	while (next_request(fd, &fr) == 1) {
-		body_deadline(fr.ipcFd);
-		app_handle(&app, &r, fr.envp, fr.in);
+		app_handle(&app, &r, fr.envp, fr.in, fr.ipcFd);
 		app_wire(&r, &wire);
 		FCGX_PutStr(wire.p, (int)wire.len, fr.out);
 		FCGX_Finish_r(&fr);

@@ -17,6 +17,7 @@ req_init(struct request *r, struct app *app)
 {
 	memset(r, 0, sizeof(*r));
 	r->app = app;
+	r->in_fd = -1;
 	buf_init(&r->headers);
 	buf_init(&r->out);
 }
@@ -38,6 +39,7 @@ req_reset(struct request *r)
 		sodium_memzero(o.p, o.len);	/* a session token may be in it */
 	memset(r, 0, sizeof(*r));
 	r->app = app;
+	r->in_fd = -1;
 	r->headers = h;
 	r->out = o;
 	buf_reset(&r->headers);

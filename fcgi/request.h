@@ -41,6 +41,7 @@ struct principal {
 struct request {
 	struct app		*app;
 	FCGX_Stream		*in;		/* body; NULL when there is none */
+	int			 in_fd;		/* the connection 'in' reads; -1 unknown */
 	char			 id[REQ_ID_LEN + 1];
 	struct timespec		 start;
 
