@@ -24,6 +24,8 @@ static int	set_workers(struct conf *, const char *, char *, size_t);
 static int	set_socket_mode(struct conf *, const char *, char *, size_t);
 static int	set_max_requests(struct conf *, const char *, char *, size_t);
 static int	set_prepared(struct conf *, const char *, char *, size_t);
+static int	set_db_timeout(struct conf *, const char *, char *, size_t);
+static int	set_max_holds(struct conf *, const char *, char *, size_t);
 
 static const struct {
 	const char	*name;
@@ -42,6 +44,8 @@ static const struct {
 	{ "socket_mode",		set_socket_mode },
 	{ "max_requests",		set_max_requests },
 	{ "prepared_statements",	set_prepared },
+	{ "db_timeout",			set_db_timeout },
+	{ "max_holds",			set_max_holds },
 };
 
 static const char *const level_names[LOG_LEVEL__MAX] = {
@@ -63,6 +67,8 @@ conf_defaults(struct conf *c)
 	c->maintenance_interval = 300;
 	c->workers = 4;
 	c->socket_mode = 0660;
+	c->db_timeout = 5000;
+	c->max_holds = 3;
 }
 
 static int
@@ -156,6 +162,20 @@ static int
 set_max_requests(struct conf *c, const char *v, char *err, size_t errlen)
 {
 	return parse_long(v, 0, 1000000000L, &c->max_requests, err, errlen);
+}
+
+/* Milliseconds a request may wait for PostgreSQL, locks included (SPEC 7). */
+static int
+set_db_timeout(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_int(v, 100, 600000, &c->db_timeout, err, errlen);
+}
+
+/* Live holds one session chain may have at once (SPEC 9). */
+static int
+set_max_holds(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_int(v, 1, 1000, &c->max_holds, err, errlen);
 }
 
 /* auto, on or off: off for PgBouncer in transaction pooling mode. */

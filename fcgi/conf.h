@@ -29,6 +29,8 @@ struct conf {
 	int		 socket_mode;		/* own pool: Unix socket permissions */
 	long		 max_requests;		/* retire after this many; 0 = never */
 	int		 prepared_statements;	/* 0 auto, 1 on, 2 off (enum db_prepare) */
+	int		 db_timeout;		/* ms a request may wait for PostgreSQL */
+	int		 max_holds;		/* live holds per session chain */
 };
 
 void	 conf_defaults(struct conf *);

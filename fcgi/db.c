@@ -5,22 +5,22 @@
 #include "db.h"
 #include "log.h"
 
-static const struct {
-	const char	*name;
-	const char	*sql;
-	int		 nparams;
-} stmts[STMT__MAX] = {
+static const struct db_stmt stmts[STMT__MAX] = {
 	[STMT_AUTHENTICATE] = { "authenticate",
 	    "SELECT * FROM calendence.authenticate($1::bytea, $2, $3::boolean, $4, "
-	    "$5::uuid, $6, $7::integer)", 7 },
+	    "$5::uuid, $6, $7::integer)",
+	    .nparams = 7, .retry = DB_RETRY_NEVER },
 	[STMT_AUTH_FAIL] = { "auth_fail",
-	    "SELECT * FROM calendence.auth_fail($1, $2::integer)", 2 },
+	    "SELECT * FROM calendence.auth_fail($1, $2::integer)",
+	    .nparams = 2, .retry = DB_RETRY_NEVER },
 	[STMT_SESSION_CREATE] = { "session_create",
 	    "SELECT * FROM calendence.create_session($1::bytea, $2::uuid, $3::uuid, "
-	    "$4::uuid, $5::inet)", 5 },
+	    "$4::uuid, $5::inet)",
+	    .nparams = 5, .retry = DB_RETRY_SAFE },
 	[STMT_SESSION_END] = { "session_end",
 	    "UPDATE calendence.sessions SET revoked_at = now() "
-	    "WHERE id = $1::uuid AND revoked_at IS NULL", 1 },
+	    "WHERE id = $1::uuid AND revoked_at IS NULL",
+	    .nparams = 1, .retry = DB_RETRY_SAFE },
 	[STMT_SERVICES_LIST] = { "services_list",
 	    "SELECT (SELECT count(*) FROM calendence.services "
 	    "WHERE business_id = $1::uuid AND is_active), "
@@ -28,10 +28,12 @@ static const struct {
 	    "ORDER BY s.name, s.id) || ']' "
 	    "FROM (SELECT * FROM calendence.services WHERE business_id = $1::uuid "
 	    "AND is_active ORDER BY name, id LIMIT $2::integer OFFSET $3::bigint) s), "
-	    "'[]')", 3 },
+	    "'[]')",
+	    .nparams = 3, .retry = DB_RETRY_SAFE },
 	[STMT_SERVICES_GET] = { "services_get",
 	    "SELECT calendence.service_json(s) FROM calendence.services s "
-	    "WHERE s.id = $1::uuid AND s.business_id = $2::uuid AND s.is_active", 2 },
+	    "WHERE s.id = $1::uuid AND s.business_id = $2::uuid AND s.is_active",
+	    .nparams = 2, .retry = DB_RETRY_SAFE },
 	[STMT_BUSINESSES_LIST] = { "businesses_list",
 	    "SELECT (SELECT count(*) FROM calendence.businesses "
 	    "WHERE hub_id = $1::uuid AND ($2::uuid IS NULL OR id = $2::uuid)), "
@@ -39,32 +41,44 @@ static const struct {
 	    "ORDER BY b.name, b.id) || ']' "
 	    "FROM (SELECT * FROM calendence.businesses WHERE hub_id = $1::uuid "
 	    "AND ($2::uuid IS NULL OR id = $2::uuid) ORDER BY name, id "
-	    "LIMIT $3::integer OFFSET $4::bigint) b), '[]')", 4 },
+	    "LIMIT $3::integer OFFSET $4::bigint) b), '[]')",
+	    .nparams = 4, .retry = DB_RETRY_SAFE },
 	[STMT_BUSINESSES_GET] = { "businesses_get",
 	    "SELECT calendence.business_json(b) FROM calendence.businesses b "
 	    "WHERE b.id = $1::uuid AND b.hub_id = $2::uuid "
-	    "AND ($3::uuid IS NULL OR b.id = $3::uuid)", 3 },
+	    "AND ($3::uuid IS NULL OR b.id = $3::uuid)",
+	    .nparams = 3, .retry = DB_RETRY_SAFE },
 	[STMT_LOCATIONS_LIST] = { "locations_list",
-	    "SELECT * FROM calendence.locations_json($1::uuid, $2::integer, $3::bigint)", 3 },
+	    "SELECT * FROM calendence.locations_json($1::uuid, $2::integer, $3::bigint)",
+	    .nparams = 3, .retry = DB_RETRY_SAFE },
 	[STMT_AVAILABILITY] = { "availability",
-	    "SELECT * FROM calendence.availability($1::uuid, $2, $3, $4, $5, $6)", 6 },
+	    "SELECT * FROM calendence.availability($1::uuid, $2, $3, $4, $5, $6)",
+	    .nparams = 6, .retry = DB_RETRY_SAFE },
 	[STMT_HOLD] = { "hold",
 	    "SELECT * FROM calendence.hold($1::uuid, $2, $3, $4, $5, $6::uuid, $7::uuid, "
-	    "$8)", 8 },
+	    "$8)",
+	    .nparams = 8, .retry = DB_RETRY_KEYED, .key_param = 7 },
 	[STMT_BOOK] = { "book",
 	    "SELECT * FROM calendence.book($1::uuid, $2, $3::jsonb, $4::jsonb, $5, "
-	    "$6::uuid, $7::uuid, $8)", 8 },
+	    "$6::uuid, $7::uuid, $8)",
+	    .nparams = 8, .retry = DB_RETRY_KEYED, .key_param = 7 },
 	[STMT_BOOKINGS_LIST] = { "bookings_list",
 	    "SELECT * FROM calendence.bookings_list($1::uuid, $2, $3, $4, $5::integer, "
-	    "$6::bigint, $7::uuid)", 7 },
+	    "$6::bigint, $7::uuid)",
+	    .nparams = 7, .retry = DB_RETRY_SAFE },
 	[STMT_BOOKINGS_GET] = { "bookings_get",
-	    "SELECT calendence.booking_json($1::uuid, $2, $3::uuid)", 3 },
+	    "SELECT calendence.booking_json($1::uuid, $2, $3::uuid)",
+	    .nparams = 3, .retry = DB_RETRY_SAFE },
 	[STMT_BOOKINGS_CANCEL] = { "bookings_cancel",
-	    "SELECT * FROM calendence.cancel_booking($1::uuid, $2, $3::uuid)", 3 },
+	    "SELECT * FROM calendence.cancel_booking($1::uuid, $2, $3::uuid)",
+	    .nparams = 3, .retry = DB_RETRY_SAFE },
 	[STMT_MAINTENANCE] = { "maintenance",
 	    "SELECT m.*, b.* FROM calendence.maintenance() m, "
-	    "calendence.booking_maintenance() b", 0 },
-	[STMT_PING] = { "ping", "SELECT 1", 0 },
+	    "calendence.booking_maintenance() b",
+	    .nparams = 0, .retry = DB_RETRY_SAFE },
+	[STMT_PING] = { "ping",
+	    "SELECT 1",
+	    .nparams = 0, .retry = DB_RETRY_SAFE },
 };
 
 /* Sets up db; nothing is connected until first use. */

@@ -29,6 +29,28 @@ enum stmt {
 	STMT__MAX
 };
 
+/*
+ * What may be done when the connection breaks after a statement was sent,
+ * so that nobody knows whether it ran (SPEC 7: never blindly re-sent).
+ */
+enum db_retry {
+	DB_RETRY_SAFE,	/* a read, or a write whose second run changes nothing
+			   and answers as the first: sent again */
+	DB_RETRY_KEYED,	/* a write that a request-scoped key among its
+			   parameters (key_param, never NULL) makes safe so:
+			   the second run finds the first one's answer */
+	DB_RETRY_NEVER	/* a write that counts (rate windows): 503 instead */
+};
+
+/* One row of the statement table (db.c). */
+struct db_stmt {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+	enum db_retry	 retry;
+	int		 key_param;	/* DB_RETRY_KEYED: index of the key */
+};
+
 enum db_status {
 	DB_OK = 0,
 	DB_UNAVAILABLE = -1,	/* no connection, or the server cannot serve: 503 */
