@@ -20,6 +20,7 @@
 
 #define PREFLIGHT_MAX_AGE	600
 #define JSON_NUMBER_MAX		1000	/* characters of one number in a body */
+#define HEALTH_TIMEOUT_MS	1500	/* /healthz answers within 2 s (SPEC 7) */
 
 /*
  * Sets up a worker's state from its configuration (already in app->conf).
@@ -31,7 +32,7 @@ void
 app_init(struct app *app)
 {
 	db_init(&app->db, app->conf.database, app->conf.log_level,
-	    (enum db_prepare)app->conf.prepared_statements);
+	    (enum db_prepare)app->conf.prepared_statements, app->conf.db_timeout);
 	app->requests = 0;
 }
 
@@ -304,6 +305,7 @@ health(struct request *r)
 {
 	PGresult	*res;
 
+	db_deadline(&r->app->db, HEALTH_TIMEOUT_MS);
 	if (db_exec(&r->app->db, STMT_PING, NULL, &res) != DB_OK) {
 		resp_header(r, "Retry-After", "5");
 		resp_error(r, 503, "service_unavailable", NULL,
@@ -322,6 +324,7 @@ void
 app_handle(struct app *app, struct request *r, char **envp, FCGX_Stream *in, int in_fd)
 {
 	app->requests++;
+	db_deadline(&app->db, 0);	/* one bound for the whole request */
 	req_parse(r, envp, app->conf.proxies, app->conf.nproxies);
 	r->in = in;
 	r->in_fd = in_fd;

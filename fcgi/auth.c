@@ -20,6 +20,7 @@ enum auth_col {
 	AC_BUSINESS_OK, AC_BUSINESS_ACTIVE, AC_BUSINESS_NAME, AC_BUSINESS_TZ,
 	AC_ORIGIN_OK, AC_PUB_KEY_ID, AC_ROOT_SESSION, AC_WINDOW, AC_ADMITTED,
 	AC_MINUTE_COUNT, AC_HOUR_COUNT, AC_MINUTE_LIMIT, AC_HOUR_LIMIT, AC_NOW,
+	AC_SESSION_COUNT, AC_SESSION_LIMIT,
 	AC__MAX
 };
 
@@ -143,6 +144,11 @@ fail_or_reply(struct request *r, enum failure f, int presented)
 		resp_unavailable(r, st);
 		return -1;
 	}
+	if (PQgetvalue(res, 0, 3)[0] == 't') {	/* the window's row is held */
+		PQclear(res);
+		resp_unavailable(r, DB_UNAVAILABLE);
+		return -1;
+	}
 	rl_fill(&r->rl, RL_AUTH, atoll(PQgetvalue(res, 0, 2)),
 	    app->conf.auth_fail_limit, atoi(PQgetvalue(res, 0, 1)), 0, 0,
 	    PQgetvalue(res, 0, 0)[0] == 't');
@@ -240,11 +246,16 @@ static int
 admit_or_reply(struct request *r, const unsigned char *cache_key)
 {
 	const char	*w = col(r, AC_WINDOW);
+	int		 refresh = strcmp(w, "refresh") == 0;
 
-	rl_fill(&r->rl, strcmp(w, "exchange") == 0 ? RL_EXCHANGE : RL_KEY,
+	rl_fill(&r->rl, strcmp(w, "exchange") == 0 ? RL_EXCHANGE :
+	    refresh ? RL_REFRESH : RL_KEY,
 	    atoll(col(r, AC_NOW)), col_int(r, AC_MINUTE_LIMIT),
 	    col_int(r, AC_MINUTE_COUNT), col_int(r, AC_HOUR_LIMIT),
 	    col_int(r, AC_HOUR_COUNT), col_true(r, AC_ADMITTED));
+	if (refresh)
+		rl_fill_session(&r->rl, col_int(r, AC_SESSION_LIMIT),
+		    col_int(r, AC_SESSION_COUNT));
 	if (!r->rl.refused)
 		return 0;
 	rl_cache_put(&r->app->refusals, cache_key, &r->rl,
@@ -315,8 +326,14 @@ refused_or_reply(struct request *r, const unsigned char *hash)
 
 	rl_fill(&r->rl, RL_AUTH, atoll(col(r, AC_NOW)), col_int(r, AC_MINUTE_LIMIT),
 	    col_int(r, AC_MINUTE_COUNT), 0, 0, col_true(r, AC_ADMITTED));
-	if (f == F_INVALID)
-		rl_cache_put(&r->app->unknown, hash, &r->rl, now_seconds() + RL_CACHE_TTL);
+	/*
+	 * Unknown, revoked, expired or ended: remembered with its answer, so
+	 * that the token's next request costs only the IP's auth window (and
+	 * nothing once that is exhausted). A DBA's un-revoke or new expiry
+	 * shows within RL_CACHE_TTL (SPEC 1).
+	 */
+	r->rl.tag = (int)f;
+	rl_cache_put(&r->app->unknown, hash, &r->rl, now_seconds() + RL_CACHE_TTL);
 	fail_counted(r, f, 1, !r->rl.refused);
 	return -1;
 }
@@ -343,6 +360,8 @@ auth_or_reply(struct request *r)
 	token_hash(tok, len, hash);
 	if (r->route == &routes[ROUTE_SESSION_CREATE] && kind == TOKEN_PUBLISHABLE)
 		ip_digest('x', r->ip_subject, hash, key);
+	else if (r->route == &routes[ROUTE_SESSION_CREATE])
+		ip_digest('r', r->ip_subject, hash, key);	/* a refresh */
 	else
 		memcpy(key, hash, sizeof(key));
 	if (rl_cache_get(&r->app->refusals, key, now_seconds(), &r->rl)) {
@@ -350,9 +369,15 @@ auth_or_reply(struct request *r)
 		return -1;
 	}
 	if (rl_cache_get(&r->app->unknown, hash, now_seconds(), &cached))
-		return fail_or_reply(r, F_INVALID, 1);
+		return fail_or_reply(r, cached.tag > F_MISSING && cached.tag < F__MAX ?
+		    (enum failure)cached.tag : F_INVALID, 1);
 	if (lookup_or_reply(r, kind, hash) == -1)
 		return -1;
+	if (strcmp(col(r, AC_STATUS), "stalled") == 0) {
+		/* a window's row is held by another transaction: not waited for */
+		resp_unavailable(r, DB_UNAVAILABLE);
+		return -1;
+	}
 	if (strcmp(col(r, AC_STATUS), "ok") != 0)
 		return refused_or_reply(r, hash);
 	principal_fill(r, kind);

@@ -1,4 +1,7 @@
-/* db.c: one connection per worker, a table of prepared statements, reconnect. */
+/* db.c: one connection per worker, a table of prepared statements, bounded waits. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,14 +84,19 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    .nparams = 0, .retry = DB_RETRY_SAFE },
 };
 
-/* Sets up db; nothing is connected until first use. */
+/*
+ * Sets up db; nothing is connected until first use. timeout_ms bounds
+ * every wait for the server (db_deadline()).
+ */
 void
-db_init(struct db *db, const char *conninfo, enum log_level ll, enum db_prepare p)
+db_init(struct db *db, const char *conninfo, enum log_level ll, enum db_prepare p,
+    int timeout_ms)
 {
 	memset(db, 0, sizeof(*db));
 	db->conninfo = conninfo;
 	db->prepare = p;
 	db->log_level = ll;
+	db->timeout_ms = timeout_ms;
 	db->up = 1;	/* so that a first failure is logged */
 }
 
@@ -106,6 +114,43 @@ db_nparams(enum stmt s)
 	return stmts[s].nparams;
 }
 
+/* The statement's row of the table. */
+const struct db_stmt *
+db_stmt(enum stmt s)
+{
+	return &stmts[s];
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Starts a new bound: everything db does until the next call (connecting,
+ * preparing, statements) gives up ms milliseconds from now (0: the
+ * configured db_timeout). A request calls it once, so that its statements
+ * share one bound.
+ */
+void
+db_deadline(struct db *db, int ms)
+{
+	db->deadline = now_ms() + (ms > 0 ? ms : db->timeout_ms);
+}
+
+/* Milliseconds left before the deadline, at least 0. */
+static int
+remaining(const struct db *db)
+{
+	long long	 left = db->deadline - now_ms();
+
+	return left > 0 ? (int)(left > 86400000 ? 86400000 : left) : 0;
+}
+
 static void
 mark(struct db *db, int up, const char *why)
 {
@@ -117,6 +162,83 @@ mark(struct db *db, int up, const char *why)
 	db->up = up;
 }
 
+/* Closes the connection; the next use makes a new one at once. */
+static void
+drop(struct db *db)
+{
+	PQfinish(db->conn);
+	db->conn = NULL;
+	memset(&db->next_try, 0, sizeof(db->next_try));
+}
+
+/* Waits until fd is ready for events, or the deadline; 1 ready, 0 not. */
+static int
+wait_fd(struct db *db, int fd, short events)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = events };
+	int		 rc;
+
+	do {
+		rc = poll(&pfd, 1, remaining(db));
+	} while (rc == -1 && errno == EINTR && remaining(db) > 0);
+	return rc > 0;
+}
+
+enum wait_outcome { W_RESULT, W_TIMEOUT, W_BROKEN };
+
+/*
+ * Collects the result of what was sent, waiting at most until the
+ * deadline. W_RESULT sets *out (the last result; an error result when the
+ * server refused); W_TIMEOUT when the server did not answer in time;
+ * W_BROKEN when the connection broke. *out is NULL unless W_RESULT.
+ */
+static enum wait_outcome
+wait_result(struct db *db, PGresult **out)
+{
+	PGresult	*res;
+
+	*out = NULL;
+	for (;;) {
+		while (PQisBusy(db->conn)) {
+			if (!wait_fd(db, PQsocket(db->conn), POLLIN)) {
+				PQclear(*out);
+				*out = NULL;
+				return W_TIMEOUT;
+			}
+			if (!PQconsumeInput(db->conn))
+				break;	/* PQgetResult() reports it */
+		}
+		if ((res = PQgetResult(db->conn)) == NULL)
+			break;
+		PQclear(*out);
+		*out = res;
+		if (PQstatus(db->conn) != CONNECTION_OK)
+			break;
+	}
+	if (*out == NULL || PQstatus(db->conn) != CONNECTION_OK ||
+	    (PQresultStatus(*out) == PGRES_FATAL_ERROR &&
+	    PQresultErrorField(*out, PG_DIAG_SQLSTATE) == NULL)) {
+		PQclear(*out);
+		*out = NULL;
+		return W_BROKEN;
+	}
+	return W_RESULT;
+}
+
+/* Sends sql (settings, no parameters) and waits for it; 0 or -1. */
+static int
+simple(struct db *db, const char *sql)
+{
+	PGresult	*res;
+	int		 ok;
+
+	if (!PQsendQuery(db->conn, sql) || wait_result(db, &res) != W_RESULT)
+		return -1;
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
 static int
 prepare_all(struct db *db)
 {
@@ -124,8 +246,9 @@ prepare_all(struct db *db)
 	int		 i, ok;
 
 	for (i = 0; i < STMT__MAX; i++) {
-		res = PQprepare(db->conn, stmts[i].name, stmts[i].sql,
-		    stmts[i].nparams, NULL);
+		if (!PQsendPrepare(db->conn, stmts[i].name, stmts[i].sql,
+		    stmts[i].nparams, NULL) || wait_result(db, &res) != W_RESULT)
+			return -1;
 		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 		if (!ok)
 			log_msg(db->log_level, LOG_LEVEL_ERROR, "prepare %s: %s",
@@ -156,9 +279,59 @@ too_soon(struct db *db)
 }
 
 /*
- * Makes sure there is a live connection with every statement prepared.
- * Returns 0, or -1 when the database cannot be reached (attempts are spaced
- * a quarter of a second apart, so a dead database is not hammered).
+ * Opens the connection without blocking past the deadline (PQconnectdb
+ * would wait as long as the network does). 0, or -1 with db->conn NULL.
+ */
+static int
+open_bounded(struct db *db)
+{
+	const char *const	 kw[] = { "dbname", NULL };
+	const char *const	 val[] = { db->conninfo, NULL };
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	db->conn = PQconnectStartParams(kw, val, 1);
+	if (db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD)
+		goto fail;
+	while (st != PGRES_POLLING_OK) {
+		if (st == PGRES_POLLING_FAILED)
+			goto fail;
+		if (!wait_fd(db, PQsocket(db->conn),
+		    st == PGRES_POLLING_READING ? POLLIN : POLLOUT)) {
+			mark(db, 0, "no answer within the bound while connecting");
+			PQfinish(db->conn);
+			db->conn = NULL;
+			return -1;
+		}
+		st = PQconnectPoll(db->conn);
+	}
+	return 0;
+fail:
+	mark(db, 0, db->conn ? PQerrorMessage(db->conn) : "out of memory");
+	PQfinish(db->conn);
+	db->conn = NULL;
+	return -1;
+}
+
+/*
+ * The server's own bounds, as a second line behind the worker's deadline:
+ * a statement or lock wait past db_timeout is cancelled there too, so that
+ * a request given up on does not go on holding locks.
+ */
+static int
+set_bounds(struct db *db)
+{
+	char	 sql[128];
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d; SET lock_timeout = %d",
+	    db->timeout_ms, db->timeout_ms);
+	return simple(db, sql);
+}
+
+/*
+ * Makes sure there is a live connection with every statement prepared,
+ * within the deadline. Returns 0, or -1 when the database cannot be
+ * reached (attempts are spaced a quarter of a second apart, so a dead
+ * database is not hammered).
  */
 int
 db_connect(struct db *db)
@@ -168,9 +341,11 @@ db_connect(struct db *db)
 	if (too_soon(db))
 		return -1;
 	PQfinish(db->conn);
-	db->conn = PQconnectdb(db->conninfo);
-	if (PQstatus(db->conn) != CONNECTION_OK) {
-		mark(db, 0, PQerrorMessage(db->conn));
+	db->conn = NULL;
+	if (open_bounded(db) == -1)
+		return -1;
+	if (set_bounds(db) == -1) {
+		mark(db, 0, "could not set statement_timeout and lock_timeout");
 		PQfinish(db->conn);
 		db->conn = NULL;
 		return -1;
@@ -179,7 +354,8 @@ db_connect(struct db *db)
 	if (db->prepare != DB_PREPARE_OFF) {
 		if (prepare_all(db) == 0)
 			db->prepared = 1;
-		else if (db->prepare == DB_PREPARE_ON || PQstatus(db->conn) != CONNECTION_OK) {
+		else if (db->prepare == DB_PREPARE_ON || PQstatus(db->conn) != CONNECTION_OK ||
+		    PQisBusy(db->conn)) {
 			mark(db, 0, "could not prepare statements");
 			PQfinish(db->conn);
 			db->conn = NULL;
@@ -188,6 +364,23 @@ db_connect(struct db *db)
 	}
 	mark(db, 1, NULL);
 	return 0;
+}
+
+/*
+ * True when an idle connection is known dead before anything is sent: a
+ * server that ended the session (a restart, pg_terminate_backend) has sent
+ * its goodbye or closed the socket, which is then readable. Finding out
+ * now, not after sending, is what lets a write go to a new connection
+ * without the doubt of having been sent twice.
+ */
+static int
+dead_while_idle(struct db *db)
+{
+	struct pollfd	 pfd = { .fd = PQsocket(db->conn), .events = POLLIN };
+
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	return !PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK;
 }
 
 /*
@@ -206,19 +399,20 @@ transient(const char *state)
 }
 
 /*
- * One round trip: the prepared statement, or, without prepared statements
- * (PgBouncer's transaction pooling hands each transaction to any server
- * connection), the same text as an unnamed statement with parameters.
+ * Sends statement s: the prepared statement, or, without prepared
+ * statements (PgBouncer's transaction pooling hands each transaction to any
+ * server connection), the same text as an unnamed statement with
+ * parameters. 0 when sent.
  */
-static PGresult *
-exec_once(struct db *db, enum stmt s, const char *const *params)
+static int
+send_stmt(struct db *db, enum stmt s, const char *const *params)
 {
 	db->round_trips++;
 	if (db->prepared)
-		return PQexecPrepared(db->conn, stmts[s].name, stmts[s].nparams,
-		    params, NULL, NULL, 0);
-	return PQexecParams(db->conn, stmts[s].sql, stmts[s].nparams, NULL, params,
-	    NULL, NULL, 0);
+		return PQsendQueryPrepared(db->conn, stmts[s].name, stmts[s].nparams,
+		    params, NULL, NULL, 0) ? 0 : -1;
+	return PQsendQueryParams(db->conn, stmts[s].sql, stmts[s].nparams, NULL, params,
+	    NULL, NULL, 0) ? 0 : -1;
 }
 
 /* True when a prepared statement went missing: a pooler swapped connections. */
@@ -235,54 +429,95 @@ lost_prepared(struct db *db, const char *state)
 }
 
 /*
- * Runs prepared statement s with text parameters (NULL is SQL NULL). On
- * DB_OK *out holds the result, which the caller clears; otherwise *out is
- * NULL. A connection lost before the statement ran is re-established and
- * the statement tried once more.
+ * True when s may be sent again after its connection broke with the
+ * outcome unknown (enum db_retry): a keyed statement only with its key.
+ */
+static int
+resendable(enum stmt s, const char *const *params)
+{
+	switch (stmts[s].retry) {
+	case DB_RETRY_SAFE:
+		return 1;
+	case DB_RETRY_KEYED:
+		return params != NULL && params[stmts[s].key_param] != NULL;
+	default:
+		return 0;
+	}
+}
+
+/* An error result: DB_UNAVAILABLE or DB_ERROR, logged; 1 to try again. */
+static int
+refused(struct db *db, enum stmt s, PGresult *res)
+{
+	const char	*state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	int		 t = transient(state);
+
+	if (lost_prepared(db, state))
+		return 1;
+	log_msg(db->log_level, t ? LOG_LEVEL_WARN : LOG_LEVEL_ERROR,
+	    "statement %s: %s [%s]", stmts[s].name,
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), state ? state : "-");
+	return t ? DB_UNAVAILABLE : DB_ERROR;
+}
+
+/*
+ * Runs statement s with text parameters (NULL is SQL NULL), waiting no
+ * longer than the deadline (db_deadline()). On DB_OK *out holds the
+ * result, which the caller clears; otherwise *out is NULL.
+ *
+ * A connection found dead before sending is replaced and the statement
+ * sent on the new one. A connection that breaks after sending leaves the
+ * outcome unknown: the statement is sent again only when its row says
+ * that this cannot change or count anything twice (resendable()), else
+ * DB_UNAVAILABLE (503). Past the deadline the connection is closed (the
+ * server may be stopped mid-statement) and DB_UNAVAILABLE returned, never
+ * re-sent: the first may still be running.
  */
 enum db_status
 db_exec(struct db *db, enum stmt s, const char *const *params, PGresult **out)
 {
-	PGresult	*res;
-	int		 st, attempt;
+	enum wait_outcome w;
+	int		 attempt, st;
 
 	*out = NULL;
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (attempt = 0; attempt < 3; attempt++) {
 		if (db_connect(db) == -1)
 			return DB_UNAVAILABLE;
-		res = exec_once(db, s, params);
-		st = PQresultStatus(res);
-		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-			*out = res;
-			return DB_OK;
+		if (dead_while_idle(db)) {
+			mark(db, 0, "the server ended the session");
+			drop(db);
+			continue;	/* nothing was sent */
 		}
-		/*
-		 * An error without a SQLSTATE is libpq's own: the connection
-		 * broke. A session that a restarted server ended while the
-		 * worker was idle is found dead only by this statement, and
-		 * libpq may still call the connection OK: reconnect and retry,
-		 * as for CONNECTION_BAD, rather than answer 503.
-		 */
-		if (PQstatus(db->conn) == CONNECTION_OK &&
-		    PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL) {
-			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-			int t = transient(state);
-
-			if (lost_prepared(db, state)) {
-				PQclear(res);
+		if (send_stmt(db, s, params) == -1) {
+			/* no Sync reached the server: nothing committed */
+			mark(db, 0, PQerrorMessage(db->conn));
+			drop(db);
+			continue;
+		}
+		if ((w = wait_result(db, out)) == W_TIMEOUT) {
+			log_msg(db->log_level, LOG_LEVEL_WARN, "statement %s: no answer "
+			    "within the bound (db_timeout): connection closed",
+			    stmts[s].name);
+			drop(db);
+			return DB_UNAVAILABLE;
+		}
+		if (w == W_BROKEN) {
+			mark(db, 0, PQerrorMessage(db->conn));
+			drop(db);
+			if (resendable(s, params))
 				continue;
-			}
-			log_msg(db->log_level, t ? LOG_LEVEL_WARN : LOG_LEVEL_ERROR,
-			    "statement %s: %s", stmts[s].name,
-			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-			PQclear(res);
-			return t ? DB_UNAVAILABLE : DB_ERROR;
+			log_msg(db->log_level, LOG_LEVEL_WARN, "statement %s: connection "
+			    "lost after sending; not sent again", stmts[s].name);
+			return DB_UNAVAILABLE;
 		}
-		PQclear(res);
-		mark(db, 0, PQerrorMessage(db->conn));
-		PQfinish(db->conn);
-		db->conn = NULL;
-		memset(&db->next_try, 0, sizeof(db->next_try));
+		st = PQresultStatus(*out);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+			return DB_OK;
+		st = refused(db, s, *out);
+		PQclear(*out);
+		*out = NULL;
+		if (st != 1)
+			return (enum db_status)st;
 	}
 	return DB_UNAVAILABLE;
 }

@@ -72,9 +72,14 @@ struct db {
 	int		 up;		/* last known state, for logging changes */
 	struct timespec	 next_try;	/* no reconnect attempt before this */
 	unsigned long	 round_trips;
+	int		 timeout_ms;	/* db_timeout */
+	long long	 deadline;	/* ms on CLOCK_MONOTONIC: waits end here */
 };
 
-void		 db_init(struct db *, const char *, enum log_level, enum db_prepare);
+void		 db_init(struct db *, const char *, enum log_level, enum db_prepare,
+		    int);
+void		 db_deadline(struct db *, int);
+const struct db_stmt *db_stmt(enum stmt);
 void		 db_cleanup(struct db *);
 int		 db_connect(struct db *);
 enum db_status	 db_exec(struct db *, enum stmt, const char *const *, PGresult **);

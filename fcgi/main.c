@@ -133,6 +133,7 @@ maintain(time_t *next)
 		return;
 	*next = now + app.conf.maintenance_interval +
 	    (time_t)randombytes_uniform((uint32_t)app.conf.maintenance_interval);
+	db_deadline(&app.db, 0);
 	if (db_exec(&app.db, STMT_MAINTENANCE, NULL, &res) == DB_OK) {
 		log_msg(app.conf.log_level, LOG_LEVEL_DEBUG,
 		    "maintenance: %s sessions, %s rate windows removed",
@@ -190,6 +191,7 @@ worker(int fd, void *arg)
 	app_init(&app);
 	log_msg(app.conf.log_level, LOG_LEVEL_INFO, "worker started (version %s)",
 	    VERSION);
+	db_deadline(&app.db, 0);
 	if (db_connect(&app.db) == 0)
 		log_msg(app.conf.log_level, LOG_LEVEL_INFO, "database connected");
 	rc = serve(fd);

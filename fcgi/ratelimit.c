@@ -7,6 +7,7 @@ static const char *const window_names[RL__MAX][2] = {
 	[RL_KEY] = { "minute", "hour" },
 	[RL_EXCHANGE] = { "session", NULL },
 	[RL_AUTH] = { "auth", NULL },
+	[RL_REFRESH] = { "minute", "hour" },	/* and "session": rl_fill_session() */
 };
 
 /* The start of the clock-aligned window of the given length holding t. */
@@ -45,6 +46,18 @@ rl_fill(struct rl_state *st, enum rl_kind kind, long long now, int min_limit,
 		    hour_used);
 		st->n = 2;
 	}
+}
+
+/*
+ * Adds the client IP's "session" window (a minute) to the windows of a
+ * refresh that rl_fill(RL_REFRESH) set.
+ */
+void
+rl_fill_session(struct rl_state *st, int limit, int used)
+{
+	window_set(&st->w[st->n], window_names[RL_EXCHANGE][0], 60, st->now, limit,
+	    used);
+	st->n++;
 }
 
 static int

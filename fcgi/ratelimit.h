@@ -8,6 +8,8 @@ enum rl_kind {
 	RL_KEY,		/* per key: "minute" and "hour" */
 	RL_EXCHANGE,	/* POST /session per client IP: "session" */
 	RL_AUTH,	/* failed credentials per client IP: "auth" */
+	RL_REFRESH,	/* a session refresh: the chain's "minute" and "hour",
+			   and the client IP's "session" */
 	RL__MAX
 };
 
@@ -21,9 +23,10 @@ struct rl_window {
 
 struct rl_state {
 	int		 n;		/* windows that govern the request; 0 = none */
-	struct rl_window w[2];
+	struct rl_window w[3];
 	long long	 now;		/* Unix time of the decision */
 	int		 refused;
+	int		 tag;		/* the caller's note on a cached state */
 };
 
 /*
@@ -55,6 +58,7 @@ struct rl_cache {
 long long	 rl_window_start(long long, int);
 void		 rl_fill(struct rl_state *, enum rl_kind, long long, int, int, int, int,
 		    int);
+void		 rl_fill_session(struct rl_state *, int, int);
 int		 rl_reported(const struct rl_state *);
 long long	 rl_retry_after(const struct rl_state *);
 void		 rl_headers(const struct rl_state *, struct buf *);

@@ -1,0 +1,355 @@
+-- 008_admission.sql: admission that never waits for someone else's lock,
+-- one pair of windows per session chain, refreshes counted per IP, and
+-- writes that can be sent twice without counting or creating twice
+-- (SPEC 5, 6, 7 "Bounded waits").
+--
+-- Advisory lock classes (pg_advisory_xact_lock(class, key)) of the project:
+--   1  the rate window of one subject (rl_admit, maintenance)
+--   2  the live holds of one session chain (hold)
+
+-- rl_admit() gains 'stalled': its row is locked by something other than an
+-- admission (a DBA's open transaction), and the request is answered 503 at
+-- once instead of waiting for it.
+DROP FUNCTION calendence.rl_admit(text, bigint, integer, integer);
+DROP FUNCTION calendence.auth_fail(text, integer);
+DROP FUNCTION calendence.authenticate(bytea, text, boolean, text, uuid, text, integer);
+
+-- Admission of one request in both fixed windows of a subject (SPEC 6).
+-- Admitted only when every window has room; an admitted request adds one to
+-- each window, a refused one adds nothing. hour_limit NULL means the subject
+-- has only a minute window. Returns the counts after the call (refused: the
+-- counts as they stand).
+--
+-- Admissions of one subject queue on an advisory lock that only they (and
+-- maintenance(), which takes it before the row) ever take. Holding it, the
+-- row can be locked by nobody but an outsider, so a row that SKIP LOCKED
+-- passes over is an outsider's, such as a DBA's open transaction: the
+-- answer is then stalled = true at once, not a wait for that transaction.
+-- The upsert's own row lock makes the count exact under any concurrency.
+--
+-- now_epoch comes from now(), the start of the caller's transaction, so a
+-- call may reach the row after one of a later window was counted: it is then
+-- judged and counted in that newer window (hence >= and greatest()), never
+-- reopening the old one, which would wipe the newer window's count.
+CREATE FUNCTION calendence.rl_admit(subject text, now_epoch bigint, minute_limit integer,
+    hour_limit integer, OUT admitted boolean, OUT minute_count integer,
+    OUT hour_count integer, OUT stalled boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+	m constant bigint := now_epoch - now_epoch % 60;
+	h constant bigint := now_epoch - now_epoch % 3600;
+BEGIN
+	admitted := false;
+	stalled := false;
+	PERFORM pg_advisory_xact_lock(1, hashtext(rl_admit.subject));
+	PERFORM 1 FROM calendence.rate_windows w WHERE w.subject = rl_admit.subject
+	    FOR NO KEY UPDATE SKIP LOCKED;
+	IF NOT FOUND AND EXISTS (SELECT 1 FROM calendence.rate_windows w
+	    WHERE w.subject = rl_admit.subject) THEN
+		stalled := true;
+		RETURN;
+	END IF;
+	INSERT INTO calendence.rate_windows AS w
+	    (subject, minute_start, minute_count, hour_start, hour_count)
+	VALUES (rl_admit.subject, m, 1, h, 1)
+	ON CONFLICT ON CONSTRAINT rate_windows_pkey DO UPDATE SET
+		minute_start = greatest(w.minute_start, m),
+		minute_count = CASE WHEN w.minute_start >= m THEN w.minute_count ELSE 0 END + 1,
+		hour_start = greatest(w.hour_start, h),
+		hour_count = CASE WHEN w.hour_start >= h THEN w.hour_count ELSE 0 END + 1
+	WHERE CASE WHEN w.minute_start >= m THEN w.minute_count ELSE 0 END < minute_limit
+	  AND (hour_limit IS NULL OR
+	       CASE WHEN w.hour_start >= h THEN w.hour_count ELSE 0 END < hour_limit)
+	RETURNING w.minute_count, w.hour_count INTO minute_count, hour_count;
+	IF FOUND THEN
+		admitted := true;
+		RETURN;
+	END IF;
+	SELECT x.minute_count, x.hour_count INTO minute_count, hour_count
+	  FROM calendence.rl_peek(rl_admit.subject, now_epoch) x;
+END $$;
+
+-- The counts of a subject's windows as they stand at now_epoch (0 for a
+-- window that has passed or a subject never counted), counting nothing.
+CREATE FUNCTION calendence.rl_peek(subject text, now_epoch bigint,
+    OUT minute_count integer, OUT hour_count integer)
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(max(CASE WHEN w.minute_start >= now_epoch - now_epoch % 60
+		       THEN w.minute_count ELSE 0 END), 0),
+	       coalesce(max(CASE WHEN w.hour_start >= now_epoch - now_epoch % 3600
+		       THEN w.hour_count ELSE 0 END), 0)
+	  FROM calendence.rate_windows w WHERE w.subject = rl_peek.subject
+$$;
+
+-- Takes back one admission of subject in its minute window (and hour
+-- window, when counted there): the caller's transaction admitted it a
+-- moment ago and still holds the row, so nothing else counted in between.
+CREATE FUNCTION calendence.rl_unadmit(subject text, with_hour boolean) RETURNS void
+LANGUAGE sql AS $$
+	UPDATE calendence.rate_windows w
+	   SET minute_count = w.minute_count - 1,
+	       hour_count = w.hour_count - CASE WHEN with_hour THEN 1 ELSE 0 END
+	 WHERE w.subject = rl_unadmit.subject
+$$;
+
+-- Counts a request whose credentials failed in its client IP's 'auth' window.
+-- stalled: that window's row is held by another transaction (503).
+CREATE FUNCTION calendence.auth_fail(ip text, auth_limit integer,
+    OUT admitted boolean, OUT count integer, OUT now_epoch bigint, OUT stalled boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+BEGIN
+	-- only counters change here: no need to wait for the WAL flush
+	PERFORM set_config('synchronous_commit', 'off', true);
+	now_epoch := floor(extract(epoch FROM now()))::bigint;
+	r := calendence.rl_admit('a:' || ip, now_epoch, auth_limit, NULL);
+	admitted := r.admitted;
+	count := r.minute_count;
+	stalled := r.stalled;
+END $$;
+
+-- Authentication and admission of one request, in one round trip.
+--   token_hash  SHA-256 of a well-formed token whose prefix names kind
+--   kind        'hub', 'business', 'publishable' or 'session'
+--   exchange    the request is POST /session (publishable keys count per IP;
+--               a session token's is a refresh)
+--   ip          the client IP subject (IPv6 folded to its /64)
+--   business    the Calendence-Business header of a hub key, or NULL
+--   origin      the request's Origin header, or NULL
+--   auth_limit  the failed-credentials limit per IP and minute
+-- status is 'ok'; or 'unknown', 'revoked', 'expired', 'session_expired'
+-- (401, then counted in the IP's auth window instead: window = 'auth'); or
+-- 'stalled' when a window's row is held by another transaction (503).
+-- For 'ok', window is
+--   'key'       minute and hour of the key, or of a session's whole chain
+--   'exchange'  the client IP's session window (minute_* columns)
+--   'refresh'   the chain's minute and hour, and the client IP's session
+--               window (session_*): admitted only when all three have room
+CREATE FUNCTION calendence.authenticate(token_hash bytea, kind text, exchange boolean,
+    ip text, business uuid, origin text, auth_limit integer,
+    OUT status text, OUT key_id uuid, OUT hub_id uuid, OUT business_id uuid,
+    OUT display text, OUT full_api_access boolean, OUT business_ok boolean,
+    OUT business_active boolean, OUT business_name text, OUT business_timezone text,
+    OUT origin_ok boolean, OUT publishable_key_id uuid, OUT root_session_id uuid,
+    OUT "window" text, OUT admitted boolean, OUT minute_count integer,
+    OUT hour_count integer, OUT minute_limit integer, OUT hour_limit integer,
+    OUT now_epoch bigint, OUT session_count integer, OUT session_limit integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+	t constant timestamptz := now();
+	k record;
+	p calendence.plans;
+	b calendence.businesses;
+	r record;
+	sw record;
+	subject text;
+BEGIN
+	-- only counters and last_used_at change here: losing the last few to a
+	-- crash is harmless, so the commit need not wait for the WAL flush
+	PERFORM set_config('synchronous_commit', 'off', true);
+	now_epoch := floor(extract(epoch FROM t))::bigint;
+	IF kind = 'session' THEN
+		SELECT s.id, s.business_id, s.publishable_key_id, s.root_session_id,
+		       s.expires_at, s.revoked_at, pk.revoked_at AS pk_revoked,
+		       pk.expires_at AS pk_expires, pk.allowed_origins
+		  INTO k
+		  FROM calendence.sessions s
+		  JOIN calendence.api_keys pk ON pk.id = s.publishable_key_id
+		 WHERE s.token_hash = authenticate.token_hash;
+		IF NOT FOUND THEN
+			status := 'unknown';
+		ELSIF k.revoked_at IS NOT NULL OR k.expires_at <= t OR k.pk_revoked IS NOT NULL THEN
+			status := 'session_expired';
+		ELSIF exchange AND k.pk_expires IS NOT NULL AND k.pk_expires <= t THEN
+			status := 'expired';	-- a refresh needs a live publishable key
+		ELSE
+			status := 'ok';
+			key_id := k.id;
+			business_id := k.business_id;
+			publishable_key_id := k.publishable_key_id;
+			root_session_id := k.root_session_id;
+			subject := 's:' || k.root_session_id;	-- the chain (SPEC 5)
+		END IF;
+	ELSE
+		SELECT a.id, a.hub_id, a.business_id, a.display, a.revoked_at, a.expires_at,
+		       a.last_used_at, a.allowed_origins
+		  INTO k
+		  FROM calendence.api_keys a
+		 WHERE a.token_hash = authenticate.token_hash AND a.kind = authenticate.kind;
+		IF NOT FOUND THEN
+			status := 'unknown';
+		ELSIF k.revoked_at IS NOT NULL THEN
+			status := 'revoked';
+		ELSIF k.expires_at IS NOT NULL AND k.expires_at <= t THEN
+			status := 'expired';
+		ELSE
+			status := 'ok';
+			key_id := k.id;
+			hub_id := k.hub_id;
+			business_id := k.business_id;
+			display := k.display;
+			subject := 'k:' || k.id;
+			-- bookkeeping: skipped, never waited for, while a DBA holds the row
+			IF k.last_used_at IS NULL OR k.last_used_at < t - interval '1 minute' THEN
+				UPDATE calendence.api_keys a SET last_used_at = t
+				 WHERE a.id = (SELECT l.id FROM calendence.api_keys l
+				     WHERE l.id = k.id FOR NO KEY UPDATE SKIP LOCKED);
+			END IF;
+		END IF;
+	END IF;
+
+	IF status <> 'ok' THEN
+		"window" := 'auth';
+		minute_limit := auth_limit;
+		r := calendence.rl_admit('a:' || ip, now_epoch, auth_limit, NULL);
+		admitted := r.admitted;
+		minute_count := r.minute_count;
+		IF r.stalled THEN
+			status := 'stalled';
+		END IF;
+		RETURN;
+	END IF;
+
+	-- the business the request acts for: a hub key's named one, else the key's own
+	IF hub_id IS NOT NULL THEN
+		SELECT * INTO p FROM calendence.plans
+		 WHERE code = (SELECT h.plan FROM calendence.hubs h WHERE h.id = hub_id);
+		IF authenticate.business IS NOT NULL THEN
+			SELECT * INTO b FROM calendence.businesses x
+			 WHERE x.id = authenticate.business AND x.hub_id = authenticate.hub_id;
+		END IF;
+	ELSE
+		SELECT * INTO b FROM calendence.businesses x WHERE x.id = business_id;
+		SELECT * INTO p FROM calendence.plans
+		 WHERE code = (SELECT h.plan FROM calendence.hubs h WHERE h.id = b.hub_id);
+		hub_id := b.hub_id;
+	END IF;
+	business_ok := b.id IS NOT NULL;
+	business_active := b.active;
+	business_name := b.name;
+	business_timezone := b.timezone;
+	business_id := b.id;	-- a hub key's: NULL when not named or not reachable
+	full_api_access := p.full_api_access;
+	origin_ok := origin IS NULL OR k.allowed_origins IS NULL
+	    OR cardinality(k.allowed_origins) = 0 OR origin = ANY (k.allowed_origins);
+
+	IF exchange AND kind = 'publishable' THEN
+		"window" := 'exchange';
+		minute_limit := p.session_per_minute_per_ip;
+		r := calendence.rl_admit('x:' || ip, now_epoch, minute_limit, NULL);
+		admitted := r.admitted;
+		minute_count := r.minute_count;
+		IF r.stalled THEN
+			status := 'stalled';
+		END IF;
+		RETURN;
+	END IF;
+
+	minute_limit := p.api_per_minute;
+	hour_limit := p.api_per_hour;
+	"window" := 'key';
+	IF exchange THEN
+		-- a refresh: the client IP's session window first, then the chain's
+		"window" := 'refresh';
+		session_limit := p.session_per_minute_per_ip;
+		sw := calendence.rl_admit('x:' || ip, now_epoch, session_limit, NULL);
+		session_count := sw.minute_count;
+		IF sw.stalled THEN
+			status := 'stalled';
+			RETURN;
+		END IF;
+		IF NOT sw.admitted THEN
+			admitted := false;
+			r := calendence.rl_peek(subject, now_epoch);
+			minute_count := r.minute_count;
+			hour_count := r.hour_count;
+			RETURN;
+		END IF;
+	END IF;
+	r := calendence.rl_admit(subject, now_epoch, minute_limit, hour_limit);
+	admitted := r.admitted;
+	minute_count := r.minute_count;
+	hour_count := r.hour_count;
+	IF exchange AND NOT r.admitted THEN
+		-- refused by the chain: the IP's session window did not count it either
+		PERFORM calendence.rl_unadmit('x:' || ip, false);
+		session_count := session_count - 1;
+	END IF;
+	IF r.stalled THEN
+		status := 'stalled';
+	END IF;
+END $$;
+
+-- Creates a session of one hour for a business, made through a publishable
+-- key; root is the first session of the refresh chain (NULL: this one).
+-- Sent twice with one token hash (the connection broke after the first was
+-- sent: db.c sends it again), it creates one session and answers the same:
+-- the hash is of a token made for this one request.
+CREATE OR REPLACE FUNCTION calendence.create_session(token_hash bytea, business uuid,
+    publishable_key uuid, root uuid, ip inet, OUT session_id uuid, OUT expires_at text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_id constant uuid := gen_random_uuid();
+	v_exp timestamptz;
+BEGIN
+	INSERT INTO calendence.sessions (id, token_hash, business_id, publishable_key_id,
+	    root_session_id, client_ip, created_at, expires_at)
+	VALUES (v_id, token_hash, business, publishable_key, coalesce(root, v_id), ip,
+	    now(), now() + interval '1 hour')
+	ON CONFLICT ON CONSTRAINT sessions_pkey DO NOTHING
+	RETURNING sessions.id, sessions.expires_at INTO session_id, v_exp;
+	IF NOT FOUND THEN
+		SELECT s.id, s.expires_at INTO STRICT session_id, v_exp
+		  FROM calendence.sessions s
+		 WHERE s.token_hash = create_session.token_hash;
+	END IF;
+	expires_at := calendence.rfc3339(v_exp);
+END $$;
+
+-- Removes what can no longer be used: sessions expired for a day, rate
+-- windows whose hour has passed. Safe to run from many places at once, and
+-- waits for nobody: rows another transaction holds are left for next time.
+-- A window's advisory lock (class 1) is taken before its row, as rl_admit()
+-- does, so that an admission never finds a row locked by maintenance.
+CREATE OR REPLACE FUNCTION calendence.maintenance(OUT sessions_removed bigint,
+    OUT windows_removed bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	e constant bigint := floor(extract(epoch FROM now()))::bigint;
+BEGIN
+	DELETE FROM calendence.sessions WHERE token_hash IN (
+		SELECT s.token_hash FROM calendence.sessions s
+		 WHERE s.expires_at < now() - interval '1 day'
+		   FOR UPDATE SKIP LOCKED);
+	GET DIAGNOSTICS sessions_removed = ROW_COUNT;
+	DELETE FROM calendence.rate_windows WHERE subject IN (
+		SELECT w.subject FROM calendence.rate_windows w
+		 WHERE w.hour_start < e - e % 3600 AND w.minute_start < e - e % 60
+		   AND pg_try_advisory_xact_lock(1, hashtext(w.subject))
+		   FOR UPDATE SKIP LOCKED);
+	GET DIAGNOSTICS windows_removed = ROW_COUNT;
+END $$;
+
+-- Removes what can no longer matter: Idempotency-Key answers older than a
+-- day, and holds that lapsed more than a day ago (a booking attempt with one
+-- then gets 'invalid:hold_id' instead of 'hold_expired'). Safe to run from
+-- many places at once; availability never depends on it; rows another
+-- transaction holds are left for next time.
+CREATE OR REPLACE FUNCTION calendence.booking_maintenance(OUT keys_removed bigint,
+    OUT holds_removed bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM calendence.idempotency_keys k USING (
+		SELECT i.business_id, i.subject, i.idem_key FROM calendence.idempotency_keys i
+		 WHERE i.created_at < now() - interval '24 hours'
+		   FOR UPDATE SKIP LOCKED) old
+	 WHERE (k.business_id, k.subject, k.idem_key) =
+	       (old.business_id, old.subject, old.idem_key);
+	GET DIAGNOSTICS keys_removed = ROW_COUNT;
+	DELETE FROM calendence.reservations WHERE id IN (
+		SELECT r.id FROM calendence.reservations r
+		 WHERE r.status IN ('held', 'expired') AND r.expires_at < now() - interval '1 day'
+		   FOR UPDATE SKIP LOCKED);
+	GET DIAGNOSTICS holds_removed = ROW_COUNT;
+END $$;
