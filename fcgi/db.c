@@ -59,8 +59,8 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    .nparams = 6, .retry = DB_RETRY_SAFE },
 	[STMT_HOLD] = { "hold",
 	    "SELECT * FROM calendence.hold($1::uuid, $2, $3, $4, $5, $6::uuid, $7::uuid, "
-	    "$8)",
-	    .nparams = 8, .retry = DB_RETRY_KEYED, .key_param = 7 },
+	    "$8, $9::integer)",
+	    .nparams = 9, .retry = DB_RETRY_KEYED, .key_param = 7 },
 	[STMT_BOOK] = { "book",
 	    "SELECT * FROM calendence.book($1::uuid, $2, $3::jsonb, $4::jsonb, $5, "
 	    "$6::uuid, $7::uuid, $8)",
@@ -73,7 +73,10 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    "SELECT calendence.booking_json($1::uuid, $2, $3::uuid)",
 	    .nparams = 3, .retry = DB_RETRY_SAFE },
 	[STMT_BOOKINGS_CANCEL] = { "bookings_cancel",
-	    "SELECT * FROM calendence.cancel_booking($1::uuid, $2, $3::uuid)",
+	    "SELECT * FROM calendence.cancel($1::uuid, $2, $3::uuid, $4::uuid, $5)",
+	    .nparams = 5, .retry = DB_RETRY_SAFE },
+	[STMT_HOLD_RELEASE] = { "hold_release",
+	    "SELECT * FROM calendence.release_hold($1::uuid, $2, $3::uuid)",
 	    .nparams = 3, .retry = DB_RETRY_SAFE },
 	[STMT_MAINTENANCE] = { "maintenance",
 	    "SELECT m.*, b.* FROM calendence.maintenance() m, "
@@ -285,8 +288,9 @@ too_soon(struct db *db)
 static int
 open_bounded(struct db *db)
 {
-	const char *const	 kw[] = { "dbname", NULL };
-	const char *const	 val[] = { db->conninfo, NULL };
+	/* the conninfo first: what it says wins over the fallback name */
+	const char *const	 kw[] = { "dbname", "fallback_application_name", NULL };
+	const char *const	 val[] = { db->conninfo, "calendence-worker", NULL };
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
 	db->conn = PQconnectStartParams(kw, val, 1);
@@ -313,17 +317,21 @@ fail:
 }
 
 /*
- * The server's own bounds, as a second line behind the worker's deadline:
- * a statement or lock wait past db_timeout is cancelled there too, so that
- * a request given up on does not go on holding locks.
+ * The server's own bounds, a little inside the worker's deadline: a lock
+ * wait or statement past them is cancelled by the server itself, which
+ * answers with an error (503, the connection kept) before the worker gives
+ * up on it; and a backend whose worker gave up does not linger in a lock
+ * queue. The worker's deadline stays the bound for a server that answers
+ * nothing at all (stopped, or the network gone).
  */
 static int
 set_bounds(struct db *db)
 {
 	char	 sql[128];
+	int	 ms = db->timeout_ms * 9 / 10;
 
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d; SET lock_timeout = %d",
-	    db->timeout_ms, db->timeout_ms);
+	    ms, ms);
 	return simple(db, sql);
 }
 

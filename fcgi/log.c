@@ -28,9 +28,21 @@ is_base62(int c)
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
+static int
+starts_secret(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(secret_prefixes) / sizeof(secret_prefixes[0]); i++)
+		if (strncmp(s, secret_prefixes[i], strlen(secret_prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Length of the token-like run at s: base62 characters, and %XX escapes
- * (a path is logged as sent, so a token may arrive percent-encoded).
+ * (a path is logged as sent, so a token may arrive percent-encoded), up
+ * to the prefix of a next token.
  */
 static size_t
 secret_run(const char *s)
@@ -38,6 +50,8 @@ secret_run(const char *s)
 	size_t	 n = 0;
 
 	for (;;) {
+		if (starts_secret(s + n))
+			return n;
 		if (is_base62((unsigned char)s[n]))
 			n++;
 		else if (s[n] == '%' && s[n + 1] != '\0' && s[n + 2] != '\0')

@@ -18,6 +18,7 @@ cleanup() {
 	lighttpd_stop "$work/lighttpd.conf"
 	lighttpd_stop "$work/srv2/lighttpd.conf"
 	lighttpd_stop "$work/rel/lighttpd.conf"
+	lighttpd_stop "$work/cut/lighttpd.conf"
 	"$top/tests/pgctl.sh" kill "$work/pg" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -155,6 +156,8 @@ cat >"$work/calendence.conf" <<CONF
 trusted_proxies = 127.0.0.1
 log_level = info
 auth_fail_limit = 20
+# the bound of every wait for PostgreSQL (tests/load/trouble.c counts on it)
+db_timeout = 2000
 CONF
 lighttpd_conf "$work/lighttpd.conf" "$http_port" "$build/asan/calendence.fcgi" \
 	"$work/calendence.conf" "$work" 3
@@ -178,9 +181,22 @@ chmod 755 "$work/rel"
 lighttpd_conf "$work/rel/lighttpd.conf" "$((http_port + 2))" "$top/fcgi/calendence.fcgi" \
 	"$work/calendence.conf" "$work/rel" 4
 LIGHTTPD_LOG=$work/rel/workers.log lighttpd_start "$work/rel/lighttpd.conf"
+# the cut server (tests/load/cut.c): one worker that reaches PostgreSQL only
+# through the test's own proxy on http_port + 5, which can lose an answer
+mkdir -p "$work/cut"
+chmod 755 "$work/cut"
+cat "$work/calendence.conf" - >"$work/cut/calendence.conf" <<CONF
+database = host=127.0.0.1 port=$((http_port + 5)) dbname=$PGDATABASE user=$PGUSER sslmode=disable gssencmode=disable
+CONF
+lighttpd_conf "$work/cut/lighttpd.conf" "$((http_port + 4))" "$build/asan/calendence.fcgi" \
+	"$work/cut/calendence.conf" "$work/cut" 1
+LIGHTTPD_LOG=$work/cut/workers.log lighttpd_start "$work/cut/lighttpd.conf"
 suite load env LOAD_PID="$(cat "$work/lighttpd.conf.pid")" \
 	LOAD_REL_URL="http://127.0.0.1:$((http_port + 2))" \
-	LOAD_REL_PID="$(cat "$work/rel/lighttpd.conf.pid")" "$build/tests/load" -j1
+	LOAD_REL_PID="$(cat "$work/rel/lighttpd.conf.pid")" \
+	CUT_URL="http://127.0.0.1:$((http_port + 4))" CUT_PROXY_PORT=$((http_port + 5)) \
+	"$build/tests/load" -j1
+lighttpd_stop "$work/cut/lighttpd.conf"
 lighttpd_stop "$work/rel/lighttpd.conf"
 lighttpd_stop "$work/srv2/lighttpd.conf"
 suite outage "$build/tests/outage" -j1

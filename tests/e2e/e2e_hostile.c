@@ -166,8 +166,20 @@ static const struct row rows[] = {
 	    "X-Note: a\0b\r\nAuthorization: Bearer {KEY}\r\n\r\n", 400),
 	NUL_ROW("NUL after the key", "GET /api/v1/services HTTP/1.0\r\n{H}"
 	    "Authorization: Bearer {KEY}\0\r\n\r\n", 400),
-	{ "%00 in the path", GETK("/api/v1/services/%00"), 0, 400, "", "" },
-	{ "%00 in the query", GETK("/api/v1/services?page=%00"), 0, 400, "", "" },
+	/* encoded, they reach us (conf/lighttpd.conf: JSON answers, not its HTML 400) */
+	{ "%00 in the path", GETK("/api/v1/services/%00"), 0, 404, "not_found", "" },
+	{ "%00 in the query", GETK("/api/v1/services?page=%00"), 0, 422,
+	    "validation_failed", "page" },
+	{ "%01 in the query", GETK("/api/v1/services?page=%01"), 0, 422,
+	    "validation_failed", "page" },
+	{ "%0A in a filter", GETK("/api/v1/bookings?status=confirmed%0A"), 0, 422,
+	    "validation_failed", "status" },
+	{ "%7F in the query", GETK("/api/v1/services?per_page=%7F"), 0, 422,
+	    "validation_failed", "per_page" },
+	{ "%FF in the query", GETK("/api/v1/bookings?from=%FF"), 0, 422,
+	    "validation_failed", "from" },
+	{ "%0D%0A in an unknown parameter", GETK("/api/v1/services?x=%0D%0A"), 0, 200,
+	    "-", "" },
 	{ "CR inside a header value", "GET /api/v1/services HTTP/1.0\r\n{H}X-A: a\rb\r\n"
 	    "Authorization: Bearer {KEY}\r\n\r\n", 0, 400, "", "" },
 	{ "LF inside a header value", "GET /api/v1/services HTTP/1.0\r\n{H}X-A: a\nb: c\r\n"
@@ -517,6 +529,30 @@ ParameterizedTest(struct row *rw, hostile, row)
 	"X-Forwarded-For: %s\r\nAuthorization: Bearer %s\r\n" \
 	"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
 
+/*
+ * A token sent where no token belongs, in the URL path: a plain 404, and
+ * the workers' log line of the request shows no token (finding 7 of issue
+ * 11: it showed it in full). The log is searched by the run's secrets
+ * check (tests/secrets.sh), which knows this token from the fixture.
+ */
+Test(hostile, a_token_in_the_path_is_not_logged)
+{
+	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char			*key = fx_key("business", biz), path[256];
+	struct http_resp	 r;
+
+	snprintf(path, sizeof(path), "/api/v1/services/%s", key);
+	cr_assert_eq(http_get(path, key, NULL, &r), 0);
+	cr_expect_eq(r.status, 404, "%d %s", r.status, r.body);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/%s/%.20s%%%02X%s", key, key + 8,
+	    (unsigned char)key[28], key + 29);
+	cr_assert_eq(http_get(path, NULL, NULL, &r), 0);
+	cr_expect_eq(r.status, 404, "%d %s", r.status, r.body);
+	http_resp_free(&r);
+	free(hub), free(biz), free(key);
+}
+
 /* A POST /session that promises 1000 bytes of body and sends 500. */
 static int
 open_slow(const struct scene *sc)
@@ -766,7 +802,7 @@ Test(hostile_fcgi, no_header_injection, .timeout = 60)
 		cr_expect_null(http_header(&r, "Access-Control-Allow-Origin"), "%s", extra[i]);
 		if (i == 1)
 			cr_expect_eq(strncmp(S(jstr(r.json, "links.first")),
-			    "http://localhost/", 17), 0, "links from a bad Host: %s", r.body);
+			    "/api/v1/", 8), 0, "links from a bad Host: %s", r.body);
 		if (i == 2)
 			expect_answer(&r, 403, "business_not_accessible", extra[i]);
 		else

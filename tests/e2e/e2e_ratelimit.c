@@ -538,9 +538,12 @@ Test(ratelimit, exchange_counts_per_client_ip)
 	cr_expect_eq(r.status, 201, "another address: %s", r.body);
 	cr_expect_eq(hnum(&r, "X-RateLimit-Remaining"), 2);
 	http_resp_free(&r);
-	/* a refresh is counted on the session, not the address */
+	/* a refresh counts in the address's window too (SPEC 6): refused here */
+	t0 = (long long)time(NULL);
 	call_from("POST", SES_PATH, ses, a, &r);
-	cr_expect_eq(r.status, 201, "refresh from a used-up address: %s", r.body);
+	t1 = (long long)time(NULL);
+	expect_429(&r, t0, t1);
+	cr_expect_eq(hnum(&r, "X-RateLimit-Limit"), 3, "the session window is reported");
 	cr_expect(strncmp(nz(http_header(&r, "RateLimit-Policy")), "\"minute\";", 9) == 0,
 	    "%s", nz(http_header(&r, "RateLimit-Policy")));
 	http_resp_free(&r);
@@ -550,7 +553,7 @@ Test(ratelimit, exchange_counts_per_client_ip)
 		cr_expect(strncmp(v, "4/", 2) == 0, "%s: %s", subject, v);
 		free(v);
 	}
-	/* a refused exchange makes no session (the refresh made one more) */
+	/* a refused exchange or refresh makes no session */
 	{
 		char *v = fx_value("SELECT count(*) FROM calendence.sessions "
 		    "WHERE client_ip = $1::inet AND id = root_session_id", a, NULL);
@@ -1130,5 +1133,197 @@ Test(ratelimit, two_servers_under_parallel_load_admit_exactly_the_limit)
 	expect_each_remaining_once(&sum, 40);
 	expect_counts(t.subject, "40/40");
 	free(url1);
+	tenant_cleanup(&t);
+}
+
+/* A refresh of session 'ses' from this process's address: the new token, or NULL (r kept). */
+static char *
+refresh(const char *ses, struct http_resp *r)
+{
+	cr_assert_eq(http_post(SES_PATH, ses, NULL, NULL, r), 0);
+	if (r->status != 201)
+		return NULL;
+	return strdup(nz(jstr(r->json, "session_token")));
+}
+
+/*
+ * SPEC 5 and 6: an exchange and its refreshes are one chain with one pair
+ * of windows; a refresh never grants fresh quota. The attack of issue 11:
+ * one exchange, then a refresh every other request, on a plan of 5 a
+ * minute. Before, each refresh opened fresh windows (40 x 200 in 0.1 s).
+ */
+Test(ratelimit, a_refresh_loop_gains_no_quota)
+{
+	struct tenant		 t;
+	struct http_resp	 r;
+	char			*pub, *ses, *next, *root, subject[64];
+	long long		 t0, t1;
+	int			 i, ok = 0, refused = 0;
+
+	tenant_init(&t, 5, 12, 100);
+	pub = fx_key("publishable", t.biz);
+	fresh_windows(20);
+	ses = new_session(pub);
+	root = fx_value("SELECT root_session_id FROM calendence.sessions "
+	    "WHERE token_hash = calendence.token_hash($1)", ses, NULL);
+	snprintf(subject, sizeof(subject), "s:%s", nz(root));
+	for (i = 0; i < 20; i++) {
+		get_services(ses, &r, &t0, &t1);
+		ok += r.status == 200;
+		refused += r.status == 429;
+		http_resp_free(&r);
+		if ((next = refresh(ses, &r)) != NULL) {
+			ok++;
+			free(ses);
+			ses = next;
+		} else
+			refused += r.status == 429;
+		http_resp_free(&r);
+	}
+	/* the refreshes are among the chain's 5: requests and refreshes together */
+	cr_expect_eq(ok, 5, "%d answers of the chain were admitted, want 5", ok);
+	cr_expect_eq(refused, 40 - 5, "%d refused", refused);
+	expect_counts(subject, "5/5");
+	/* every token of the chain is refused now, the first one included */
+	get_services(ses, &r, &t0, &t1);
+	expect_429(&r, t0, t1);
+	http_resp_free(&r);
+	free(pub), free(ses), free(root);
+	tenant_cleanup(&t);
+}
+
+/*
+ * A refresh counts in the client IP's session window (SPEC 6) as well as
+ * in the chain's: with 3 sessions a minute per IP, an exchange and two
+ * refreshes use them up; a third refresh is 429, reported on the session
+ * window, and the chain's windows are not charged for it. Requests other
+ * than refreshes are not governed by the IP's window.
+ */
+Test(ratelimit, a_refresh_counts_in_the_ip_session_window)
+{
+	struct tenant		 t;
+	struct http_resp	 r;
+	char			*pub, *s1, *s2, *s3, *root, chain[64], ip[32], xsubject[64];
+	char			 xff[80];
+	const char		*from[2] = { xff, NULL };
+	long long		 t0, t1;
+
+	tenant_init(&t, 50, 1000, 3);
+	pub = fx_key("publishable", t.biz);
+	client_v4(40, ip);
+	snprintf(xff, sizeof(xff), "X-Forwarded-For: %s", ip);
+	snprintf(xsubject, sizeof(xsubject), "x:%s", ip);
+	fresh_windows(15);
+	cr_assert_eq(http_call("POST", SES_PATH, pub, from, NULL, &r), 0);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	s1 = strdup(nz(jstr(r.json, "session_token")));
+	http_resp_free(&r);
+	root = fx_value("SELECT root_session_id FROM calendence.sessions "
+	    "WHERE token_hash = calendence.token_hash($1)", s1, NULL);
+	snprintf(chain, sizeof(chain), "s:%s", nz(root));
+	cr_assert_eq(http_call("POST", SES_PATH, s1, from, NULL, &r), 0);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	s2 = strdup(nz(jstr(r.json, "session_token")));
+	cr_expect_str_eq(nz(http_header(&r, "RateLimit-Policy")),
+	    "\"minute\";q=50;w=60, \"hour\";q=1000;w=3600, \"session\";q=3;w=60");
+	http_resp_free(&r);
+	t0 = (long long)time(NULL);
+	cr_assert_eq(http_call("POST", SES_PATH, s2, from, NULL, &r), 0);
+	t1 = (long long)time(NULL);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	s3 = strdup(nz(jstr(r.json, "session_token")));
+	{
+		struct window_want	 w = { "session", 3, 0, 60 };
+
+		expect_reported(&r, &w, t0, t1);
+	}
+	http_resp_free(&r);
+	expect_counts(xsubject, "3/3");
+	expect_counts(chain, "2/2");
+	t0 = (long long)time(NULL);
+	cr_assert_eq(http_call("POST", SES_PATH, s3, from, NULL, &r), 0);
+	t1 = (long long)time(NULL);
+	expect_429(&r, t0, t1);
+	cr_expect_eq(hnum(&r, "X-RateLimit-Limit"), 3, "the session window is reported");
+	http_resp_free(&r);
+	expect_counts(xsubject, "3/3");
+	expect_counts(chain, "2/2");
+	/* the chain itself may still call the API from that address */
+	cr_assert_eq(http_call("GET", SERVICES_PATH, s3, from, NULL, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	expect_counts(chain, "3/3");
+	free(pub), free(s1), free(s2), free(s3), free(root);
+	tenant_cleanup(&t);
+}
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+static long long
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A revoked key from an address whose failed-credentials window is used up
+ * is answered from the worker's memory (finding 6 of issue 11): no
+ * authenticate() for it until the window resets. Proved by taking the
+ * database away from it: a DBA's transaction holds the address's auth
+ * window row, so a request that reached authenticate() or auth_fail()
+ * would get a 503 (and before bounded waits, would have waited for the
+ * COMMIT); a request answered from memory gets its 429 at once.
+ */
+Test(ratelimit, refused_credentials_are_answered_from_memory)
+{
+	struct tenant		 t;
+	struct http_resp	 r;
+	char			 ip[32], subject[64], sql[160];
+	PGconn			*dba;
+	PGresult		*res;
+	long long		 t0, slowest = 0;
+	int			 i, n429 = 0, n503 = 0, other = 0;
+
+	tenant_init(&t, 100, 1000, 20);
+	fx_exec("UPDATE calendence.api_keys SET revoked_at = now() WHERE id = $1", t.key_id,
+	    NULL);
+	client_v4(41, ip);
+	snprintf(subject, sizeof(subject), "a:%s", ip);
+	fresh_window(60, 20);
+	for (i = 0; i < AUTH_LIMIT; i++) {
+		call_from("GET", SERVICES_PATH, t.key, ip, &r);
+		cr_assert_eq(r.status, 401, "%d %s", r.status, r.body);
+		cr_expect_str_eq(nz(jstr(r.json, "error.code")), "api_key_revoked");
+		http_resp_free(&r);
+	}
+	for (i = 0; i < 15; i++) {	/* each worker meets the used-up window */
+		call_from("GET", SERVICES_PATH, t.key, ip, &r);
+		cr_assert_eq(r.status, 429, "%d %s", r.status, r.body);
+		http_resp_free(&r);
+	}
+	dba = PQconnectdb("application_name=calendence-test-dba");
+	cr_assert_eq(PQstatus(dba), CONNECTION_OK, "%s", PQerrorMessage(dba));
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT * FROM calendence.rate_windows "
+	    "WHERE subject = '%s' FOR UPDATE", subject);
+	res = PQexec(dba, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(dba));
+	PQclear(res);
+	for (i = 0; i < 6; i++) {
+		t0 = mono_ms();
+		call_from("GET", SERVICES_PATH, t.key, ip, &r);
+		if (mono_ms() - t0 > slowest)
+			slowest = mono_ms() - t0;
+		n429 += r.status == 429;
+		n503 += r.status == 503;
+		other += r.status != 429 && r.status != 503;
+		http_resp_free(&r);
+	}
+	PQclear(PQexec(dba, "COMMIT"));
+	PQfinish(dba);
+	cr_expect_lt(slowest, 1000, "a request waited %lld ms", slowest);
+	cr_expect_geq(n429, 4, "only %d of 6 were answered from memory (%d 503)", n429, n503);
+	cr_expect_eq(other, 0);
 	tenant_cleanup(&t);
 }

@@ -279,9 +279,9 @@ Test(session, refresh_makes_a_sibling_and_keeps_the_old_token)
 	cr_expect(is_rfc3339_utc(jstr(r.json, "expires_at")), "%s", r.body);
 	expect_db(nz(jstr(r.json, "expires_at")), "SELECT calendence.rfc3339(expires_at) "
 	    "FROM calendence.sessions WHERE token_hash = calendence.token_hash($1)", second);
-	/* a refresh counts on the refreshing session's own windows */
+	/* a refresh counts in the chain's windows and the client IP's session window */
 	cr_expect_str_eq(nz(http_header(&r, "RateLimit-Policy")),
-	    "\"minute\";q=60;w=60, \"hour\";q=1000;w=3600");
+	    "\"minute\";q=60;w=60, \"hour\";q=1000;w=3600, \"session\";q=20;w=60");
 	http_resp_free(&r);
 
 	id2 = session_id(second);

@@ -41,6 +41,10 @@ field(const struct conf *c, const char *name, char *out, size_t len)
 		snprintf(out, len, "%ld", c->max_requests);
 	else if (strcmp(name, "prepared_statements") == 0)
 		snprintf(out, len, "%d", c->prepared_statements);
+	else if (strcmp(name, "db_timeout") == 0)
+		snprintf(out, len, "%d", c->db_timeout);
+	else if (strcmp(name, "max_holds") == 0)
+		snprintf(out, len, "%d", c->max_holds);
 	else if (strcmp(name, "trusted_proxies") == 0)
 		for (i = 0; i < c->nproxies; i++) {
 			struct ip_addr	 a;
@@ -76,6 +80,8 @@ Test(conf, defaults)
 		{ "workers", "4" },
 		{ "socket_mode", "0660" },
 		{ "max_requests", "0" },
+		{ "db_timeout", "5000" },
+		{ "max_holds", "3" },
 	};
 	struct conf	 c;
 	char		 text[512];
@@ -133,6 +139,10 @@ Test(conf, set_good_values)
 		{ "prepared_statements", "auto", "0" },
 		{ "prepared_statements", "on", "1" },
 		{ "prepared_statements", "off", "2" },
+		{ "db_timeout", "100", "100" },
+		{ "db_timeout", "600000", "600000" },
+		{ "max_holds", "1", "1" },
+		{ "max_holds", "1000", "1000" },
 	};
 	struct conf	 c;
 	char		 err[256], text[512];
@@ -204,6 +214,9 @@ Test(conf, set_bad_values)
 		{ "log_level", "", "log_level must be error, warn, info or debug, got \"\"" },
 		{ "prepared_statements", "yes",
 		    "prepared_statements must be auto, on or off, got \"yes\"" },
+		{ "db_timeout", "99", "expected a whole number from 100 to 600000, got \"99\"" },
+		{ "db_timeout", "5s", "expected a whole number from 100 to 600000, got \"5s\"" },
+		{ "max_holds", "0", "expected a whole number from 1 to 1000, got \"0\"" },
 		{ "public_url", "ftp://x", "public_url must start with http:// or https://" },
 		{ "public_url", "api.example.com", "public_url must start with http:// or https://" },
 		/* found by fuzz_conf: "http://" became "http:/", links without a host */
