@@ -333,8 +333,8 @@ app_handle(struct app *app, struct request *r, char **envp, FCGX_Stream *in, int
 		health(r);
 		return;
 	}
-	if (route_or_reply(r) == -1 || auth_or_reply(r) == -1 ||
-	    body_or_reply(r) == -1)
+	if (route_or_reply(r) == -1 || req_headers_or_reply(r) == -1 ||
+	    auth_or_reply(r) == -1 || body_or_reply(r) == -1)
 		return;
 	r->route->handler(r);
 	if (r->status == 0)

@@ -22,7 +22,7 @@ struct conf {
 	struct ip_net	 proxies[IP_MAX_PROXIES];
 	size_t		 nproxies;
 	enum log_level	 log_level;
-	char		 public_url[256];	/* base of pagination links; "" = Host */
+	char		 public_url[256];	/* base of pagination links; "" = relative */
 	int		 maintenance_interval;	/* seconds */
 	char		 listen[256];		/* own pool: socket path or HOST:PORT */
 	int		 workers;		/* own pool: number of workers */

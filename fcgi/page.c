@@ -84,29 +84,16 @@ page_parse_or_reply(struct request *r, struct page *pg)
 	return -1;
 }
 
-static int
-host_ok(const char *h)
-{
-	if (h == NULL || *h == '\0' || strlen(h) > 255)
-		return 0;
-	for (; *h != '\0'; h++)
-		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
-		    (*h >= '0' && *h <= '9') || strchr(".-:[]", *h) != NULL))
-			return 0;
-	return 1;
-}
-
-/* The scheme and authority links start with: public_url, else the Host. */
+/*
+ * What links start with: public_url (scheme and authority, perhaps a path
+ * prefix) when it is set, else nothing: the links are then relative
+ * ("/api/v1/services?page=2"), for the Host header is the client's to
+ * choose and a link built from it could send a client anywhere.
+ */
 void
 page_base_url(const struct request *r, char *out, size_t len)
 {
-	const char	*pub = r->app->conf.public_url;
-
-	if (pub[0] != '\0')
-		snprintf(out, len, "%s", pub);
-	else
-		snprintf(out, len, "%s://%s", r->https ? "https" : "http",
-		    host_ok(r->host) ? r->host : "localhost");
+	snprintf(out, len, "%s", r->app->conf.public_url);
 }
 
 static json_object *

@@ -1,12 +1,14 @@
 /* request.c: FastCGI parameters -> struct request; query strings; ids. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "request.h"
+#include "response.h"
 
 static const char base62[] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -55,6 +57,24 @@ req_cleanup(struct request *r)
 	buf_cleanup(&r->out);
 }
 
+/*
+ * The headers the worker acts on, by FastCGI parameter and HTTP name. A
+ * front end maps a header's name to its parameter by turning '-' into '_'
+ * (lighttpd any punctuation), so a client's "X_Forwarded_For" arrives as
+ * HTTP_X_FORWARDED_FOR next to the real header, and req_param() would take
+ * whichever came first.
+ */
+static const struct {
+	const char	*param;
+	const char	*header;
+} guarded[] = {
+	{ "HTTP_AUTHORIZATION",		"Authorization" },
+	{ "HTTP_X_FORWARDED_FOR",	"X-Forwarded-For" },
+	{ "HTTP_CALENDENCE_BUSINESS",	"Calendence-Business" },
+	{ "HTTP_ORIGIN",		"Origin" },
+	{ "HTTP_IDEMPOTENCY_KEY",	"Idempotency-Key" },
+};
+
 /* The value of a FastCGI parameter, or NULL. */
 const char *
 req_param(char **envp, const char *name)
@@ -64,6 +84,31 @@ req_param(char **envp, const char *name)
 	for (; envp != NULL && *envp != NULL; envp++)
 		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
 			return *envp + len + 1;
+	return NULL;
+}
+
+/* How many times the parameter name occurs in envp. */
+static int
+param_count(char **envp, const char *name)
+{
+	size_t	 len = strlen(name);
+	int	 n = 0;
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			n++;
+	return n;
+}
+
+/* The HTTP name of the first guarded header that occurs twice, or NULL. */
+static const char *
+repeated_header(char **envp)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
+		if (param_count(envp, guarded[i].param) > 1)
+			return guarded[i].header;
 	return NULL;
 }
 
@@ -185,13 +230,15 @@ parse_uri(struct request *r, const char *uri)
 
 /*
  * Fills r from the FastCGI parameters in envp; proxies are the trusted
- * proxies for X-Forwarded-For. Never fails: what is missing stays NULL.
+ * proxies for X-Forwarded-For. Never fails: what is missing stays NULL, and
+ * a header the worker acts on that came twice is named in r->repeated for
+ * req_headers_or_reply() to refuse.
  */
 void
 req_parse(struct request *r, char **envp, const struct ip_net *proxies,
     size_t nproxies)
 {
-	const char	*https, *method;
+	const char	*method;
 
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	new_id(r->id);
@@ -210,9 +257,7 @@ req_parse(struct request *r, char **envp, const struct ip_net *proxies,
 	r->idem_key = sql_text(req_param(envp, "HTTP_IDEMPOTENCY_KEY"), "");
 	r->xff = req_param(envp, "HTTP_X_FORWARDED_FOR");
 	r->remote_addr = req_param(envp, "REMOTE_ADDR");
-	r->host = req_param(envp, "HTTP_HOST");
-	https = req_param(envp, "HTTPS");
-	r->https = https != NULL && strcasecmp(https, "on") == 0;
+	r->repeated = repeated_header(envp);
 	r->content_length = parse_length(req_param(envp, "CONTENT_LENGTH"));
 	r->client_ok = ip_client(r->remote_addr, r->xff, proxies, nproxies,
 	    &r->client) == 0;
@@ -234,7 +279,12 @@ hexval(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Percent-decodes len bytes of s ('+' is a space) into out. */
+/*
+ * Percent-decodes len bytes of s ('+' is a space) into out; -1 when the
+ * value does not fit, holds a control character (U+0000-U+001F, U+007F:
+ * no parameter of the API has one, and they would reach SQL and the logs)
+ * or is not UTF-8.
+ */
 static int
 decode(const char *s, size_t len, char *out, size_t outlen)
 {
@@ -250,7 +300,7 @@ decode(const char *s, size_t len, char *out, size_t outlen)
 			i += 2;
 		} else if (c == '+')
 			c = ' ';
-		if (c == '\0' || n + 1 >= outlen)
+		if ((unsigned char)c < 0x20 || c == 0x7f || n + 1 >= outlen)
 			return -1;
 		out[n++] = c;
 	}
@@ -261,8 +311,8 @@ decode(const char *s, size_t len, char *out, size_t outlen)
 /*
  * Finds the first parameter called name in the query string and writes its
  * decoded value into out. Returns 1 when found, 0 when absent, -1 when the
- * value is too long for out, holds a NUL byte or is not UTF-8 (the database
- * would refuse it).
+ * value is too long for out, holds a control character (%00-%1F, %7F) or is
+ * not UTF-8 (the database would refuse it).
  */
 int
 req_query(const char *query, const char *name, char *out, size_t outlen)
@@ -285,6 +335,28 @@ req_query(const char *query, const char *name, char *out, size_t outlen)
 			p++;
 	}
 	return 0;
+}
+
+/*
+ * Step 1b of the order of checks, after routing: a header the worker acts
+ * on (Authorization, X-Forwarded-For, Calendence-Business, Origin,
+ * Idempotency-Key) that came more than once, typically the real one and
+ * a client's look-alike such as X_Forwarded_For, is 400 invalid_request
+ * naming it: which of the two is real cannot be told. Returns 0, or -1 when
+ * the response is written.
+ */
+int
+req_headers_or_reply(struct request *r)
+{
+	char	 msg[160];
+
+	if (r->repeated == NULL)
+		return 0;
+	snprintf(msg, sizeof(msg), "The %s header was sent more than once "
+	    "(a name spelled with '_' for '-' counts as the same header).",
+	    r->repeated);
+	resp_error(r, 400, "invalid_request", r->repeated, msg);
+	return -1;
 }
 
 /* True for a lowercase, hyphenated UUID ("8-4-4-4-12" hex digits). */

@@ -56,8 +56,7 @@ struct request {
 	const char		*idem_key;	/* Idempotency-Key; "" if not UTF-8 */
 	const char		*xff;
 	const char		*remote_addr;
-	const char		*host;
-	int			 https;
+	const char		*repeated;	/* a header that came twice, or NULL */
 	long long		 content_length; /* -1 absent, -2 malformed */
 	int			 is_head;
 	char			 path[REQ_PATH_MAX];
@@ -92,6 +91,7 @@ void		 req_cleanup(struct request *);
 void		 req_parse(struct request *, char **, const struct ip_net *, size_t);
 const char	*req_param(char **, const char *);
 int		 req_query(const char *, const char *, char *, size_t);
+int		 req_headers_or_reply(struct request *);
 int		 req_utf8_valid(const char *, size_t);
 int		 uuid_valid(const char *);
 

@@ -53,6 +53,11 @@ pg_up "$pgdir" "$pg_port" calendence
 # settings of the demo worker pool; see conf/calendence.conf for all of them
 log_level = info
 CONF
+# pagination links start with this server's own URL (without public_url
+# they are relative, never built from the Host header); set on every run,
+# as PORT may differ from the last one
+sed -i '/^public_url[[:space:]]*=/d' "$run/calendence.conf"
+echo "public_url = http://127.0.0.1:$port" >>"$run/calendence.conf"
 keys=$("$top/fcgi/calendence-admin" demo)
 umask 077
 {

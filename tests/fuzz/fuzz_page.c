@@ -1,10 +1,11 @@
 /*
  * fuzz_page.c: pagination and the list filters: a query string, Host,
- * public_url and a row count, NUL-separated, through page_parse() and the
- * {data, links, meta} envelope of GET /bookings?status&from&to. Invariants:
- * page and per_page stay in range or the 422 names one of them; the body is
- * JSON; every link, followed, asks for the page it promises with the same
- * per_page and the same status/from/to filters.
+ * public_url, a row count and HTTPS, NUL-separated, through page_parse() and
+ * the {data, links, meta} envelope of GET /bookings?status&from&to.
+ * Invariants: page and per_page stay in range or the 422 names one of them;
+ * the body is JSON; every link starts with public_url (relative without
+ * it, whatever the Host) and, followed, asks for the page it promises with
+ * the same per_page and the same status/from/to filters.
  */
 #include <json-c/json.h>
 
@@ -89,6 +90,7 @@ check_reply(struct request *r, const struct page *pg, char vals[3][FILTER_MAX])
 	FUZZ_ASSERT(r->status == 200);
 	o = parse_body(r);
 	page_base_url(r, base, sizeof(base));
+	FUZZ_ASSERT(strcmp(base, r->app->conf.public_url) == 0);
 	FUZZ_ASSERT(json_object_object_get_ex(o, "links", &links));
 	FUZZ_ASSERT(json_object_object_get_ex(o, "meta", &meta));
 	check_link(links, "first", 1, pg, vals, base);
@@ -112,6 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct request		 r;
 	struct page		 pg;
 	char			*f[5], *copy, err[256], vals[3][FILTER_MAX];
+	char			*envp[3], *host;
 	const char		*param = NULL, *params[7];
 	int			 i, rc;
 
@@ -120,9 +123,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (conf_set(&app.conf, "public_url", f[2], err, sizeof(err)) == -1)
 		app.conf.public_url[0] = '\0';
 	req_init(&r, &app);
+	envp[0] = host = malloc(strlen(f[1]) + sizeof("HTTP_HOST="));
+	FUZZ_ASSERT(host != NULL);
+	strcpy(host, "HTTP_HOST=");
+	strcat(host, f[1]);
+	envp[1] = f[4][0] == '1' ? "HTTPS=on" : "HTTPS=off";
+	envp[2] = NULL;
+	req_parse(&r, envp, NULL, 0);
 	r.query = f[0];
-	r.host = f[1];
-	r.https = f[4][0] == '1';
 	if (page_parse(r.query, &pg, &param) == -1) {
 		FUZZ_ASSERT(strcmp(param, "page") == 0 || strcmp(param, "per_page") == 0);
 		FUZZ_ASSERT(page_parse_or_reply(&r, &pg) == -1 && r.status == 422);
@@ -144,6 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_reply(&r, &pg, vals);
 out:
 	req_cleanup(&r);
+	free(host);
 	free(copy);
 	return 0;
 }

@@ -4,8 +4,9 @@
  * them before the database: route, Bearer token, page and query parameters.
  * Invariants: the path is absolute, short and without its query; the client
  * address prints and parses back; query values are what a decoder written
- * again here makes of them, and like the headers that reach SQL (Origin,
- * Idempotency-Key) well-formed UTF-8; page numbers stay in their ranges.
+ * again here makes of them (no control characters), and like the headers
+ * that reach SQL (Origin, Idempotency-Key) well-formed UTF-8; page numbers
+ * stay in their ranges; a header the worker acts on that came twice is named.
  */
 #include <ctype.h>
 
@@ -62,7 +63,8 @@ reference(const char *q, const char *name, char *out, size_t outlen)
 			v += 2;
 		} else if (c == '+')
 			c = ' ';
-		if (c == 0 || n + 1 >= outlen)
+		/* no control character (U+0000-U+001F, U+007F) in any value */
+		if (c < 0x20 || c == 0x7f || n + 1 >= outlen)
 			return -1;
 		out[n++] = (char)c;
 	}
@@ -88,6 +90,31 @@ check_query(const char *q)
 		if (rc == 1)
 			FUZZ_ASSERT(strcmp(got, want) == 0);
 	}
+}
+
+/* The parameters of the headers the worker acts on. */
+static const char *const guarded[] = {
+	"HTTP_AUTHORIZATION", "HTTP_X_FORWARDED_FOR", "HTTP_CALENDENCE_BUSINESS",
+	"HTTP_ORIGIN", "HTTP_IDEMPOTENCY_KEY",
+};
+
+/* True when one of them is in envp more than once. */
+static int
+has_repeated(char **envp)
+{
+	size_t	 i, len;
+	int	 n;
+
+	for (i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++) {
+		len = strlen(guarded[i]);
+		n = 0;
+		for (char **e = envp; *e != NULL; e++)
+			if (strncmp(*e, guarded[i], len) == 0 && (*e)[len] == '=')
+				n++;
+		if (n > 1)
+			return 1;
+	}
+	return 0;
 }
 
 static void
@@ -170,6 +197,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req_init(&r, &app);
 	req_parse(&r, f, app.conf.proxies, app.conf.nproxies);
 	check_parsed(&r, f);
+	FUZZ_ASSERT((r.repeated != NULL) == has_repeated(f));
+	FUZZ_ASSERT(req_headers_or_reply(&r) == (r.repeated != NULL ? -1 : 0));
+	FUZZ_ASSERT(r.status == (r.repeated != NULL ? 400 : 0));
 	check_route(&r);
 	check_query(r.query);
 	if (page_parse(r.query, &pg, &param) == 0) {

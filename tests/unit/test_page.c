@@ -1,4 +1,5 @@
 /* test_page.c: page/per_page, pagination arithmetic and the list envelope (fcgi/page.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,10 @@ app_new(const char *public_url)
 	return app;
 }
 
+/*
+ * page_reply() for a request that came with this Host header (NULL: none)
+ * and, with https, HTTPS=on: neither may show in a link.
+ */
 static json_object *
 reply(struct app *app, const char *host, int https, long long page, int per_page,
     long long total)
@@ -140,10 +145,14 @@ reply(struct app *app, const char *host, int https, long long page, int per_page
 	struct request	 r;
 	struct page	 pg = { page, per_page, total };
 	json_object	*root;
+	char		 hosthdr[300];
+	char		*envp[] = { "REQUEST_METHOD=GET",
+			    "REQUEST_URI=/api/v1/services", https ? "HTTPS=on" : "X=1",
+			    hosthdr, NULL };
 
+	snprintf(hosthdr, sizeof(hosthdr), host ? "HTTP_HOST=%s" : "X=2", host);
 	req_init(&r, app);
-	r.host = host;
-	r.https = https;
+	req_parse(&r, envp, NULL, 0);
 	page_reply(&r, &pg, "/api/v1/services", "[1,2]", 5);
 	cr_expect_eq(r.status, 200);
 	cr_expect_eq(r.has_body, 1);
@@ -190,7 +199,8 @@ expect_int(json_object *root, const char *a, const char *b, long long want)
 	}
 }
 
-#define BASE	"http://api.example.com/api/v1/services"
+/* without public_url, links are relative */
+#define BASE	"/api/v1/services"
 
 Test(page, reply_middle_page)
 {
@@ -280,6 +290,10 @@ Test(page, reply_links_carry_per_page)
 	free(app);
 }
 
+/*
+ * Links start with public_url when it is set, else they are relative: never
+ * built from the Host header, which the client chooses (issue 11, 12).
+ */
 Test(page, reply_base_url)
 {
 	static const struct {
@@ -288,23 +302,29 @@ Test(page, reply_base_url)
 		int		 https;
 		const char	*path;
 	} cases[] = {
-		{ "", "api.example.com", 1, "https://api.example.com/api/v1/services" },
-		{ "", "127.0.0.1:8080", 0, "http://127.0.0.1:8080/api/v1/services" },
-		{ "", "[::1]:8080", 0, "http://[::1]:8080/api/v1/services" },
-		{ "", NULL, 0, "http://localhost/api/v1/services" },
-		{ "", "", 0, "http://localhost/api/v1/services" },
-		{ "", "evil.example/\"x", 0, "http://localhost/api/v1/services" },
-		{ "", "a b", 0, "http://localhost/api/v1/services" },
-		{ "https://api.calendence.test", "ignored.example", 0,
+		{ "", "api.example.com", 1, "/api/v1/services" },
+		{ "", "127.0.0.1:8080", 0, "/api/v1/services" },
+		{ "", "evil.example", 0, "/api/v1/services" },
+		{ "", "evil.example:443", 1, "/api/v1/services" },
+		{ "", NULL, 0, "/api/v1/services" },
+		{ "", "", 0, "/api/v1/services" },
+		{ "", "evil.example/\"x", 0, "/api/v1/services" },
+		{ "https://api.calendence.test", "evil.example", 0,
 		    "https://api.calendence.test/api/v1/services" },
+		{ "http://127.0.0.1:8080", "evil.example", 1,
+		    "http://127.0.0.1:8080/api/v1/services" },
+		{ "https://example.test/calendence", "evil.example", 0,
+		    "https://example.test/calendence/api/v1/services" },
 	};
 	size_t	 i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct app	*app = app_new(cases[i].public_url);
-		json_object	*root = reply(app, cases[i].host, cases[i].https, 1, 15, 0);
+		json_object	*root = reply(app, cases[i].host, cases[i].https, 2, 15, 31);
 
 		expect_string(root, "meta", "path", cases[i].path);
+		cr_expect_null(strstr(json_object_to_json_string(root), "evil"),
+		    "%s: the Host header is in a link", cases[i].host);
 		json_object_put(root);
 		free(app);
 	}

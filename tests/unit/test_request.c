@@ -52,11 +52,10 @@ Test(request, parse_a_typical_get)
 	cr_expect_str_eq(r.authorization, "Bearer cal_biz_x");
 	cr_expect_str_eq(r.content_type, "application/json");
 	cr_expect_str_eq(r.business_hdr, "123e4567-e89b-12d3-a456-426614174000");
-	cr_expect_str_eq(r.host, "api.example.com");
 	cr_expect_str_eq(r.xff, "198.51.100.1");
 	cr_expect_str_eq(r.remote_addr, "203.0.113.7");
 	cr_expect_eq(r.content_length, -1);
-	cr_expect_eq(r.https, 0);
+	cr_expect_null(r.repeated);
 	cr_expect_null(r.origin);
 	cr_expect_eq(r.client_ok, 1);
 	cr_expect_str_eq(r.client_ip, "203.0.113.7");	/* no proxy is trusted */
@@ -79,7 +78,6 @@ Test(request, parse_with_nothing_at_all)
 	cr_expect_null(r.business_hdr);
 	cr_expect_null(r.xff);
 	cr_expect_null(r.remote_addr);
-	cr_expect_null(r.host);
 	cr_expect_eq(r.content_length, -1);
 	cr_expect_eq(r.client_ok, 0);
 	cr_expect_str_eq(r.client_ip, "unknown");
@@ -340,27 +338,74 @@ Test(request, origin_length_limit)
 	req_cleanup(&r);
 }
 
-Test(request, https_flag)
+/*
+ * A header the worker acts on that comes twice under its FastCGI name, as
+ * lighttpd passes a client's "X_Forwarded_For" (or "X.Forwarded.For") next
+ * to the real X-Forwarded-For (issue 11, 4): named in r->repeated, and
+ * refused with a 400 whichever of the two comes first.
+ */
+Test(request, repeated_headers)
 {
 	static const struct {
-		char		*param;
-		int		 https;
+		char		*a, *b;
+		const char	*repeated;	/* NULL: accepted */
 	} cases[] = {
-		{ "HTTPS=on", 1 },
-		{ "HTTPS=ON", 1 },
-		{ "HTTPS=off", 0 },
-		{ "HTTPS=", 0 },
-		{ "HTTPSX=on", 0 },
-		{ "X_HTTPS=on", 0 },
+		{ "HTTP_X_FORWARDED_FOR=198.51.100.66", "HTTP_X_FORWARDED_FOR=192.0.2.1",
+		    "X-Forwarded-For" },
+		{ "HTTP_CALENDENCE_BUSINESS=123e4567-e89b-12d3-a456-426614174000",
+		    "HTTP_CALENDENCE_BUSINESS=223e4567-e89b-12d3-a456-426614174000",
+		    "Calendence-Business" },
+		{ "HTTP_AUTHORIZATION=Bearer a", "HTTP_AUTHORIZATION=Bearer b",
+		    "Authorization" },
+		{ "HTTP_ORIGIN=https://a.example", "HTTP_ORIGIN=https://b.example",
+		    "Origin" },
+		{ "HTTP_IDEMPOTENCY_KEY=a", "HTTP_IDEMPOTENCY_KEY=a", "Idempotency-Key" },
+		{ "HTTP_IDEMPOTENCY_KEY=", "HTTP_IDEMPOTENCY_KEY=", "Idempotency-Key" },
+		/* others may repeat; names that only begin alike are others */
+		{ "HTTP_X_NOTE=1", "HTTP_X_NOTE=2", NULL },
+		{ "HTTP_X_FORWARDED_FOR=198.51.100.66", "HTTP_X_FORWARDED_FORX=1", NULL },
+		{ "HTTP_X_FORWARDED_FOR=198.51.100.66", "HTTP_X_FORWARDED=1", NULL },
+		{ "HTTP_ORIGIN=https://a.example", "X_HTTP_ORIGIN=x", NULL },
 	};
+	struct ip_net	 proxies[1];
 	struct request	 r;
-	char		*envp[2] = { NULL, NULL };
-	size_t		 i;
+	char		*envp[6] = { "REQUEST_METHOD=GET",
+			    "REQUEST_URI=/api/v1/services", "REMOTE_ADDR=127.0.0.1",
+			    NULL, NULL, NULL };
+	size_t		 i, k, n;
+	json_object	*root, *err, *v;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		envp[0] = cases[i].param;
-		parse(&r, envp);
-		cr_expect_eq(r.https, cases[i].https, "%s", cases[i].param);
+	cr_assert_eq(ip_net_parse("127.0.0.1", &proxies[0]), 0);
+	/* each pair in both orders */
+	for (n = 0; n < 2 * sizeof(cases) / sizeof(cases[0]); n++) {
+		i = n / 2;
+		k = n % 2;
+		envp[3] = k == 0 ? cases[i].a : cases[i].b;
+		envp[4] = k == 0 ? cases[i].b : cases[i].a;
+		req_init(&r, NULL);
+		req_parse(&r, envp, proxies, 1);
+		if (cases[i].repeated == NULL) {
+			cr_expect_null(r.repeated, "%s, %s: %s", envp[3], envp[4],
+			    r.repeated);
+			cr_expect_eq(req_headers_or_reply(&r), 0);
+			cr_expect_eq(r.status, 0);
+			req_cleanup(&r);
+			continue;
+		}
+		cr_expect_str_eq(r.repeated, cases[i].repeated, "%s, %s", envp[3],
+		    envp[4]);
+		cr_expect_eq(req_headers_or_reply(&r), -1);
+		cr_expect_eq(r.status, 400, "%s, %s", envp[3], envp[4]);
+		root = json_tokener_parse(buf_str(&r.out));
+		cr_assert(root != NULL && json_object_object_get_ex(root, "error", &err),
+		    "%s", buf_str(&r.out));
+		cr_expect(json_object_object_get_ex(err, "code", &v) &&
+		    strcmp(json_object_get_string(v), "invalid_request") == 0,
+		    "%s", buf_str(&r.out));
+		cr_expect(json_object_object_get_ex(err, "param", &v) &&
+		    strcmp(json_object_get_string(v), cases[i].repeated) == 0,
+		    "%s", buf_str(&r.out));
+		json_object_put(root);
 		req_cleanup(&r);
 	}
 }
@@ -510,6 +555,19 @@ Test(request, query_values)
 		{ "a=%41%41%41%41", "a", 4, -1, NULL },
 		{ "a=%00", "a", 32, -1, NULL },
 		{ "a=x%00y", "a", 32, -1, NULL },
+		/* control characters are in no value of the API (issue 11, 13) */
+		{ "a=%01", "a", 32, -1, NULL },
+		{ "a=x%0Ay", "a", 32, -1, NULL },
+		{ "a=x%0d%0a", "a", 32, -1, NULL },
+		{ "a=%09", "a", 32, -1, NULL },
+		{ "a=%1F", "a", 32, -1, NULL },
+		{ "a=%7F", "a", 32, -1, NULL },
+		{ "a=x\x01", "a", 32, -1, NULL },
+		{ "a=x\ty", "a", 32, -1, NULL },
+		{ "a=x\x7f", "a", 32, -1, NULL },
+		{ "a=%20%7E", "a", 32, 1, " ~" },		/* the printable ends */
+		{ "a=%C2%80", "a", 32, 1, "\xc2\x80" },	/* U+0080 is no C0 control */
+		{ "a=%01&b=2", "b", 32, 1, "2" },		/* only the value asked */
 		/* the database takes UTF-8 text only (found by fuzz_request) */
 		{ "a=caf%C3%A9", "a", 32, 1, "caf\xc3\xa9" },
 		{ "a=caf\xc3\xa9", "a", 32, 1, "caf\xc3\xa9" },
