@@ -282,6 +282,24 @@ too_soon(struct db *db)
 }
 
 /*
+ * What the server says outside an answer (a warning, or why it is about to
+ * end the session): one log line, not libpq's lines on stderr.
+ */
+static void
+notice(void *arg, const char *message)
+{
+	struct db	*db = arg;
+	char		 line[512];
+	size_t		 i;
+
+	snprintf(line, sizeof(line), "%s", message);
+	for (i = 0; line[i] != '\0'; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = line[i + 1] == '\0' ? '\0' : ' ';
+	log_msg(db->log_level, LOG_LEVEL_WARN, "database says: %s", line);
+}
+
+/*
  * Opens the connection without blocking past the deadline (PQconnectdb
  * would wait as long as the network does). 0, or -1 with db->conn NULL.
  */
@@ -296,6 +314,7 @@ open_bounded(struct db *db)
 	db->conn = PQconnectStartParams(kw, val, 1);
 	if (db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD)
 		goto fail;
+	PQsetNoticeProcessor(db->conn, notice, db);
 	while (st != PGRES_POLLING_OK) {
 		if (st == PGRES_POLLING_FAILED)
 			goto fail;
@@ -385,10 +404,17 @@ static int
 dead_while_idle(struct db *db)
 {
 	struct pollfd	 pfd = { .fd = PQsocket(db->conn), .events = POLLIN };
+	int		 i;
 
-	if (poll(&pfd, 1, 0) <= 0)
-		return 0;
-	return !PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK;
+	/*
+	 * A server that ended the session sent its reason, then closed: libpq
+	 * reads the reason (a notice, the connection still "OK") and meets the
+	 * end only on a further read, so read while there is something to read.
+	 */
+	for (i = 0; i < 8 && poll(&pfd, 1, 0) > 0; i++)
+		if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK)
+			return 1;
+	return 0;
 }
 
 /*

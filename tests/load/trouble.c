@@ -186,6 +186,7 @@ Test(trouble, key_row_held_by_a_dba, .timeout = 60)
 	    "WHERE id = '%s'", tn.victim_id);
 	dba_exec(c, sql);
 	lu_bg_start(&tn.bg, &tn.o, RECS);
+	msleep(LOAD_MS);
 	lu_bg_stop(&tn.bg);
 	dba_exec(c, "COMMIT");
 	PQfinish(c);
@@ -228,6 +229,7 @@ Test(trouble, window_row_held_by_a_dba, .timeout = 60)
 	    "WHERE subject = 'k:%s' FOR UPDATE", tn.victim_id);
 	dba_exec(c, sql);
 	lu_bg_start(&tn.bg, &tn.o, RECS);
+	msleep(LOAD_MS);
 	lu_bg_stop(&tn.bg);
 	dba_exec(c, "COMMIT");
 	PQfinish(c);
