@@ -32,10 +32,27 @@ val(PGresult *res, int col)
 }
 
 /*
+ * The Idempotency-Key a booking POST sends to SQL: the client's, or else one
+ * of the request's own ("~" and the request id), so that the statement is
+ * never sent without a key: a worker that re-sends it after a broken
+ * connection then finds the first run's answer instead of running it twice
+ * (SPEC 7; DB_RETRY_KEYED in db.c).
+ */
+static const char *
+idem_key_of(const struct request *r, char *buf, size_t len)
+{
+	if (r->idem_key != NULL)
+		return r->idem_key;
+	snprintf(buf, len, "~%s", r->id);
+	return buf;
+}
+
+/*
  * Answers from a booking function's (status, message, body[, replayed])
- * row: "ok" -> ok_status with the body; "invalid:<param>" -> 422
- * validation_failed; slot_unavailable, hold_expired, not_cancellable -> 409;
- * not_found -> 404.
+ * row: "ok" -> ok_status with the body (204: without one); "invalid:<param>"
+ * -> 422 validation_failed; slot_unavailable, hold_expired, too_many_holds,
+ * not_cancellable -> 409; not_found -> 404. Idempotent-Replayed is sent
+ * only for a key the client sent, never for the request's own.
  */
 static void
 reply_result(struct request *r, PGresult *res, int ok_status)
@@ -44,14 +61,17 @@ reply_result(struct request *r, PGresult *res, int ok_status)
 
 	if (msg == NULL)
 		msg = "The request cannot be served.";
-	if (st != NULL && strcmp(st, "ok") == 0 && body != NULL) {
-		if (PQnfields(res) > 3 && val(res, 3) != NULL && val(res, 3)[0] == 't')
+	if (st != NULL && strcmp(st, "ok") == 0 && ok_status == 204)
+		resp_empty(r, 204);
+	else if (st != NULL && strcmp(st, "ok") == 0 && body != NULL) {
+		if (PQnfields(res) > 3 && val(res, 3) != NULL && val(res, 3)[0] == 't' &&
+		    r->idem_key != NULL)
 			resp_header(r, "Idempotent-Replayed", "true");
 		resp_raw(r, ok_status, body, strlen(body));
 	} else if (st != NULL && strncmp(st, "invalid:", 8) == 0)
 		resp_error(r, 422, "validation_failed", st + 8, msg);
 	else if (st != NULL && (strcmp(st, "slot_unavailable") == 0 ||
-	    strcmp(st, "hold_expired") == 0))
+	    strcmp(st, "hold_expired") == 0 || strcmp(st, "too_many_holds") == 0))
 		resp_error(r, 409, st, NULL, msg);
 	else if (st != NULL && strcmp(st, "not_cancellable") == 0)
 		resp_error(r, 409, "booking_not_cancellable", NULL, msg);
@@ -154,13 +174,16 @@ h_availability(struct request *r)
 
 /*
  * POST /api/v1/bookings/hold {service_id, location_id, starts_at, staff_id?}
- * 201 with the hold (10 minutes to live); 409 slot_unavailable; 422
- * validation_failed; an Idempotency-Key replays the first answer; 503.
+ * 201 with the hold (10 minutes to live); 409 slot_unavailable, or
+ * too_many_holds when the caller's session chain already has max_holds
+ * live holds (keys have no cap); 422 validation_failed (starts_at past the
+ * business's horizon too); an Idempotency-Key replays the first answer; 503.
  */
 void
 h_bookings_hold(struct request *r)
 {
 	const char	*svc, *loc, *start, *staff;
+	char		 key[REQ_ID_LEN + 2], cap[16];
 	PGresult	*res;
 
 	if (member_or_reply(r, "service_id", 0, &svc) == -1 ||
@@ -168,8 +191,10 @@ h_bookings_hold(struct request *r)
 	    member_or_reply(r, "starts_at", 0, &start) == -1 ||
 	    member_or_reply(r, "staff_id", 0, &staff) == -1)
 		return;
+	snprintf(cap, sizeof(cap), "%d", r->app->conf.max_holds);
 	if (db_exec_or_reply(r, STMT_HOLD, &res, r->principal.business_id, svc, loc,
-	    start, staff, root_session(r), key_of(r), r->idem_key) == -1)
+	    start, staff, root_session(r), key_of(r), idem_key_of(r, key, sizeof(key)),
+	    cap) == -1)
 		return;
 	reply_result(r, res, 201);
 	PQclear(res);
@@ -178,12 +203,14 @@ h_bookings_hold(struct request *r)
 /*
  * POST /api/v1/bookings {hold_id, client, custom_field_values?, notes?}
  * 201 with the booking (confirmed, or pending_payment with a deposit); 409
- * hold_expired; 422 validation_failed; Idempotency-Key replays; 503.
+ * hold_expired; 422 validation_failed (a hold the caller may not use, a
+ * blank name or required field too); Idempotency-Key replays; 503.
  */
 void
 h_bookings_create(struct request *r)
 {
 	const char	*hold, *client, *fields, *notes;
+	char		 key[REQ_ID_LEN + 2];
 	PGresult	*res;
 
 	if (member_or_reply(r, "hold_id", 0, &hold) == -1 ||
@@ -192,7 +219,8 @@ h_bookings_create(struct request *r)
 	    member_or_reply(r, "notes", 0, &notes) == -1)
 		return;
 	if (db_exec_or_reply(r, STMT_BOOK, &res, r->principal.business_id, hold,
-	    client, fields, notes, root_session(r), key_of(r), r->idem_key) == -1)
+	    client, fields, notes, root_session(r), key_of(r),
+	    idem_key_of(r, key, sizeof(key))) == -1)
 		return;
 	reply_result(r, res, 201);
 	PQclear(res);
@@ -259,7 +287,9 @@ h_bookings_get(struct request *r)
 /*
  * POST /api/v1/bookings/{id}/cancel
  * 200 with the cancelled booking (the slot is free again); 404 as for GET;
- * 409 booking_not_cancellable once in progress or completed; 503.
+ * 409 booking_not_cancellable once in progress or completed; 422 for an
+ * Idempotency-Key used with another request (a key replays the first
+ * answer); 503.
  */
 void
 h_bookings_cancel(struct request *r)
@@ -271,8 +301,31 @@ h_bookings_cancel(struct request *r)
 		return;
 	}
 	if (db_exec_or_reply(r, STMT_BOOKINGS_CANCEL, &res, r->principal.business_id,
-	    r->args[0], root_session(r)) == -1)
+	    r->args[0], root_session(r), key_of(r), r->idem_key) == -1)
 		return;
 	reply_result(r, res, 200);
+	PQclear(res);
+}
+
+/*
+ * DELETE /api/v1/bookings/hold/{id}
+ * 204 when the hold is the caller's to use (its session chain's, or for hub
+ * and business keys any key-made hold of the business) and held, lapsed or
+ * already released: its slot is free at once; 404 for a malformed id,
+ * another business's or another caller's hold, or one already booked; 503.
+ */
+void
+h_bookings_release(struct request *r)
+{
+	PGresult	*res;
+
+	if (!uuid_valid(r->args[0])) {
+		resp_error(r, 404, "not_found", NULL, "No such hold.");
+		return;
+	}
+	if (db_exec_or_reply(r, STMT_HOLD_RELEASE, &res, r->principal.business_id,
+	    r->args[0], root_session(r)) == -1)
+		return;
+	reply_result(r, res, 204);
 	PQclear(res);
 }

@@ -17,5 +17,6 @@ void	h_bookings_create(struct request *);
 void	h_bookings_list(struct request *);
 void	h_bookings_get(struct request *);
 void	h_bookings_cancel(struct request *);
+void	h_bookings_release(struct request *);
 
 #endif

@@ -36,6 +36,8 @@ const struct route routes[ROUTE__MAX] = {
 	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0 },
 	[ROUTE_BOOKINGS_CANCEL] = { "POST", "/api/v1/bookings/{}/cancel",
 	    h_bookings_cancel, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1 },
+	[ROUTE_BOOKINGS_RELEASE] = { "DELETE", "/api/v1/bookings/hold/{}",
+	    h_bookings_release, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0 },
 };
 
 /* True when path is /api/v1 or below it. */

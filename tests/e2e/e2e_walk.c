@@ -152,6 +152,13 @@ static const struct probe probes[] = {
 	    "not_found", NULL, NULL },
 	{ ROUTE_BOOKINGS_CANCEL, IN_HEADER, "POST", "/api/v1/bookings/{B_BOOKING}/cancel",
 	    NULL, 404, "not_found", NULL, NULL },
+
+	{ ROUTE_BOOKINGS_RELEASE, IN_PATH, "DELETE", "/api/v1/bookings/hold/{B_HOLD}", NULL,
+	    404, "not_found", NULL, NULL },
+	{ ROUTE_BOOKINGS_RELEASE, IN_PATH, "DELETE", "/api/v1/bookings/hold/{B_BOOKING}",
+	    NULL, 404, "not_found", NULL, NULL },
+	{ ROUTE_BOOKINGS_RELEASE, IN_HEADER, "DELETE", "/api/v1/bookings/hold/{B_HOLD}",
+	    NULL, 404, "not_found", NULL, NULL },
 };
 
 #define NPROBES	(sizeof(probes) / sizeof(probes[0]))

@@ -112,4 +112,15 @@ char	*bk_avail_ok(const char *biz, const char *service, const char *from,
 /* The number of keys of data in an availability answer. */
 int	 bk_days(const char *body);
 
+/* One racer's answer in bk_race(); below PIPE_BUF, so written whole. */
+#define BK_RACE_REC	160
+
+/*
+ * The race: 'n' processes, each on its own connection, wait at a barrier,
+ * then run 'sql' (np text parameters 'p'; one text column) at once. out[i]
+ * is what process i got: the value, or "error <SQLSTATE>".
+ */
+void	 bk_race(const char *sql, int np, const char *const *p, int n,
+	    char out[][BK_RACE_REC]);
+
 #endif

@@ -408,6 +408,10 @@ Test(booking_avail, dst_spring_forward_chicago)
 	char	*svc = bk_service(biz, 60, 0, 0, "{}", NULL);
 	char	*body, *h, *b, *v, want[160], at[32];
 
+	/* the next such day may lie past the default horizon of 180 days */
+	fx_exec("UPDATE calendence.businesses SET booking_horizon_days = 400 WHERE id = $1",
+	    biz, NULL);
+
 	body = bk_avail_ok(biz, svc, prev, s, NULL, NULL);
 	bk_expect_slots(body, prev, BK_UTC | BK_NOSTAFF, "00:00=06:00Z, 01:00=07:00Z, "
 	    "02:00=08:00Z, 03:00=09:00Z, 04:00=10:00Z, 09:00=15:00Z");
@@ -454,6 +458,10 @@ Test(booking_avail, dst_fall_back_chicago)
 	char	*ann = bk_staff(biz, "Ann", loc, "{}", BK_ALL_DAYS);
 	char	*svc = bk_service(biz, 60, 0, 0, "{}", NULL);
 	char	*body, *h1, *h2, want[160], at[32];
+
+	/* the next such day may lie past the default horizon of 180 days */
+	fx_exec("UPDATE calendence.businesses SET booking_horizon_days = 400 WHERE id = $1",
+	    biz, NULL);
 
 	body = bk_avail_ok(biz, svc, prev, f, NULL, NULL);
 	bk_expect_slots(body, prev, BK_UTC | BK_NOSTAFF, "00:00=05:00Z, 01:00=06:00Z, "

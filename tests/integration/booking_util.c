@@ -1,8 +1,12 @@
 /* booking_util.c: what the booking tests share: businesses to book at, the calls of 004_booking.sql, slot lists. */
 
+#include <sys/types.h>
+#include <sys/wait.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <json-c/json.h>
@@ -317,4 +321,64 @@ bk_expect_slots(const char *body, const char *day, int flags, const char *want)
 
 	cr_expect_str_eq(got, want, "slots of %s:\n got  [%s]\n want [%s]", day, got, want);
 	free(got);
+}
+
+/* One racer of bk_race(): its answer goes to res_w in one write. */
+static void
+race_child(int ready_w, int go_r, int res_w, const char *sql, int np,
+    const char *const *p)
+{
+	char		 rec[BK_RACE_REC], b;
+	PGconn		*c = PQconnectdb("application_name=calendence-tests-race");
+	PGresult	*res;
+	const char	*code;
+
+	memset(rec, 0, sizeof(rec));
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(rec, sizeof(rec), "noconn");
+		(void)!write(ready_w, "r", 1);
+	} else {
+		(void)!write(ready_w, "r", 1);
+		(void)!read(go_r, &b, 1);	/* EOF: go */
+		res = PQexecParams(c, sql, np, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			snprintf(rec, sizeof(rec), "%s", PQgetvalue(res, 0, 0));
+		else {
+			code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			snprintf(rec, sizeof(rec), "error %s", code ? code : "?");
+		}
+	}
+	(void)!write(res_w, rec, sizeof(rec));
+	_exit(0);	/* nothing of the test's process may run here */
+}
+
+void
+bk_race(const char *sql, int np, const char *const *p, int n, char out[][BK_RACE_REC])
+{
+	int	ready[2], go[2], results[2], i, status;
+	pid_t	pid;
+	char	b;
+
+	fflush(NULL);
+	cr_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(results) == 0);
+	for (i = 0; i < n; i++) {
+		pid = fork();
+		cr_assert_neq(pid, -1);
+		if (pid == 0) {
+			close(go[1]);
+			race_child(ready[1], go[0], results[1], sql, np, p);
+		}
+	}
+	close(ready[1]);
+	close(go[0]);
+	close(results[1]);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(read(ready[0], &b, 1), 1, "a racer did not start");
+	close(go[1]);				/* all at once */
+	for (i = 0; i < n; i++)
+		cr_assert_eq(read(results[0], out[i], BK_RACE_REC), BK_RACE_REC);
+	for (i = 0; i < n; i++)
+		waitpid(-1, &status, 0);
+	close(ready[0]);
+	close(results[0]);
 }

@@ -27,6 +27,13 @@ static const struct {
 	{ "HEAD", "/api/v1/businesses", ROUTE_FOUND, ROUTE_BUSINESSES_LIST, NULL, NULL },
 	{ "GET", "/api/v1/businesses/" UUID, ROUTE_FOUND, ROUTE_BUSINESSES_GET, UUID, NULL },
 	{ "HEAD", "/api/v1/businesses/x", ROUTE_FOUND, ROUTE_BUSINESSES_GET, "x", NULL },
+	{ "POST", "/api/v1/bookings/hold", ROUTE_FOUND, ROUTE_BOOKINGS_HOLD, NULL, NULL },
+	{ "DELETE", "/api/v1/bookings/hold/" UUID, ROUTE_FOUND, ROUTE_BOOKINGS_RELEASE, UUID,
+	    NULL },
+	{ "GET", "/api/v1/bookings/hold", ROUTE_FOUND, ROUTE_BOOKINGS_GET, "hold", NULL },
+	{ "GET", "/api/v1/bookings/hold/x", ROUTE_BAD_METHOD, NONE, NULL, "DELETE, OPTIONS" },
+	{ "POST", "/api/v1/bookings/" UUID "/cancel", ROUTE_FOUND, ROUTE_BOOKINGS_CANCEL, UUID,
+	    NULL },
 	/* a known path with another method: 405 and its Allow list */
 	{ "POST", "/api/v1/services", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
 	{ "DELETE", "/api/v1/services/x", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
@@ -163,6 +170,8 @@ Test(router, table_matches_the_spec)
 		    SCOPE_BUSINESS, 0 },
 		{ ROUTE_BOOKINGS_CANCEL, "POST", "/api/v1/bookings/{}/cancel", BOOKING_KEYS,
 		    SCOPE_BUSINESS, 1 },
+		{ ROUTE_BOOKINGS_RELEASE, "DELETE", "/api/v1/bookings/hold/{}", BOOKING_KEYS,
+		    SCOPE_BUSINESS, 0 },
 	};
 	size_t	 i;
 
