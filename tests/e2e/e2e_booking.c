@@ -547,3 +547,342 @@ Test(booking, locations_of_the_business_only)
 	bshop_cleanup(&s);
 	bshop_cleanup(&t);
 }
+
+/* RFC 3339 of hh:00 in Chicago on the shop's day plus 'plus' days; the caller frees it. */
+static char *
+start_at(const struct bshop *s, int plus, int hh)
+{
+	char	 p[16], h[16], *v;
+
+	snprintf(p, sizeof(p), "%d", plus);
+	snprintf(h, sizeof(h), "%d", hh);
+	v = fx_value("SELECT calendence.rfc3339((($1::date + $2::integer) + make_time($3::integer, "
+	    "0, 0)) AT TIME ZONE 'America/Chicago')", s->day, p, h, NULL);
+	cr_assert_not_null(v);
+	return v;
+}
+
+/* POST /bookings/hold at hh:00 of the shop's day (plus days) with token; the status. */
+static int
+hold_at(const struct bshop *s, const char *token, const char *const *extra, int plus,
+    int hh, char **id)
+{
+	struct http_resp	 r;
+	char			*t = start_at(s, plus, hh);
+	int			 st;
+
+	hold(token, extra, s->svc, s->loc, t, NULL, &r);
+	st = r.status;
+	if (id != NULL)
+		*id = st == 201 ? strdup(nz(jstr(r.json, "hold_id"))) : NULL;
+	if (st == 409)
+		cr_expect_str_eq(nz(jstr(r.json, "error.type")), "invalid_request_error");
+	http_resp_free(&r);
+	free(t);
+	return st;
+}
+
+/* DELETE /bookings/hold/{id} with token (and extra headers): the status. */
+static int
+release_hold(const char *token, const char *const *extra, const char *id)
+{
+	struct http_resp	 r;
+	char			 path[256];
+	int			 st;
+
+	snprintf(path, sizeof(path), HOLD_PATH "/%s", id);
+	cr_assert_eq(http_delete(path, token, extra, &r), 0);
+	st = r.status;
+	if (st == 204)
+		cr_expect_eq(r.body_len, 0, "a body on a 204: %s", r.body);
+	else if (st == 404)
+		cr_expect_str_eq(nz(jstr(r.json, "error.code")), "not_found", "%s", r.body);
+	http_resp_free(&r);
+	return st;
+}
+
+/* POST /bookings of 'hold_id' with token and extra headers; the status. */
+static int
+book_with(const char *token, const char *const *extra, const char *hold_id,
+    const char *first, const char *last, char **param)
+{
+	struct http_resp	 r;
+	char			 body[512];
+	int			 st;
+
+	snprintf(body, sizeof(body), "{\"hold_id\":\"%s\",\"client\":{\"first_name\":%s,"
+	    "\"last_name\":%s,\"email\":\"ann@example.com\"}}", hold_id, first, last);
+	cr_assert_eq(http_post(BOOK_PATH, token, extra, body, &r), 0);
+	st = r.status;
+	if (param != NULL)
+		*param = jstr(r.json, "error.param") ? strdup(jstr(r.json, "error.param")) : NULL;
+	http_resp_free(&r);
+	return st;
+}
+
+/*
+ * A session chain holds at most max_holds (3) live holds: the fourth is 409
+ * too_many_holds, for its refresh too; a released hold makes room; keys
+ * have no cap.
+ */
+Test(booking, too_many_holds_per_session)
+{
+	struct bshop	 s;
+	char		*tok, *tok2, *h[3];
+	int		 i;
+
+	bshop_init(&s);
+	tok = session(s.pub);
+	for (i = 0; i < 3; i++)
+		cr_expect_eq(hold_at(&s, tok, NULL, 0, 9 + i, &h[i]), 201, "hold %d", i);
+	cr_expect_eq(hold_at(&s, tok, NULL, 0, 12, NULL), 409);
+	tok2 = session(tok);		/* a refresh: the same chain */
+	cr_expect_eq(hold_at(&s, tok2, NULL, 0, 12, NULL), 409);
+	cr_expect_eq(release_hold(tok2, NULL, h[0]), 204);
+	cr_expect_eq(hold_at(&s, tok2, NULL, 0, 12, NULL), 201);
+	cr_expect_eq(hold_at(&s, tok2, NULL, 0, 13, NULL), 409);
+	for (i = 0; i < 4; i++)
+		cr_expect_eq(hold_at(&s, s.key, NULL, 1, 9 + i, NULL), 201, "key hold %d", i);
+	{
+		struct http_resp	 r;
+		char			*t = start_at(&s, 0, 14);
+
+		hold(tok, NULL, s.svc, s.loc, t, NULL, &r);
+		expect_error(&r, 409, "too_many_holds", NULL);
+		http_resp_free(&r);
+		free(t);
+	}
+	for (i = 0; i < 3; i++)
+		free(h[i]);
+	free(tok);
+	free(tok2);
+	bshop_cleanup(&s);
+}
+
+/*
+ * DELETE /bookings/hold/{id}: 204 and the slot is offered again at once;
+ * again 204; 404 for a malformed or unknown id, a booked hold, and another
+ * caller's hold (a session and a key's hold, a key and a session's hold).
+ */
+Test(booking, release_hold)
+{
+	struct bshop		 s;
+	struct slot		 sl = { 0 };
+	struct http_resp	 r;
+	char			*h, *hb, *hs, *tok, *rnd;
+
+	bshop_init(&s);
+	first_slot(&s, s.key, &sl);
+	h = hold_ok(&s, s.key, &sl);
+	avail(s.key, s.svc, s.day, s.day, &r);
+	cr_expect_not(has_slot(&r, s.day, sl.staff, sl.starts_at));
+	http_resp_free(&r);
+	tok = session(s.pub);
+	cr_expect_eq(release_hold(tok, NULL, h), 404, "a session released a key's hold");
+	cr_expect_eq(release_hold(s.key, NULL, h), 204);
+	avail(s.key, s.svc, s.day, s.day, &r);
+	cr_expect(has_slot(&r, s.day, sl.staff, sl.starts_at), "the released slot is not offered");
+	http_resp_free(&r);
+	cr_expect_eq(release_hold(s.key, NULL, h), 204);
+	book(s.key, h, "ann@example.com", NULL, &r);
+	expect_error(&r, 409, "hold_expired", NULL);
+	http_resp_free(&r);
+
+	cr_expect_eq(release_hold(s.key, NULL, "nope"), 404);
+	rnd = fx_value("SELECT gen_random_uuid()", NULL);
+	cr_expect_eq(release_hold(s.key, NULL, rnd), 404);
+	cr_expect_eq(hold_at(&s, s.key, NULL, 1, 10, &hb), 201);
+	cr_expect_eq(book_with(s.key, NULL, hb, "\"Ann\"", "\"Lee\"", NULL), 201);
+	cr_expect_eq(release_hold(s.key, NULL, hb), 404, "released a booking");
+	cr_expect_eq(hold_at(&s, tok, NULL, 1, 12, &hs), 201);
+	cr_expect_eq(release_hold(s.key, NULL, hs), 404, "a key released a session's hold");
+	cr_expect_eq(release_hold(tok, NULL, hs), 204);
+	free(h); free(hb); free(hs); free(tok); free(rnd);
+	slot_free(&sl);
+	bshop_cleanup(&s);
+}
+
+/*
+ * A hold made with a key is the business's: another business key, the hub
+ * key and a rolled replacement book it; a session does not, and a key does
+ * not book a session's hold.
+ */
+Test(booking, any_key_of_the_business_books_its_holds)
+{
+	struct bshop	 s;
+	char		 hdr[96], *key2, *hub, *kid, *rolled, *tok, *h, *param = NULL;
+	const char	*hubx[] = { hdr, NULL };
+
+	bshop_init(&s);
+	snprintf(hdr, sizeof(hdr), "Calendence-Business: %s", s.biz);
+	key2 = fx_key("business", s.biz);
+	hub = fx_key("hub", s.hub);
+	tok = session(s.pub);
+
+	cr_assert_eq(hold_at(&s, s.key, NULL, 0, 9, &h), 201);
+	cr_expect_eq(book_with(tok, NULL, h, "\"Ann\"", "\"Lee\"", &param), 422);
+	cr_expect_str_eq(nz(param), "hold_id");
+	free(param);
+	cr_expect_eq(book_with(key2, NULL, h, "\"Ann\"", "\"Lee\"", NULL), 201);
+	free(h);
+	cr_assert_eq(hold_at(&s, s.key, NULL, 0, 10, &h), 201);
+	cr_expect_eq(book_with(hub, hubx, h, "\"Ann\"", "\"Lee\"", NULL), 201);
+	free(h);
+	cr_assert_eq(hold_at(&s, key2, NULL, 0, 11, &h), 201);
+	cr_expect_eq(release_hold(hub, hubx, h), 204);
+	free(h);
+	cr_assert_eq(hold_at(&s, s.key, NULL, 0, 12, &h), 201);
+	kid = fx_key_id(s.key);
+	rolled = fx_value("SELECT calendence.roll_key($1, interval '1 hour')", kid, NULL);
+	cr_assert_not_null(rolled);
+	cr_expect_eq(book_with(rolled, NULL, h, "\"Ann\"", "\"Lee\"", NULL), 201);
+	free(h);
+	cr_assert_eq(hold_at(&s, tok, NULL, 0, 13, &h), 201);
+	param = NULL;
+	cr_expect_eq(book_with(s.key, NULL, h, "\"Ann\"", "\"Lee\"", &param), 422);
+	cr_expect_str_eq(nz(param), "hold_id");
+	free(param);
+	cr_expect_eq(book_with(tok, NULL, h, "\"Ann\"", "\"Lee\"", NULL), 201);
+	free(h); free(key2); free(hub); free(kid); free(rolled); free(tok);
+	bshop_cleanup(&s);
+}
+
+/* Availability and holds reach 180 days past business-local today, no further. */
+Test(booking, horizon)
+{
+	struct bshop		 s;
+	struct http_resp	 r;
+	char			*d180, *d181, *t;
+
+	bshop_init(&s);
+	d180 = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date + 180, "
+	    "'YYYY-MM-DD')", NULL);
+	d181 = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date + 181, "
+	    "'YYYY-MM-DD')", NULL);
+	cr_assert(d180 != NULL && d181 != NULL);
+	avail(s.key, s.svc, d180, d180, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	avail(s.key, s.svc, d180, d181, &r);
+	expect_error(&r, 422, "validation_failed", "date_to");
+	http_resp_free(&r);
+	avail(s.key, s.svc, d181, d181, &r);
+	expect_error(&r, 422, "validation_failed", "date_from");
+	http_resp_free(&r);
+	t = fx_value("SELECT calendence.rfc3339(($1::date + time '10:00') AT TIME ZONE "
+	    "'America/Chicago')", d181, NULL);
+	hold(s.key, NULL, s.svc, s.loc, t, NULL, &r);
+	expect_error(&r, 422, "validation_failed", "starts_at");
+	http_resp_free(&r);
+	hold(s.key, NULL, s.svc, s.loc, "9999-12-31T10:00:00Z", NULL, &r);
+	expect_error(&r, 422, "validation_failed", "starts_at");
+	http_resp_free(&r);
+	free(t); free(d180); free(d181);
+	bshop_cleanup(&s);
+}
+
+/* A client name made only of white space or invisible characters is 422 naming it. */
+Test(booking, blank_names_refused)
+{
+	static const char *const blanks[] = { "\"   \"", "\"\\u200b\"", "\"\\u00a0\"",
+		"\"\\ufeff\"", "\"\\u2060\"" };
+	struct bshop	 s;
+	char		*h, *param;
+	size_t		 i;
+
+	bshop_init(&s);
+	cr_assert_eq(hold_at(&s, s.key, NULL, 0, 9, &h), 201);
+	for (i = 0; i < sizeof(blanks) / sizeof(blanks[0]); i++) {
+		param = NULL;
+		cr_expect_eq(book_with(s.key, NULL, h, blanks[i], "\"Lee\"", &param), 422,
+		    "first_name %s", blanks[i]);
+		cr_expect_str_eq(nz(param), "client.first_name");
+		free(param);
+		param = NULL;
+		cr_expect_eq(book_with(s.key, NULL, h, "\"Ann\"", blanks[i], &param), 422,
+		    "last_name %s", blanks[i]);
+		cr_expect_str_eq(nz(param), "client.last_name");
+		free(param);
+	}
+	cr_expect_eq(book_with(s.key, NULL, h, "\"Ann\"", "\"Lee\"", NULL), 201);
+	free(h);
+	bshop_cleanup(&s);
+}
+
+/* POST /bookings/{id}/cancel honours Idempotency-Key like the other booking POSTs. */
+Test(booking, idempotency_key_on_cancel)
+{
+	struct bshop		 s;
+	struct http_resp	 r1, r2, r3;
+	const char *const	 idem[] = { "Idempotency-Key: cancel-key-1", NULL };
+	char			 path[256], path2[256], *b1, *b2;
+
+	bshop_init(&s);
+	b1 = book_first(&s, s.key);
+	b2 = book_first(&s, s.key);
+	snprintf(path, sizeof(path), BOOK_PATH "/%s/cancel", b1);
+	snprintf(path2, sizeof(path2), BOOK_PATH "/%s/cancel", b2);
+	cr_assert_eq(http_post(path, s.key, idem, NULL, &r1), 0);
+	cr_expect_eq(r1.status, 200, "%s", r1.body);
+	cr_expect_null(http_header(&r1, "Idempotent-Replayed"));
+	cr_assert_eq(http_post(path, s.key, idem, NULL, &r2), 0);
+	cr_expect_eq(r2.status, 200, "%s", r2.body);
+	cr_expect_str_eq(nz(http_header(&r2, "Idempotent-Replayed")), "true", "%s", r2.headers);
+	cr_expect_str_eq(r2.body, r1.body);
+	cr_assert_eq(http_post(path2, s.key, idem, NULL, &r3), 0);
+	expect_error(&r3, 422, "validation_failed", "Idempotency-Key");
+	http_resp_free(&r1);
+	http_resp_free(&r2);
+	http_resp_free(&r3);
+	/* without a key, as before; the other booking is untouched */
+	cr_assert_eq(http_post(path, s.key, NULL, NULL, &r1), 0);
+	cr_expect_eq(r1.status, 200, "%s", r1.body);
+	cr_expect_null(http_header(&r1, "Idempotent-Replayed"));
+	http_resp_free(&r1);
+	snprintf(path2, sizeof(path2), BOOK_PATH "/%s", b2);
+	cr_assert_eq(http_get(path2, s.key, NULL, &r1), 0);
+	cr_expect_str_eq(nz(jstr(r1.json, "status")), "confirmed");
+	http_resp_free(&r1);
+	free(b1);
+	free(b2);
+	bshop_cleanup(&s);
+}
+
+/*
+ * A hold or booking sent without Idempotency-Key still goes to SQL with a
+ * key, the request's own ("~" and its Request-Id), so that a worker that
+ * re-sends it after a broken connection finds the first answer; the
+ * client never sees Idempotent-Replayed for it.
+ */
+Test(booking, own_key_when_the_client_sends_none)
+{
+	struct bshop		 s;
+	struct slot		 sl = { 0 };
+	struct http_resp	 r;
+	char			 want[64], *v, *h;
+
+	bshop_init(&s);
+	first_slot(&s, s.key, &sl);
+	hold(s.key, NULL, s.svc, sl.location, sl.starts_at, sl.staff, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_expect_null(http_header(&r, "Idempotent-Replayed"));
+	snprintf(want, sizeof(want), "~%s", nz(http_header(&r, "Request-Id")));
+	h = strdup(nz(jstr(r.json, "hold_id")));
+	http_resp_free(&r);
+	v = fx_value("SELECT string_agg(idem_key, ',') FROM calendence.idempotency_keys "
+	    "WHERE business_id = $1", s.biz, NULL);
+	cr_expect_str_eq(nz(v), want);
+	free(v);
+	book(s.key, h, "ann@example.com", NULL, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_expect_null(http_header(&r, "Idempotent-Replayed"));
+	snprintf(want, sizeof(want), "~%s", nz(http_header(&r, "Request-Id")));
+	http_resp_free(&r);
+	v = fx_value("SELECT count(*) FROM calendence.idempotency_keys WHERE business_id = $1 "
+	    "AND idem_key = $2 AND status = 'ok'", s.biz, want, NULL);
+	cr_expect_str_eq(nz(v), "1");
+	free(v);
+	free(h);
+	slot_free(&sl);
+	bshop_cleanup(&s);
+}
