@@ -19,7 +19,7 @@ static const char *const kind_names[] = {
 };
 
 /* What a path names besides the endpoint itself. */
-enum arg { NO_ARG, SERVICE_ID, BUSINESS_ID };
+enum arg { NO_ARG, SERVICE_ID, BUSINESS_ID, HOLD_ID };
 
 /*
  * One cell of the matrix: the request, the kind of key, and the status it
@@ -59,6 +59,11 @@ static const struct cell cells[] = {
 	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, BUSINESS,    200 },
 	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, PUBLISHABLE, 403 },
 	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, SESSION,     403 },
+	/* each on a live hold the caller made itself */
+	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     HUB,         204 },
+	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     BUSINESS,    204 },
+	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     PUBLISHABLE, 403 },
+	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     SESSION,     204 },
 };
 
 ParameterizedTestParameters(matrix, cell)
@@ -80,6 +85,40 @@ new_session(const char *pub)
 	http_resp_free(&r);
 	cr_assert_not_null(tok);
 	return tok;
+}
+
+#define WEEK_HOURS	"{\"monday\":[\"09:00-17:00\"],\"tuesday\":[\"09:00-17:00\"]," \
+	"\"wednesday\":[\"09:00-17:00\"],\"thursday\":[\"09:00-17:00\"]," \
+	"\"friday\":[\"09:00-17:00\"],\"saturday\":[\"09:00-17:00\"]," \
+	"\"sunday\":[\"09:00-17:00\"]}"
+
+/*
+ * A live hold of 'svc' 8 days ahead made by the caller of 'token': its
+ * session chain for a session, else its key (a publishable key's hold is
+ * a key's too, for the 403 cells). The caller frees the id.
+ */
+static char *
+hold_of(const char *biz, const char *svc, const char *token, enum kind kind)
+{
+	char	*loc, *staff, *id;
+
+	loc = fx_value("SELECT calendence.create_location($1, 'Main', NULL, NULL, $2::jsonb)",
+	    biz, WEEK_HOURS, NULL);
+	cr_assert_not_null(loc);
+	staff = fx_value("SELECT calendence.create_staff($1, 'Pat', ARRAY[$2::uuid], '{}', "
+	    "$3::jsonb)", biz, loc, WEEK_HOURS, NULL);
+	cr_assert_not_null(staff);
+	id = fx_value("SELECT h.body::json->>'hold_id' FROM calendence.hold($1, $2, $3, "
+	    "calendence.rfc3339(((now() AT TIME ZONE 'America/Chicago')::date + 8 + "
+	    "time '10:00') AT TIME ZONE 'America/Chicago'), NULL, (SELECT s.root_session_id "
+	    "FROM calendence.sessions s WHERE $5 AND s.token_hash = calendence.token_hash($4)), "
+	    "(SELECT k.id FROM calendence.api_keys k WHERE NOT $5 AND "
+	    "k.token_hash = calendence.token_hash($4))) h WHERE h.status = 'ok'", biz, svc, loc,
+	    token, kind == SESSION ? "true" : "false", NULL);
+	cr_assert_not_null(id, "no hold");
+	free(loc);
+	free(staff);
+	return id;
 }
 
 /* What a 2xx of the cell must show besides its status. */
@@ -107,7 +146,7 @@ ParameterizedTest(struct cell *c, matrix, cell)
 {
 	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
 	char			*svc = fx_service(biz, NULL, 1), *pub = fx_key("publishable", biz);
-	char			*token, path[128], what[160], hdr[96];
+	char			*token, *id = NULL, path[128], what[160], hdr[96];
 	const char		*extra[] = { hdr, NULL };
 	struct http_resp	 r;
 
@@ -126,8 +165,10 @@ ParameterizedTest(struct cell *c, matrix, cell)
 		break;
 	}
 	cr_assert_not_null(token);
+	if (c->arg == HOLD_ID)
+		id = hold_of(biz, svc, token, c->kind);
 	snprintf(path, sizeof(path), "%s%s%s", c->path, c->arg == NO_ARG ? "" : "/",
-	    c->arg == NO_ARG ? "" : c->arg == SERVICE_ID ? svc : biz);
+	    c->arg == NO_ARG ? "" : c->arg == SERVICE_ID ? svc : c->arg == HOLD_ID ? id : biz);
 	snprintf(what, sizeof(what), "%s %s with a %s key", c->method, path,
 	    kind_names[c->kind]);
 	/* a hub key names the business wherever it acts for one */
@@ -143,6 +184,7 @@ ParameterizedTest(struct cell *c, matrix, cell)
 	} else if (r.status == c->status)
 		expect_body(c, &r, biz, svc, what);
 	http_resp_free(&r);
+	free(id);
 	free(token);
 	free(pub);
 	free(svc);
