@@ -320,7 +320,7 @@ failure_of(const char *status)
 
 /* A token that authenticate() refused: 401 or 429, counted per IP. */
 static int
-refused_or_reply(struct request *r, const unsigned char *hash)
+refused_or_reply(struct request *r, enum token_kind kind, const unsigned char *hash)
 {
 	enum failure	 f = failure_of(col(r, AC_STATUS));
 
@@ -330,10 +330,13 @@ refused_or_reply(struct request *r, const unsigned char *hash)
 	 * Unknown, revoked, expired or ended: remembered with its answer, so
 	 * that the token's next request costs only the IP's auth window (and
 	 * nothing once that is exhausted). A DBA's un-revoke or new expiry
-	 * shows within RL_CACHE_TTL (SPEC 1).
+	 * shows within RL_CACHE_TTL (SPEC 1). Not a session's "expired": that
+	 * is its publishable key's, and refuses only a refresh.
 	 */
 	r->rl.tag = (int)f;
-	rl_cache_put(&r->app->unknown, hash, &r->rl, now_seconds() + RL_CACHE_TTL);
+	if (kind != TOKEN_SESSION || f != F_EXPIRED)
+		rl_cache_put(&r->app->unknown, hash, &r->rl,
+		    now_seconds() + RL_CACHE_TTL);
 	fail_counted(r, f, 1, !r->rl.refused);
 	return -1;
 }
@@ -379,7 +382,7 @@ auth_or_reply(struct request *r)
 		return -1;
 	}
 	if (strcmp(col(r, AC_STATUS), "ok") != 0)
-		return refused_or_reply(r, hash);
+		return refused_or_reply(r, kind, hash);
 	principal_fill(r, kind);
 	if (admit_or_reply(r, key) == -1)
 		return -1;
