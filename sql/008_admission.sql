@@ -300,9 +300,16 @@ BEGIN
 	ON CONFLICT ON CONSTRAINT sessions_pkey DO NOTHING
 	RETURNING sessions.id, sessions.expires_at INTO session_id, v_exp;
 	IF NOT FOUND THEN
-		SELECT s.id, s.expires_at INTO STRICT session_id, v_exp
+		-- the first attempt of this very request, or else a real clash
+		SELECT s.id, s.expires_at INTO session_id, v_exp
 		  FROM calendence.sessions s
-		 WHERE s.token_hash = create_session.token_hash;
+		 WHERE s.token_hash = create_session.token_hash
+		   AND s.business_id = create_session.business
+		   AND s.publishable_key_id = create_session.publishable_key;
+		IF NOT FOUND THEN
+			RAISE unique_violation USING MESSAGE =
+			    'a session with this token hash exists for another key';
+		END IF;
 	END IF;
 	expires_at := calendence.rfc3339(v_exp);
 END $$;

@@ -16,7 +16,8 @@ static const char *const out_cols[] = {
 	"status", "key_id", "hub_id", "business_id", "display", "full_api_access",
 	"business_ok", "business_active", "business_name", "business_timezone", "origin_ok",
 	"publishable_key_id", "root_session_id", "window", "admitted", "minute_count",
-	"hour_count", "minute_limit", "hour_limit", "now_epoch",
+	"hour_count", "minute_limit", "hour_limit", "now_epoch", "session_count",
+	"session_limit",
 };
 #define NCOLS	(sizeof(out_cols) / sizeof(out_cols[0]))
 
@@ -141,8 +142,12 @@ Test(authenticate, ok_for_each_kind_with_every_column)
 		res = it_auth(s.token, "session", 0, ip, NULL, NULL, AUTH_LIMIT);
 		expect_row(res, ses, "session");
 		PQclear(res);
-		/* a refresh counts in the session's own key window, not the IP's */
-		ses[15] = "2", ses[16] = "2";
+		/*
+		 * a refresh counts in the chain's key windows and in the IP's
+		 * session window (the exchange above made it 1; the plan's 7)
+		 */
+		ses[13] = "refresh", ses[15] = "2", ses[16] = "2";
+		ses[20] = "2", ses[21] = "7";
 		res = it_auth(s.token, "session", 1, ip, NULL, NULL, AUTH_LIMIT);
 		expect_row(res, ses, "session refresh");
 		PQclear(res);

@@ -124,22 +124,34 @@ Test(sessions, refreshes_keep_the_root_of_the_chain)
 	biz_pk_free(&b);
 }
 
-Test(sessions, create_session_refuses_a_reused_token)
+/*
+ * create_session() is keyed by the new token's hash (SPEC 7, no blind
+ * re-send): run twice for one request, it makes one session and answers
+ * the same; the same hash for another key or business is still refused.
+ */
+Test(sessions, create_session_is_keyed_by_its_token)
 {
-	struct biz_pk		 b;
+	struct biz_pk		 b, other;
 	struct it_session	 s;
-	char			*hex, *st;
+	char			*hex, *st, *id, *n;
 
 	biz_pk_new(&b);
+	biz_pk_new(&other);
 	it_session_new(&s, b.biz, b.pk_id, NULL);
 	hex = it_hash_hex(s.token);
+	id = fx_value("SELECT session_id FROM calendence.create_session(decode($1, 'hex'), "
+	    "$2, $3, NULL, '2001:db8::1')", hex, b.biz, b.pk_id, NULL);
+	n = fx_value("SELECT count(*) FROM calendence.sessions WHERE token_hash = "
+	    "decode($1, 'hex')", hex, NULL);
+	it_str_eq(n, "1");
+	it_str_eq(id, s.id);
 	st = it_sqlstate("SELECT * FROM calendence.create_session(decode($1, 'hex'), $2, $3, "
-	    "NULL, '2001:db8::1')", hex, b.biz, b.pk_id, NULL);
+	    "NULL, '2001:db8::1')", hex, other.biz, other.pk_id, NULL);
 	it_str_eq(st ? st : "(success)", "23505");
-	free(st);
-	free(hex);
+	free(st), free(hex), free(id), free(n);
 	it_session_free(&s);
 	biz_pk_free(&b);
+	biz_pk_free(&other);
 }
 
 Test(sessions, rfc3339_is_utc_whole_seconds)
