@@ -141,7 +141,8 @@ expect_answer(const struct http_resp *r, int status, const char *code, const cha
  * One row. The request is raw bytes with placeholders, replaced at run time:
  * {H} the usual header lines (Host, Connection: close, X-Forwarded-For with
  * this process's address), {KEY} the business key, {PUB} the publishable key,
- * {SVC} {BIZ} {LOC} {STAFF} {BOOKING} {HOLD} the shop's ids, {BIG:n} n bytes
+ * {SVC} {BIZ} {LOC} {STAFF} {BOOKING} {HOLD} the shop's ids, {DAY} the
+ * business-local date 10 days ahead (inside the booking horizon), {BIG:n} n bytes
  * of 'a'. 'len' counts the bytes of a template that holds NULs (0: strlen).
  * Criterion runs each row in a process of its own: strings are arrays.
  */
@@ -338,10 +339,10 @@ static const struct row rows[] = {
 	{ "SQL in date_to", GETK("/api/v1/availability?service_id={SVC}&date_from="
 	    "2030-01-01&date_to=" SQL_OR), 0, 422, "validation_failed", "date_to" },
 	{ "SQL in staff_id", GETK("/api/v1/availability?service_id={SVC}&date_from="
-	    "2030-01-01&date_to=2030-01-02&staff_id=" SQL_OR), 0, 422,
+	    "{DAY}&date_to={DAY}&staff_id=" SQL_OR), 0, 422,
 	    "validation_failed", "staff_id" },
 	{ "SQL in location_id", GETK("/api/v1/availability?service_id={SVC}&date_from="
-	    "2030-01-01&date_to=2030-01-02&location_id=" SQL_DROP), 0, 422,
+	    "{DAY}&date_to={DAY}&location_id=" SQL_DROP), 0, 422,
 	    "validation_failed", "location_id" },
 	{ "SQL in the hold's service_id", POSTK("/api/v1/bookings/hold",
 	    "{\"service_id\":\"' OR 1=1 --\"}"), 0, 422, "validation_failed", "service_id" },
@@ -354,7 +355,7 @@ static const struct row rows[] = {
 	    "starts_at" },
 	{ "SQL in the hold's staff_id", POSTK("/api/v1/bookings/hold",
 	    "{\"service_id\":\"{SVC}\",\"location_id\":\"{LOC}\",\"starts_at\":"
-	    "\"2030-01-01T16:00:00Z\",\"staff_id\":\"' OR 1=1 --\"}"), 0, 422,
+	    "\"{DAY}T16:00:00Z\",\"staff_id\":\"' OR 1=1 --\"}"), 0, 422,
 	    "validation_failed", "staff_id" },
 	{ "SQL in hold_id", POSTK("/api/v1/bookings",
 	    "{\"hold_id\":\"'; DROP TABLE calendence.api_keys; --\"}"), 0, 422,
@@ -428,6 +429,13 @@ placeholder(const struct scene *sc, const char *name, size_t nlen, char **tmp)
 			return *(char *const *)((const char *)&sc->s + ids[i].off);
 	if (nlen == 3 && memcmp(name, "PUB", 3) == 0)
 		return sc->pub;
+	if (nlen == 3 && memcmp(name, "DAY", 3) == 0) {
+		*tmp = fx_value("SELECT to_char((now() AT TIME ZONE b.timezone)::date + 10, "
+		    "'YYYY-MM-DD') FROM calendence.businesses b WHERE b.id = $1", sc->s.biz,
+		    NULL);
+		cr_assert_not_null(*tmp);
+		return *tmp;
+	}
 	if (nlen == 1 && name[0] == 'H') {
 		cr_assert_not_null(*tmp = malloc(128));
 		snprintf(*tmp, 128, "Host: 127.0.0.1\r\nConnection: close\r\n"
