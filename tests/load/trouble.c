@@ -26,7 +26,7 @@
 #define TENANTS		21	/* the victim, keys[0], and 20 others */
 #define RECS		200000
 #define BOUND_MS	2000	/* db_timeout of the test servers (tests/run.sh) */
-#define LOAD_MS		3000
+#define LOAD_MS		lu_env("TROUBLE_MS", 3000)	/* how long the trouble lasts */
 
 static const char *
 nz(const char *s)
@@ -149,7 +149,7 @@ tenants_init(struct tenants *tn)
 	tn->o.targets = tn->t;
 	tn->o.ntargets = TENANTS;
 	tn->o.conns = 8;
-	tn->o.duration_ms = LOAD_MS;
+	tn->o.duration_ms = (int)LOAD_MS;
 	tn->o.timeout_ms = BOUND_MS * 3;	/* an answer later than this is a hang */
 }
 
@@ -248,6 +248,47 @@ Test(trouble, window_row_held_by_a_dba, .timeout = 60)
 	tenants_free(&tn);
 }
 
+/*
+ * A DBA's open transaction on the victim's plan, hub and business rows
+ * (changing them, not yet committed): reads never wait for row locks, so
+ * every tenant, the victim included, is served as usual.
+ */
+Test(trouble, plan_hub_business_rows_held_by_a_dba, .timeout = 60)
+{
+	struct tenants	 tn;
+	struct figures	 v, o;
+	PGconn		*c = dba();
+	char		 sql[1024];
+
+	tenants_init(&tn);
+	snprintf(sql, sizeof(sql), "BEGIN; "
+	    "UPDATE calendence.plans p SET api_per_hour = p.api_per_hour FROM calendence.hubs h, "
+	    "calendence.businesses b, calendence.api_keys k WHERE k.id = '%s' AND "
+	    "b.id = k.business_id AND h.id = b.hub_id AND p.code = h.plan; "
+	    "UPDATE calendence.hubs h SET name = h.name || ' (dba)' FROM calendence.businesses b, "
+	    "calendence.api_keys k WHERE k.id = '%s' AND b.id = k.business_id AND h.id = b.hub_id; "
+	    "UPDATE calendence.businesses b SET name = b.name || ' (dba)' FROM "
+	    "calendence.api_keys k WHERE k.id = '%s' AND b.id = k.business_id",
+	    tn.victim_id, tn.victim_id, tn.victim_id);
+	dba_exec(c, sql);
+	lu_bg_start(&tn.bg, &tn.o, RECS);
+	msleep(LOAD_MS);
+	lu_bg_stop(&tn.bg);
+	dba_exec(c, "ROLLBACK");
+	PQfinish(c);
+	figures(&tn.bg, 1, &v);
+	figures(&tn.bg, 0, &o);
+	print_figures("plan, hub and business rows held: its key", &v);
+	print_figures("plan, hub and business rows held: 20 other tenants", &o);
+	cr_expect_eq(tn.bg.st->timeouts, 0, "%ld requests hung", tn.bg.st->timeouts);
+	cr_expect_gt(v.ok, 10, "the key was hardly served");
+	cr_expect_eq(v.ok + o.ok, v.n + o.n, "%ld answers were not 200",
+	    v.n + o.n - v.ok - o.ok);
+	cr_expect_lt(v.max_us, BOUND_MS * 1000U / 2, "the key's requests waited %.0f ms",
+	    v.max_us / 1000.0);
+	tenants_free(&tn);
+}
+
 /* The pids of the workers' backends (application_name calendence-worker). */
 static int
 worker_backends(pid_t *out, int max)
@@ -306,7 +347,7 @@ Test(trouble, backends_stopped, .timeout = 60, .fini = resume_stopped)
 	cr_expect_lt(load_now_ms() - t0, 2000, "/healthz took longer than 2 s");
 	cr_expect(h.status == 200 || h.status == 503, "/healthz %d", h.status);
 	http_resp_free(&h);
-	tn.o.duration_ms = LOAD_MS + BOUND_MS;
+	tn.o.duration_ms = (int)LOAD_MS + BOUND_MS;
 	lu_bg_start(&tn.bg, &tn.o, RECS);
 	msleep(BOUND_MS + 500);
 	resume_stopped();
