@@ -161,10 +161,22 @@ struct row {
 #define NUL_ROW(what, req, status) { what, req, sizeof(req) - 1, status, "", "" }
 
 static const struct row rows[] = {
-	/* NUL bytes and CR/LF: lighttpd refuses the request line or header */
-	NUL_ROW("NUL in the path", "GET /api/v1/services\0x HTTP/1.0\r\n{H}\r\n", 400),
+	/* NUL bytes and CR/LF: lighttpd refuses a header and CR/LF anywhere */
 	NUL_ROW("NUL in a header value", "GET /api/v1/services HTTP/1.0\r\n{H}"
 	    "X-Note: a\0b\r\nAuthorization: Bearer {KEY}\r\n\r\n", 400),
+	/*
+	 * but not a raw control byte in the request line any more: lighttpd
+	 * 1.4.69 ties it to url-ctrls-reject, which conf/lighttpd.conf turns
+	 * off for the encoded ones below. FastCGI parameters are C strings to
+	 * us, so the URL ends at a NUL: answered as /api/v1/services (no key)
+	 */
+	{ "NUL in the path", "GET /api/v1/services\0x HTTP/1.0\r\n{H}\r\n",
+	    sizeof("GET /api/v1/services\0x HTTP/1.0\r\n{H}\r\n") - 1, 401,
+	    "missing_api_key", "" },
+	{ "control byte in the path", "GET /api/v1/services\x01 HTTP/1.0\r\n{H}"
+	    "Authorization: Bearer {KEY}\r\n\r\n", 0, 404, "not_found", "" },
+	{ "control byte in a value", "GET /api/v1/services?page=1\x7f HTTP/1.0\r\n{H}"
+	    "Authorization: Bearer {KEY}\r\n\r\n", 0, 422, "validation_failed", "page" },
 	NUL_ROW("NUL after the key", "GET /api/v1/services HTTP/1.0\r\n{H}"
 	    "Authorization: Bearer {KEY}\0\r\n\r\n", 400),
 	/* encoded, they reach us (conf/lighttpd.conf: JSON answers, not its HTML 400) */
