@@ -150,7 +150,8 @@ h_locations_list(struct request *r)
 /*
  * GET /api/v1/availability?service_id&date_from&date_to[&staff_id][&location_id]
  * 200 {data: {date: [slot...]}, meta}; 422 validation_failed naming the
- * parameter (missing, malformed, range over 14 days, before today); 503.
+ * parameter (missing, malformed, range over 14 days, before today, past
+ * the business's booking horizon); 503.
  */
 void
 h_availability(struct request *r)
