@@ -5,7 +5,8 @@
 --
 -- Advisory lock classes (pg_advisory_xact_lock(class, key)) of the project:
 --   1  the rate window of one subject (rl_admit, maintenance)
---   2  the live holds of one session chain (hold)
+--   2  the live holds of one session chain (hold, 009)
+--   3  one staff member while a hold is being placed (make_hold, 009)
 
 -- rl_admit() gains 'stalled': its row is locked by something other than an
 -- admission (a DBA's open transaction), and the request is answered 503 at
