@@ -14,16 +14,6 @@
 #include "response.h"
 #include "router.h"
 
-/* Columns of calendence.authenticate(), in order. */
-enum auth_col {
-	AC_STATUS, AC_KEY_ID, AC_HUB_ID, AC_BUSINESS_ID, AC_DISPLAY, AC_FULL_API,
-	AC_BUSINESS_OK, AC_BUSINESS_ACTIVE, AC_BUSINESS_NAME, AC_BUSINESS_TZ,
-	AC_ORIGIN_OK, AC_PUB_KEY_ID, AC_ROOT_SESSION, AC_WINDOW, AC_ADMITTED,
-	AC_MINUTE_COUNT, AC_HOUR_COUNT, AC_MINUTE_LIMIT, AC_HOUR_LIMIT, AC_NOW,
-	AC_SESSION_COUNT, AC_SESSION_LIMIT,
-	AC__MAX
-};
-
 static const struct {
 	const char	*status;	/* as authenticate() says it */
 	const char	*code;
@@ -158,13 +148,13 @@ fail_or_reply(struct request *r, enum failure f, int presented)
 }
 
 static const char *
-col(const struct request *r, enum auth_col c)
+col(const struct request *r, enum db_auth_col c)
 {
 	return PQgetisnull(r->auth_res, 0, c) ? NULL : PQgetvalue(r->auth_res, 0, c);
 }
 
 static int
-col_true(const struct request *r, enum auth_col c)
+col_true(const struct request *r, enum db_auth_col c)
 {
 	const char	*v = col(r, c);
 
@@ -172,7 +162,7 @@ col_true(const struct request *r, enum auth_col c)
 }
 
 static int
-col_int(const struct request *r, enum auth_col c)
+col_int(const struct request *r, enum db_auth_col c)
 {
 	const char	*v = col(r, c);
 

@@ -8,84 +8,111 @@
 #include "db.h"
 #include "log.h"
 
+/* Names, for the rows below; each row is checked against the database at connect. */
+#define P(...)		.params = (const char *const[]){ __VA_ARGS__, NULL }
+#define NO_PARAMS	.params = (const char *const[]){ NULL }
+#define C(...)		.cols = (const char *const[]){ __VA_ARGS__, NULL }
+#define NO_COLS		.cols = (const char *const[]){ NULL }
+#define OUTCOME		C("status", "message", "body", "replayed")
+
 static const struct db_stmt stmts[STMT__MAX] = {
 	[STMT_AUTHENTICATE] = { "authenticate",
 	    "SELECT * FROM calendence.authenticate($1::bytea, $2, $3::boolean, $4, "
 	    "$5::uuid, $6, $7::integer)",
-	    .nparams = 7, .retry = DB_RETRY_NEVER },
+	    P("token_hash", "kind", "exchange", "ip", "business", "origin", "auth_limit"),
+	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) NULL },
+	    .retry = DB_RETRY_NEVER },
 	[STMT_AUTH_FAIL] = { "auth_fail",
 	    "SELECT * FROM calendence.auth_fail($1, $2::integer)",
-	    .nparams = 2, .retry = DB_RETRY_NEVER },
+	    P("ip", "auth_limit"), C("admitted", "count", "now_epoch", "stalled"),
+	    .retry = DB_RETRY_NEVER },
 	[STMT_SESSION_CREATE] = { "session_create",
 	    "SELECT * FROM calendence.create_session($1::bytea, $2::uuid, $3::uuid, "
 	    "$4::uuid, $5::inet)",
-	    .nparams = 5, .retry = DB_RETRY_SAFE },
+	    P("token_hash", "business", "publishable_key", "root", "ip"),
+	    C("session_id", "expires_at"), .retry = DB_RETRY_SAFE },
 	[STMT_SESSION_END] = { "session_end",
 	    "UPDATE calendence.sessions SET revoked_at = now() "
 	    "WHERE id = $1::uuid AND revoked_at IS NULL",
-	    .nparams = 1, .retry = DB_RETRY_SAFE },
+	    P("session"), NO_COLS, .retry = DB_RETRY_SAFE },
 	[STMT_SERVICES_LIST] = { "services_list",
 	    "SELECT (SELECT count(*) FROM calendence.services "
-	    "WHERE business_id = $1::uuid AND is_active), "
+	    "WHERE business_id = $1::uuid AND is_active) AS total, "
 	    "coalesce((SELECT '[' || string_agg(calendence.service_json(s)::text, ',' "
 	    "ORDER BY s.name, s.id) || ']' "
 	    "FROM (SELECT * FROM calendence.services WHERE business_id = $1::uuid "
 	    "AND is_active ORDER BY name, id LIMIT $2::integer OFFSET $3::bigint) s), "
-	    "'[]')",
-	    .nparams = 3, .retry = DB_RETRY_SAFE },
+	    "'[]') AS data",
+	    P("business", "limit", "offset"), C("total", "data"), .retry = DB_RETRY_SAFE },
 	[STMT_SERVICES_GET] = { "services_get",
-	    "SELECT calendence.service_json(s) FROM calendence.services s "
+	    "SELECT calendence.service_json(s) AS body FROM calendence.services s "
 	    "WHERE s.id = $1::uuid AND s.business_id = $2::uuid AND s.is_active",
-	    .nparams = 2, .retry = DB_RETRY_SAFE },
+	    P("id", "business"), C("body"), .retry = DB_RETRY_SAFE },
 	[STMT_BUSINESSES_LIST] = { "businesses_list",
 	    "SELECT (SELECT count(*) FROM calendence.businesses "
-	    "WHERE hub_id = $1::uuid AND ($2::uuid IS NULL OR id = $2::uuid)), "
+	    "WHERE hub_id = $1::uuid AND ($2::uuid IS NULL OR id = $2::uuid)) AS total, "
 	    "coalesce((SELECT '[' || string_agg(calendence.business_json(b)::text, ',' "
 	    "ORDER BY b.name, b.id) || ']' "
 	    "FROM (SELECT * FROM calendence.businesses WHERE hub_id = $1::uuid "
 	    "AND ($2::uuid IS NULL OR id = $2::uuid) ORDER BY name, id "
-	    "LIMIT $3::integer OFFSET $4::bigint) b), '[]')",
-	    .nparams = 4, .retry = DB_RETRY_SAFE },
+	    "LIMIT $3::integer OFFSET $4::bigint) b), '[]') AS data",
+	    P("hub", "only", "limit", "offset"), C("total", "data"),
+	    .retry = DB_RETRY_SAFE },
 	[STMT_BUSINESSES_GET] = { "businesses_get",
-	    "SELECT calendence.business_json(b) FROM calendence.businesses b "
+	    "SELECT calendence.business_json(b) AS body FROM calendence.businesses b "
 	    "WHERE b.id = $1::uuid AND b.hub_id = $2::uuid "
 	    "AND ($3::uuid IS NULL OR b.id = $3::uuid)",
-	    .nparams = 3, .retry = DB_RETRY_SAFE },
+	    P("id", "hub", "only"), C("body"), .retry = DB_RETRY_SAFE },
 	[STMT_LOCATIONS_LIST] = { "locations_list",
 	    "SELECT * FROM calendence.locations_json($1::uuid, $2::integer, $3::bigint)",
-	    .nparams = 3, .retry = DB_RETRY_SAFE },
+	    P("business", "limit", "offset"), C("total", "data"), .retry = DB_RETRY_SAFE },
 	[STMT_AVAILABILITY] = { "availability",
 	    "SELECT * FROM calendence.availability($1::uuid, $2, $3, $4, $5, $6)",
-	    .nparams = 6, .retry = DB_RETRY_SAFE },
+	    P("business", "service_id", "date_from", "date_to", "staff_id", "location_id"),
+	    C("status", "message", "body"), .retry = DB_RETRY_SAFE },
 	[STMT_HOLD] = { "hold",
 	    "SELECT * FROM calendence.hold($1::uuid, $2, $3, $4, $5, $6::uuid, $7::uuid, "
 	    "$8, $9::integer)",
-	    .nparams = 9, .retry = DB_RETRY_KEYED, .key_param = 7 },
+	    P("business", "service_id", "location_id", "starts_at", "staff_id",
+	    "root_session", "key", "idempotency_key", "max_holds"), OUTCOME,
+	    .retry = DB_RETRY_KEYED, .key_param = 7 },
 	[STMT_BOOK] = { "book",
 	    "SELECT * FROM calendence.book($1::uuid, $2, $3::jsonb, $4::jsonb, $5, "
 	    "$6::uuid, $7::uuid, $8)",
-	    .nparams = 8, .retry = DB_RETRY_KEYED, .key_param = 7 },
+	    P("business", "hold_id", "client", "custom_field_values", "notes",
+	    "root_session", "key", "idempotency_key"), OUTCOME,
+	    .retry = DB_RETRY_KEYED, .key_param = 7 },
 	[STMT_BOOKINGS_LIST] = { "bookings_list",
 	    "SELECT * FROM calendence.bookings_list($1::uuid, $2, $3, $4, $5::integer, "
 	    "$6::bigint, $7::uuid)",
-	    .nparams = 7, .retry = DB_RETRY_SAFE },
+	    P("business", "status", "from", "to", "limit", "offset", "root_session"),
+	    C("status", "message", "total", "data"), .retry = DB_RETRY_SAFE },
 	[STMT_BOOKINGS_GET] = { "bookings_get",
-	    "SELECT calendence.booking_json($1::uuid, $2, $3::uuid)",
-	    .nparams = 3, .retry = DB_RETRY_SAFE },
+	    "SELECT calendence.booking_json($1::uuid, $2, $3::uuid) AS body",
+	    P("business", "id", "root_session"), C("body"), .retry = DB_RETRY_SAFE },
 	[STMT_BOOKINGS_CANCEL] = { "bookings_cancel",
 	    "SELECT * FROM calendence.cancel($1::uuid, $2, $3::uuid, $4::uuid, $5)",
-	    .nparams = 5, .retry = DB_RETRY_SAFE },
+	    P("business", "id", "root_session", "key", "idempotency_key"), OUTCOME,
+	    .retry = DB_RETRY_SAFE },
 	[STMT_HOLD_RELEASE] = { "hold_release",
 	    "SELECT * FROM calendence.release_hold($1::uuid, $2, $3::uuid)",
-	    .nparams = 3, .retry = DB_RETRY_SAFE },
+	    P("business", "id", "root_session"), C("status", "message"),
+	    .retry = DB_RETRY_SAFE },
 	[STMT_MAINTENANCE] = { "maintenance",
 	    "SELECT m.*, b.* FROM calendence.maintenance() m, "
 	    "calendence.booking_maintenance() b",
-	    .nparams = 0, .retry = DB_RETRY_SAFE },
+	    NO_PARAMS, C("sessions_removed", "windows_removed", "keys_removed",
+	    "holds_removed"), .retry = DB_RETRY_SAFE },
 	[STMT_PING] = { "ping",
-	    "SELECT 1",
-	    .nparams = 0, .retry = DB_RETRY_SAFE },
+	    "SELECT 1 AS ok",
+	    NO_PARAMS, C("ok"), .retry = DB_RETRY_SAFE },
 };
+
+#undef P
+#undef NO_PARAMS
+#undef C
+#undef NO_COLS
+#undef OUTCOME
 
 /*
  * Sets up db; nothing is connected until first use. timeout_ms bounds
@@ -110,11 +137,21 @@ db_cleanup(struct db *db)
 	db->conn = NULL;
 }
 
-/* How many parameters the statement takes. */
+static int
+count(const char *const *names)
+{
+	int	 n = 0;
+
+	while (names[n] != NULL)
+		n++;
+	return n;
+}
+
+/* How many parameters the statement takes (its row names them). */
 int
 db_nparams(enum stmt s)
 {
-	return stmts[s].nparams;
+	return count(stmts[s].params);
 }
 
 /* The statement's row of the table. */
@@ -242,24 +279,82 @@ simple(struct db *db, const char *sql)
 	return ok ? 0 : -1;
 }
 
+/*
+ * Why the description of statement s (PQdescribePrepared) disagrees with
+ * its row of the table, written into why; 0 when they agree.
+ */
+static int
+contract_broken(enum stmt s, const PGresult *res, char *why, size_t len)
+{
+	const char *const *cols = stmts[s].cols;
+	int		 i, n = count(cols);
+
+	if (PQnparams(res) != count(stmts[s].params)) {
+		snprintf(why, len, "takes %d parameters, the statement table names %d",
+		    PQnparams(res), count(stmts[s].params));
+		return 1;
+	}
+	for (i = 0; i < PQnfields(res) || i < n; i++) {
+		const char *got = i < PQnfields(res) ? PQfname(res, i) : "(none)";
+		const char *want = i < n ? cols[i] : "(none)";
+
+		if (strcmp(got, want) != 0) {
+			snprintf(why, len, "result column %d is \"%s\", the statement "
+			    "table says \"%s\"", i + 1, got, want);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Prepares statement i and holds its description against its row of the
+ * table. 0, or -1 (logged) when the server refused it or the two disagree.
+ */
+static int
+prepare_one(struct db *db, enum stmt i)
+{
+	PGresult	*res;
+	char		 why[256];
+	int		 ok;
+
+	if (!PQsendPrepare(db->conn, stmts[i].name, stmts[i].sql,
+	    count(stmts[i].params), NULL) || wait_result(db, &res) != W_RESULT)
+		return -1;
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_msg(db->log_level, LOG_LEVEL_ERROR, "prepare %s: %s",
+		    stmts[i].name, PQresultErrorMessage(res));
+	PQclear(res);
+	if (!ok)
+		return -1;
+	if (!PQsendDescribePrepared(db->conn, stmts[i].name) ||
+	    wait_result(db, &res) != W_RESULT)
+		return -1;
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK &&
+	    !contract_broken(i, res, why, sizeof(why));
+	if (!ok) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			snprintf(why, sizeof(why), "%s", PQresultErrorMessage(res));
+		db->contract_broken = 1;
+		if (!db->contract_logged)	/* once, not at every attempt */
+			log_msg(db->log_level, LOG_LEVEL_ERROR, "statement %s does not "
+			    "match the database: %s; serving nothing until it does",
+			    stmts[i].name, why);
+		db->contract_logged = 1;
+	}
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
 static int
 prepare_all(struct db *db)
 {
-	PGresult	*res;
-	int		 i, ok;
+	int	 i;
 
-	for (i = 0; i < STMT__MAX; i++) {
-		if (!PQsendPrepare(db->conn, stmts[i].name, stmts[i].sql,
-		    stmts[i].nparams, NULL) || wait_result(db, &res) != W_RESULT)
+	for (i = 0; i < STMT__MAX; i++)
+		if (prepare_one(db, (enum stmt)i) == -1)
 			return -1;
-		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		if (!ok)
-			log_msg(db->log_level, LOG_LEVEL_ERROR, "prepare %s: %s",
-			    stmts[i].name, PQresultErrorMessage(res));
-		PQclear(res);
-		if (!ok)
-			return -1;
-	}
 	return 0;
 }
 
@@ -378,17 +473,19 @@ db_connect(struct db *db)
 		return -1;
 	}
 	db->prepared = 0;
+	db->contract_broken = 0;
 	if (db->prepare != DB_PREPARE_OFF) {
 		if (prepare_all(db) == 0)
 			db->prepared = 1;
-		else if (db->prepare == DB_PREPARE_ON || PQstatus(db->conn) != CONNECTION_OK ||
-		    PQisBusy(db->conn)) {
+		else if (db->prepare == DB_PREPARE_ON || db->contract_broken ||
+		    PQstatus(db->conn) != CONNECTION_OK || PQisBusy(db->conn)) {
 			mark(db, 0, "could not prepare statements");
 			PQfinish(db->conn);
 			db->conn = NULL;
 			return -1;
 		}
 	}
+	db->contract_logged = 0;
 	mark(db, 1, NULL);
 	return 0;
 }
@@ -443,9 +540,9 @@ send_stmt(struct db *db, enum stmt s, const char *const *params)
 {
 	db->round_trips++;
 	if (db->prepared)
-		return PQsendQueryPrepared(db->conn, stmts[s].name, stmts[s].nparams,
+		return PQsendQueryPrepared(db->conn, stmts[s].name, count(stmts[s].params),
 		    params, NULL, NULL, 0) ? 0 : -1;
-	return PQsendQueryParams(db->conn, stmts[s].sql, stmts[s].nparams, NULL, params,
+	return PQsendQueryParams(db->conn, stmts[s].sql, count(stmts[s].params), NULL, params,
 	    NULL, NULL, 0) ? 0 : -1;
 }
 

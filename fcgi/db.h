@@ -43,14 +43,54 @@ enum db_retry {
 	DB_RETRY_NEVER	/* a write that counts (rate windows): 503 instead */
 };
 
-/* One row of the statement table (db.c). */
+/*
+ * One row of the statement table (db.c): the statement, the names of its
+ * parameters and of its result columns, in order (NULL-terminated). A
+ * worker checks both counts and every column name against the database
+ * once per connection (PQdescribePrepared) and serves nothing (503) while
+ * they disagree: C reads columns by position, so a column out of place
+ * would be read as another.
+ */
 struct db_stmt {
-	const char	*name;
-	const char	*sql;
-	int		 nparams;
-	enum db_retry	 retry;
-	int		 key_param;	/* DB_RETRY_KEYED: index of the key */
+	const char		*name;
+	const char		*sql;
+	const char *const	*params;
+	const char *const	*cols;
+	enum db_retry		 retry;
+	int			 key_param;	/* DB_RETRY_KEYED: index of the key */
 };
+
+/*
+ * The result columns of calendence.authenticate(), in order: the enum that
+ * auth.c reads them by and the names the table checks are made from this
+ * one list, so that the two cannot drift apart.
+ */
+#define DB_AUTH_COLS(X) \
+	X(STATUS, status) X(KEY_ID, key_id) X(HUB_ID, hub_id) \
+	X(BUSINESS_ID, business_id) X(DISPLAY, display) \
+	X(FULL_API, full_api_access) X(BUSINESS_OK, business_ok) \
+	X(BUSINESS_ACTIVE, business_active) X(BUSINESS_NAME, business_name) \
+	X(BUSINESS_TZ, business_timezone) X(ORIGIN_OK, origin_ok) \
+	X(PUB_KEY_ID, publishable_key_id) X(ROOT_SESSION, root_session_id) \
+	X(WINDOW, window) X(ADMITTED, admitted) X(MINUTE_COUNT, minute_count) \
+	X(HOUR_COUNT, hour_count) X(MINUTE_LIMIT, minute_limit) \
+	X(HOUR_LIMIT, hour_limit) X(NOW, now_epoch) \
+	X(SESSION_COUNT, session_count) X(SESSION_LIMIT, session_limit)
+
+#define DB_COL_ENUM(e, n)	AC_##e,
+#define DB_COL_NAME(e, n)	#n,
+
+enum db_auth_col {
+	DB_AUTH_COLS(DB_COL_ENUM)
+	AC__MAX
+};
+
+/* The leading columns of a booking function's outcome (status strings: kit.c). */
+enum db_outcome_col { OC_STATUS, OC_MESSAGE, OC_BODY, OC_REPLAYED };
+
+/* The columns of a list statement, and of a get statement's one column. */
+enum db_list_col { LC_TOTAL, LC_DATA };
+#define GC_BODY	0
 
 enum db_status {
 	DB_OK = 0,
@@ -73,6 +113,8 @@ struct db {
 	int		 up;		/* last known state, for logging changes */
 	struct timespec	 next_try;	/* no reconnect attempt before this */
 	unsigned long	 round_trips;
+	int		 contract_broken; /* a statement disagrees with the database */
+	int		 contract_logged; /* ... and that was said in the log */
 	int		 timeout_ms;	/* db_timeout */
 	long long	 deadline;	/* ms on CLOCK_MONOTONIC: waits end here */
 };
