@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "app.h"
+#include "worker.h"
 #include "auth.h"
 #include "db.h"
 #include "response.h"
@@ -105,7 +105,7 @@ fail_counted(struct request *r, enum failure f, int presented, int admitted)
 		return;
 	}
 	ip_digest('a', r->ip_subject, NULL, d);
-	rl_cache_put(&r->app->refusals, d, &r->rl,
+	rl_cache_put(&r->worker->refusals, d, &r->rl,
 	    rl_refusal_until(&r->rl, now_seconds()));
 	reply_429(r);
 }
@@ -117,7 +117,7 @@ fail_counted(struct request *r, enum failure f, int presented, int admitted)
 static int
 fail_or_reply(struct request *r, enum failure f, int presented)
 {
-	struct app	*app = r->app;
+	struct worker	*w = r->worker;
 	unsigned char	 d[RL_DIGEST_LEN];
 	char		 limit[16];
 	const char	*params[2] = { r->ip_subject, limit };
@@ -125,12 +125,12 @@ fail_or_reply(struct request *r, enum failure f, int presented)
 	int		 st;
 
 	ip_digest('a', r->ip_subject, NULL, d);
-	if (rl_cache_get(&app->refusals, d, now_seconds(), &r->rl)) {
+	if (rl_cache_get(&w->refusals, d, now_seconds(), &r->rl)) {
 		reply_429(r);
 		return -1;
 	}
-	snprintf(limit, sizeof(limit), "%d", app->conf.auth_fail_limit);
-	if ((st = db_exec(&app->db, STMT_AUTH_FAIL, params, &res)) != DB_OK) {
+	snprintf(limit, sizeof(limit), "%d", w->conf.auth_fail_limit);
+	if ((st = db_exec(&w->db, STMT_AUTH_FAIL, params, &res)) != DB_OK) {
 		resp_unavailable(r, st);
 		return -1;
 	}
@@ -140,7 +140,7 @@ fail_or_reply(struct request *r, enum failure f, int presented)
 		return -1;
 	}
 	rl_fill(&r->rl, RL_AUTH, atoll(PQgetvalue(res, 0, 2)),
-	    app->conf.auth_fail_limit, atoi(PQgetvalue(res, 0, 1)), 0, 0,
+	    w->conf.auth_fail_limit, atoi(PQgetvalue(res, 0, 1)), 0, 0,
 	    PQgetvalue(res, 0, 0)[0] == 't');
 	PQclear(res);
 	fail_counted(r, f, presented, !r->rl.refused);
@@ -213,7 +213,7 @@ lookup_or_reply(struct request *r, enum token_kind kind, const unsigned char *ha
 
 	memcpy(hex, "\\x", 2);
 	sodium_bin2hex(hex + 2, sizeof(hex) - 2, hash, TOKEN_HASH_LEN);
-	snprintf(limit, sizeof(limit), "%d", r->app->conf.auth_fail_limit);
+	snprintf(limit, sizeof(limit), "%d", r->worker->conf.auth_fail_limit);
 	params[0] = hex;
 	params[1] = token_kind_name(kind);
 	params[2] = exchange ? "t" : "f";
@@ -224,7 +224,7 @@ lookup_or_reply(struct request *r, enum token_kind kind, const unsigned char *ha
 		params[4] = biz;
 	params[5] = r->origin_hdr;	/* an origin we would not echo matches none */
 	params[6] = limit;
-	if ((st = db_exec(&r->app->db, STMT_AUTHENTICATE, params, &r->auth_res)) != DB_OK) {
+	if ((st = db_exec(&r->worker->db, STMT_AUTHENTICATE, params, &r->auth_res)) != DB_OK) {
 		resp_unavailable(r, st);
 		return -1;
 	}
@@ -248,7 +248,7 @@ admit_or_reply(struct request *r, const unsigned char *cache_key)
 		    col_int(r, AC_SESSION_COUNT));
 	if (!r->rl.refused)
 		return 0;
-	rl_cache_put(&r->app->refusals, cache_key, &r->rl,
+	rl_cache_put(&r->worker->refusals, cache_key, &r->rl,
 	    rl_refusal_until(&r->rl, now_seconds()));
 	reply_429(r);
 	return -1;
@@ -325,7 +325,7 @@ refused_or_reply(struct request *r, enum token_kind kind, const unsigned char *h
 	 */
 	r->rl.tag = (int)f;
 	if (kind != TOKEN_SESSION || f != F_EXPIRED)
-		rl_cache_put(&r->app->unknown, hash, &r->rl,
+		rl_cache_put(&r->worker->unknown, hash, &r->rl,
 		    now_seconds() + RL_CACHE_TTL);
 	fail_counted(r, f, 1, !r->rl.refused);
 	return -1;
@@ -357,11 +357,11 @@ auth_or_reply(struct request *r)
 		ip_digest('r', r->ip_subject, hash, key);	/* a refresh */
 	else
 		memcpy(key, hash, sizeof(key));
-	if (rl_cache_get(&r->app->refusals, key, now_seconds(), &r->rl)) {
+	if (rl_cache_get(&r->worker->refusals, key, now_seconds(), &r->rl)) {
 		reply_429(r);
 		return -1;
 	}
-	if (rl_cache_get(&r->app->unknown, hash, now_seconds(), &cached))
+	if (rl_cache_get(&r->worker->unknown, hash, now_seconds(), &cached))
 		return fail_or_reply(r, cached.tag > F_MISSING && cached.tag < F__MAX ?
 		    (enum failure)cached.tag : F_INVALID, 1);
 	if (lookup_or_reply(r, kind, hash) == -1)

@@ -3,13 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "handlers.h"
+#include "kit.h"
 #include "page.h"
 #include "response.h"
 #include "token.h"
-
-#define QUERY_VALUE_MAX	128
+#include "worker.h"
 
 /* The caller's session chain, for a session token; NULL for other keys. */
 static const char *
@@ -23,12 +22,6 @@ static const char *
 key_of(const struct request *r)
 {
 	return r->principal.kind == TOKEN_SESSION ? NULL : r->principal.key_id;
-}
-
-static const char *
-val(PGresult *res, int col)
-{
-	return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
 }
 
 /*
@@ -48,103 +41,14 @@ idem_key_of(const struct request *r, char *buf, size_t len)
 }
 
 /*
- * Answers from a booking function's (status, message, body[, replayed])
- * row: "ok" -> ok_status with the body (204: without one); "invalid:<param>"
- * -> 422 validation_failed; slot_unavailable, hold_expired, too_many_holds,
- * not_cancellable -> 409; not_found -> 404. Idempotent-Replayed is sent
- * only for a key the client sent, never for the request's own.
- */
-static void
-reply_result(struct request *r, PGresult *res, int ok_status)
-{
-	const char	*st = val(res, 0), *msg = val(res, 1), *body = val(res, 2);
-
-	if (msg == NULL)
-		msg = "The request cannot be served.";
-	if (st != NULL && strcmp(st, "ok") == 0 && ok_status == 204)
-		resp_empty(r, 204);
-	else if (st != NULL && strcmp(st, "ok") == 0 && body != NULL) {
-		if (PQnfields(res) > 3 && val(res, 3) != NULL && val(res, 3)[0] == 't' &&
-		    r->idem_key != NULL)
-			resp_header(r, "Idempotent-Replayed", "true");
-		resp_raw(r, ok_status, body, strlen(body));
-	} else if (st != NULL && strncmp(st, "invalid:", 8) == 0)
-		resp_error(r, 422, "validation_failed", st + 8, msg);
-	else if (st != NULL && (strcmp(st, "slot_unavailable") == 0 ||
-	    strcmp(st, "hold_expired") == 0 || strcmp(st, "too_many_holds") == 0))
-		resp_error(r, 409, st, NULL, msg);
-	else if (st != NULL && strcmp(st, "not_cancellable") == 0)
-		resp_error(r, 409, "booking_not_cancellable", NULL, msg);
-	else if (st != NULL && strcmp(st, "not_found") == 0)
-		resp_error(r, 404, "not_found", NULL, msg);
-	else
-		resp_error(r, 500, "internal_error", NULL, "internal error");
-}
-
-/* A query parameter into out (NULL when absent); -1 with a 422 when too long. */
-static int
-query_or_reply(struct request *r, const char *name, char *buf, size_t len,
-    const char **out)
-{
-	int	 rc = req_query(r->query, name, buf, len);
-
-	*out = rc == 1 ? buf : NULL;
-	if (rc != -1)
-		return 0;
-	resp_error(r, 422, "validation_failed", name, "The parameter is malformed.");
-	return -1;
-}
-
-/*
- * A member of the JSON body as the text SQL takes: a string's value, or an
- * object's JSON (want_object). NULL when absent or null; -1 with a 422
- * naming the member when it has the wrong type.
- */
-static int
-member_or_reply(struct request *r, const char *name, int want_object,
-    const char **out)
-{
-	json_object	*m;
-
-	*out = NULL;
-	if (r->json == NULL || !json_object_object_get_ex(r->json, name, &m) ||
-	    m == NULL)
-		return 0;
-	if (!want_object && json_object_is_type(m, json_type_string)) {
-		*out = json_object_get_string(m);
-		return 0;
-	}
-	if (want_object && json_object_is_type(m, json_type_object)) {
-		*out = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
-		return 0;
-	}
-	resp_error(r, 422, "validation_failed", name, want_object ?
-	    "This field must be a JSON object." : "This field must be a string.");
-	return -1;
-}
-
-/*
  * GET /api/v1/locations
  * 200 with a page of the business's active locations; 422; 503.
  */
 void
 h_locations_list(struct request *r)
 {
-	struct page	 pg;
-	PGresult	*res;
-	char		 limit[16], offset[24];
-
-	if (page_parse_or_reply(r, &pg) == -1)
-		return;
-	snprintf(limit, sizeof(limit), "%d", pg.per_page);
-	snprintf(offset, sizeof(offset), "%lld", page_offset(&pg));
-	if (db_exec_or_reply(r, STMT_LOCATIONS_LIST, &res, r->principal.business_id,
-	    limit, offset) == -1)
-		return;
-	pg.total = atoll(PQgetvalue(res, 0, 0));
-	page_reply(r, &pg, "/api/v1/locations", PQgetvalue(res, 0, 1),
-	    (size_t)PQgetlength(res, 0, 1));
-	PQclear(res);
+	kit_list(r, STMT_LOCATIONS_LIST, "/api/v1/locations",
+	    KIT_ARGS(r->principal.business_id));
 }
 
 /*
@@ -158,19 +62,15 @@ h_availability(struct request *r)
 {
 	static const char *const names[5] = { "service_id", "date_from", "date_to",
 	    "staff_id", "location_id" };
-	char		 buf[5][QUERY_VALUE_MAX];
+	char		 buf[5][KIT_VALUE_MAX];
 	const char	*v[5];
-	PGresult	*res;
 	int		 i;
 
 	for (i = 0; i < 5; i++)
-		if (query_or_reply(r, names[i], buf[i], sizeof(buf[i]), &v[i]) == -1)
+		if (kit_query_or_reply(r, names[i], buf[i], sizeof(buf[i]), &v[i]) == -1)
 			return;
-	if (db_exec_or_reply(r, STMT_AVAILABILITY, &res, r->principal.business_id,
-	    v[0], v[1], v[2], v[3], v[4]) == -1)
-		return;
-	reply_result(r, res, 200);
-	PQclear(res);
+	kit_outcome(r, STMT_AVAILABILITY, 200,
+	    KIT_ARGS(r->principal.business_id, v[0], v[1], v[2], v[3], v[4]));
 }
 
 /*
@@ -185,20 +85,16 @@ h_bookings_hold(struct request *r)
 {
 	const char	*svc, *loc, *start, *staff;
 	char		 key[REQ_ID_LEN + 2], cap[16];
-	PGresult	*res;
 
-	if (member_or_reply(r, "service_id", 0, &svc) == -1 ||
-	    member_or_reply(r, "location_id", 0, &loc) == -1 ||
-	    member_or_reply(r, "starts_at", 0, &start) == -1 ||
-	    member_or_reply(r, "staff_id", 0, &staff) == -1)
+	if (kit_member_or_reply(r, "service_id", 0, &svc) == -1 ||
+	    kit_member_or_reply(r, "location_id", 0, &loc) == -1 ||
+	    kit_member_or_reply(r, "starts_at", 0, &start) == -1 ||
+	    kit_member_or_reply(r, "staff_id", 0, &staff) == -1)
 		return;
-	snprintf(cap, sizeof(cap), "%d", r->app->conf.max_holds);
-	if (db_exec_or_reply(r, STMT_HOLD, &res, r->principal.business_id, svc, loc,
+	snprintf(cap, sizeof(cap), "%d", r->worker->conf.max_holds);
+	kit_outcome(r, STMT_HOLD, 201, KIT_ARGS(r->principal.business_id, svc, loc,
 	    start, staff, root_session(r), key_of(r), idem_key_of(r, key, sizeof(key)),
-	    cap) == -1)
-		return;
-	reply_result(r, res, 201);
-	PQclear(res);
+	    cap));
 }
 
 /*
@@ -212,19 +108,15 @@ h_bookings_create(struct request *r)
 {
 	const char	*hold, *client, *fields, *notes;
 	char		 key[REQ_ID_LEN + 2];
-	PGresult	*res;
 
-	if (member_or_reply(r, "hold_id", 0, &hold) == -1 ||
-	    member_or_reply(r, "client", 1, &client) == -1 ||
-	    member_or_reply(r, "custom_field_values", 1, &fields) == -1 ||
-	    member_or_reply(r, "notes", 0, &notes) == -1)
+	if (kit_member_or_reply(r, "hold_id", 0, &hold) == -1 ||
+	    kit_member_or_reply(r, "client", 1, &client) == -1 ||
+	    kit_member_or_reply(r, "custom_field_values", 1, &fields) == -1 ||
+	    kit_member_or_reply(r, "notes", 0, &notes) == -1)
 		return;
-	if (db_exec_or_reply(r, STMT_BOOK, &res, r->principal.business_id, hold,
+	kit_outcome(r, STMT_BOOK, 201, KIT_ARGS(r->principal.business_id, hold,
 	    client, fields, notes, root_session(r), key_of(r),
-	    idem_key_of(r, key, sizeof(key))) == -1)
-		return;
-	reply_result(r, res, 201);
-	PQclear(res);
+	    idem_key_of(r, key, sizeof(key))));
 }
 
 /*
@@ -234,26 +126,27 @@ h_bookings_create(struct request *r)
 void
 h_bookings_list(struct request *r)
 {
-	char		 buf[3][QUERY_VALUE_MAX], limit[16], offset[24];
+	char		 buf[3][KIT_VALUE_MAX], limit[16], offset[24];
 	const char	*st, *from, *to;
 	struct page	 pg;
 	PGresult	*res;
 
-	if (query_or_reply(r, "status", buf[0], sizeof(buf[0]), &st) == -1 ||
-	    query_or_reply(r, "from", buf[1], sizeof(buf[1]), &from) == -1 ||
-	    query_or_reply(r, "to", buf[2], sizeof(buf[2]), &to) == -1 ||
+	if (kit_query_or_reply(r, "status", buf[0], sizeof(buf[0]), &st) == -1 ||
+	    kit_query_or_reply(r, "from", buf[1], sizeof(buf[1]), &from) == -1 ||
+	    kit_query_or_reply(r, "to", buf[2], sizeof(buf[2]), &to) == -1 ||
 	    page_parse_or_reply(r, &pg) == -1)
 		return;
 	snprintf(limit, sizeof(limit), "%d", pg.per_page);
 	snprintf(offset, sizeof(offset), "%lld", page_offset(&pg));
-	if (db_exec_or_reply(r, STMT_BOOKINGS_LIST, &res, r->principal.business_id,
-	    st, from, to, limit, offset, root_session(r)) == -1)
+	if (kit_call_or_reply(r, STMT_BOOKINGS_LIST, KIT_ARGS(r->principal.business_id,
+	    st, from, to, limit, offset, root_session(r)), &res) == -1)
 		return;
-	if (strcmp(PQgetvalue(res, 0, 0), "ok") != 0)
-		reply_result(r, res, 200);
+	if (strcmp(PQgetvalue(res, 0, OC_STATUS), "ok") != 0)
+		kit_outcome_reply(r, res, 200);
 	else {
 		const char	*params[] = { "status", st, "from", from, "to", to, NULL };
 
+		/* (status, message, total, data) */
 		pg.total = atoll(PQgetvalue(res, 0, 2));
 		page_reply_filtered(r, &pg, "/api/v1/bookings", params,
 		    PQgetvalue(res, 0, 3), (size_t)PQgetlength(res, 0, 3));
@@ -269,20 +162,8 @@ h_bookings_list(struct request *r)
 void
 h_bookings_get(struct request *r)
 {
-	PGresult	*res;
-
-	if (!uuid_valid(r->args[0])) {
-		resp_error(r, 404, "not_found", NULL, "No such booking.");
-		return;
-	}
-	if (db_exec_or_reply(r, STMT_BOOKINGS_GET, &res, r->principal.business_id,
-	    r->args[0], root_session(r)) == -1)
-		return;
-	if (PQgetisnull(res, 0, 0))
-		resp_error(r, 404, "not_found", NULL, "No such booking.");
-	else
-		resp_raw(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
+	kit_get(r, STMT_BOOKINGS_GET, "No such booking.",
+	    KIT_ARGS(r->principal.business_id, r->args[0], root_session(r)));
 }
 
 /*
@@ -295,17 +176,12 @@ h_bookings_get(struct request *r)
 void
 h_bookings_cancel(struct request *r)
 {
-	PGresult	*res;
-
 	if (!uuid_valid(r->args[0])) {
 		resp_error(r, 404, "not_found", NULL, "No such booking.");
 		return;
 	}
-	if (db_exec_or_reply(r, STMT_BOOKINGS_CANCEL, &res, r->principal.business_id,
-	    r->args[0], root_session(r), key_of(r), r->idem_key) == -1)
-		return;
-	reply_result(r, res, 200);
-	PQclear(res);
+	kit_outcome(r, STMT_BOOKINGS_CANCEL, 200, KIT_ARGS(r->principal.business_id,
+	    r->args[0], root_session(r), key_of(r), r->idem_key));
 }
 
 /*
@@ -318,15 +194,10 @@ h_bookings_cancel(struct request *r)
 void
 h_bookings_release(struct request *r)
 {
-	PGresult	*res;
-
 	if (!uuid_valid(r->args[0])) {
 		resp_error(r, 404, "not_found", NULL, "No such hold.");
 		return;
 	}
-	if (db_exec_or_reply(r, STMT_HOLD_RELEASE, &res, r->principal.business_id,
-	    r->args[0], root_session(r)) == -1)
-		return;
-	reply_result(r, res, 204);
-	PQclear(res);
+	kit_outcome(r, STMT_HOLD_RELEASE, 204,
+	    KIT_ARGS(r->principal.business_id, r->args[0], root_session(r)));
 }

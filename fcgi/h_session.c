@@ -3,7 +3,7 @@
 
 #include <sodium.h>
 
-#include "app.h"
+#include "kit.h"
 #include "handlers.h"
 #include "response.h"
 #include "token.h"
@@ -41,10 +41,10 @@ h_session_create(struct request *r)
 	token_hash(tok, TOKEN_LEN, hash);
 	memcpy(hex, "\\x", 2);
 	sodium_bin2hex(hex + 2, sizeof(hex) - 2, hash, sizeof(hash));
-	if (db_exec_or_reply(r, STMT_SESSION_CREATE, &res, hex, p->business_id,
+	if (kit_call_or_reply(r, STMT_SESSION_CREATE, KIT_ARGS(hex, p->business_id,
 	    refresh ? p->publishable_key_id : p->key_id,
 	    refresh ? p->root_session_id : NULL,
-	    r->client_ok ? r->client_ip : NULL) == -1) {
+	    r->client_ok ? r->client_ip : NULL), &res) == -1) {
 		sodium_memzero(tok, sizeof(tok));
 		return;
 	}
@@ -67,7 +67,8 @@ h_session_delete(struct request *r)
 {
 	PGresult	*res;
 
-	if (db_exec_or_reply(r, STMT_SESSION_END, &res, r->principal.key_id) == -1)
+	if (kit_call_or_reply(r, STMT_SESSION_END, KIT_ARGS(r->principal.key_id),
+	    &res) == -1)
 		return;
 	PQclear(res);
 	resp_empty(r, 204);

@@ -16,12 +16,13 @@
 #include "app.h"
 #include "log.h"
 #include "pool.h"
+#include "worker.h"
 
 #define VERSION "0.1.0"
 
 static volatile sig_atomic_t	 stopping;
 static sigset_t			 wait_mask;	/* the mask while waiting for work */
-static struct app		 app;		/* the refusal caches are large */
+static struct worker		 wk;		/* the refusal caches are large */
 static const char		*config_path;
 static const char		*opt_listen;
 static int			 opt_workers;
@@ -129,13 +130,13 @@ maintain(time_t *next)
 	PGresult	*res;
 	time_t		 now = time(NULL);
 
-	if (app.conf.maintenance_interval == 0 || now < *next)
+	if (wk.conf.maintenance_interval == 0 || now < *next)
 		return;
-	*next = now + app.conf.maintenance_interval +
-	    (time_t)randombytes_uniform((uint32_t)app.conf.maintenance_interval);
-	db_deadline(&app.db, 0);
-	if (db_exec(&app.db, STMT_MAINTENANCE, NULL, &res) == DB_OK) {
-		log_msg(app.conf.log_level, LOG_LEVEL_DEBUG,
+	*next = now + wk.conf.maintenance_interval +
+	    (time_t)randombytes_uniform((uint32_t)wk.conf.maintenance_interval);
+	db_deadline(&wk.db, 0);
+	if (db_exec(&wk.db, STMT_MAINTENANCE, NULL, &res) == DB_OK) {
+		log_msg(wk.conf.log_level, LOG_LEVEL_DEBUG,
 		    "maintenance: %s sessions, %s rate windows removed",
 		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
 		PQclear(res);
@@ -156,21 +157,21 @@ serve(int fd)
 		fputs("calendence: cannot set up FastCGI\n", stderr);
 		return 1;
 	}
-	req_init(&r, &app);
+	req_init(&r, &wk);
 	buf_init(&wire);
 	while (next_request(fd, &fr) == 1) {
-		app_handle(&app, &r, fr.envp, fr.in, fr.ipcFd);
+		app_handle(&wk, &r, fr.envp, fr.in, fr.ipcFd);
 		app_wire(&r, &wire);
 		FCGX_PutStr(wire.p, (int)wire.len, fr.out);
 		FCGX_Finish_r(&fr);
 		sodium_memzero(wire.p, wire.len);
-		app_log(&app, &r);
+		app_log(&wk, &r);
 		req_reset(&r);
 		maintain(&next);
-		if (app.conf.max_requests > 0 &&
-		    app.requests >= (unsigned long)app.conf.max_requests) {
-			log_msg(app.conf.log_level, LOG_LEVEL_INFO,
-			    "worker retires after %lu requests", app.requests);
+		if (wk.conf.max_requests > 0 &&
+		    wk.requests >= (unsigned long)wk.conf.max_requests) {
+			log_msg(wk.conf.log_level, LOG_LEVEL_INFO,
+			    "worker retires after %lu requests", wk.requests);
 			break;
 		}
 	}
@@ -188,15 +189,15 @@ worker(int fd, void *arg)
 
 	(void)arg;
 	worker_signals();
-	app_init(&app);
-	log_msg(app.conf.log_level, LOG_LEVEL_INFO, "worker started (version %s)",
+	worker_init(&wk);
+	log_msg(wk.conf.log_level, LOG_LEVEL_INFO, "worker started (version %s)",
 	    VERSION);
-	db_deadline(&app.db, 0);
-	if (db_connect(&app.db) == 0)
-		log_msg(app.conf.log_level, LOG_LEVEL_INFO, "database connected");
+	db_deadline(&wk.db, 0);
+	if (db_connect(&wk.db) == 0)
+		log_msg(wk.conf.log_level, LOG_LEVEL_INFO, "database connected");
 	rc = serve(fd);
-	app_cleanup(&app);
-	log_msg(app.conf.log_level, LOG_LEVEL_INFO, "worker stopped");
+	worker_cleanup(&wk);
+	log_msg(wk.conf.log_level, LOG_LEVEL_INFO, "worker stopped");
 	return rc;
 }
 
@@ -209,8 +210,8 @@ reload(void *arg)
 	(void)arg;
 	if (load_conf(&c) == -1)
 		return -1;
-	app.conf = c;
-	log_msg(app.conf.log_level, LOG_LEVEL_INFO, "settings reloaded");
+	wk.conf = c;
+	log_msg(wk.conf.log_level, LOG_LEVEL_INFO, "settings reloaded");
 	return 0;
 }
 
@@ -218,7 +219,7 @@ static void
 pool_log(void *arg, const char *msg)
 {
 	(void)arg;
-	log_msg(app.conf.log_level, LOG_LEVEL_INFO, "%s", msg);
+	log_msg(wk.conf.log_level, LOG_LEVEL_INFO, "%s", msg);
 }
 
 static int
@@ -227,9 +228,9 @@ run_pool(void)
 	struct pool_opts o;
 	struct pool_ops	 ops = { worker, reload, pool_log, NULL };
 
-	o.listen = opt_listen ? opt_listen : app.conf.listen;
-	o.workers = opt_workers ? opt_workers : app.conf.workers;
-	o.socket_mode = opt_mode >= 0 ? opt_mode : app.conf.socket_mode;
+	o.listen = opt_listen ? opt_listen : wk.conf.listen;
+	o.workers = opt_workers ? opt_workers : wk.conf.workers;
+	o.socket_mode = opt_mode >= 0 ? opt_mode : wk.conf.socket_mode;
 	return pool_run(&o, &ops);
 }
 
@@ -275,7 +276,7 @@ main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (load_conf(&app.conf) == -1)
+	if (load_conf(&wk.conf) == -1)
 		return 1;
 	if (check)
 		return 0;
@@ -283,7 +284,7 @@ main(int argc, char **argv)
 		fputs("calendence: cannot initialise libsodium or libfcgi\n", stderr);
 		return 1;
 	}
-	if (opt_listen != NULL || app.conf.listen[0] != '\0')
+	if (opt_listen != NULL || wk.conf.listen[0] != '\0')
 		return run_pool();
 	if (FCGX_IsCGI()) {
 		fputs("calendence: not started as a FastCGI application (fd 0 is not "

@@ -4,7 +4,7 @@
 
 #include <json-c/json.h>
 
-#include "app.h"
+#include "worker.h"
 #include "page.h"
 #include "response.h"
 
@@ -93,7 +93,7 @@ page_parse_or_reply(struct request *r, struct page *pg)
 void
 page_base_url(const struct request *r, char *out, size_t len)
 {
-	snprintf(out, len, "%s", r->app->conf.public_url);
+	snprintf(out, len, "%s", r->worker->conf.public_url);
 }
 
 static json_object *

@@ -15,10 +15,10 @@ static const char base62[] =
 
 /* Prepares r for its first request; the buffers live across requests. */
 void
-req_init(struct request *r, struct app *app)
+req_init(struct request *r, struct worker *w)
 {
 	memset(r, 0, sizeof(*r));
-	r->app = app;
+	r->worker = w;
 	r->in_fd = -1;
 	buf_init(&r->headers);
 	buf_init(&r->out);
@@ -29,7 +29,7 @@ void
 req_reset(struct request *r)
 {
 	struct buf	 h = r->headers, o = r->out;
-	struct app	*app = r->app;
+	struct worker	*w = r->worker;
 
 	PQclear(r->auth_res);
 	json_object_put(r->json);
@@ -40,7 +40,7 @@ req_reset(struct request *r)
 	if (o.p != NULL)
 		sodium_memzero(o.p, o.len);	/* a session token may be in it */
 	memset(r, 0, sizeof(*r));
-	r->app = app;
+	r->worker = w;
 	r->in_fd = -1;
 	r->headers = h;
 	r->out = o;

@@ -19,7 +19,7 @@
 #define REQ_ARG_MAX	64
 #define REQ_MAX_ARGS	2
 
-struct app;
+struct worker;
 struct route;
 
 /* Who is calling, as authenticate() found it; strings point into auth_res. */
@@ -39,7 +39,7 @@ struct principal {
 };
 
 struct request {
-	struct app		*app;
+	struct worker		*worker;	/* the worker serving it */
 	FCGX_Stream		*in;		/* body; NULL when there is none */
 	int			 in_fd;		/* the connection 'in' reads; -1 unknown */
 	char			 id[REQ_ID_LEN + 1];
@@ -85,7 +85,7 @@ struct request {
 	int			 has_body;
 };
 
-void		 req_init(struct request *, struct app *);
+void		 req_init(struct request *, struct worker *);
 void		 req_reset(struct request *);
 void		 req_cleanup(struct request *);
 void		 req_parse(struct request *, char **, const struct ip_net *, size_t);

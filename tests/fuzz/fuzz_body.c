@@ -15,8 +15,8 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
-#include "app.h"
-#include "json_check.h"
+#include "worker.h"
+#include "body.h"
 #include "router.h"
 #include "fuzz.h"
 
@@ -203,7 +203,7 @@ check_error(struct request *r)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct app	 app;
+	static struct worker	 app;
 	static struct feed	 feed;
 	struct request		 r;
 	FCGX_Stream		 in;

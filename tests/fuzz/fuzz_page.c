@@ -9,8 +9,8 @@
  */
 #include <json-c/json.h>
 
-#include "app.h"
-#include "json_check.h"
+#include "worker.h"
+#include "body.h"
 #include "page.h"
 #include "fuzz.h"
 
@@ -90,7 +90,7 @@ check_reply(struct request *r, const struct page *pg, char vals[3][FILTER_MAX])
 	FUZZ_ASSERT(r->status == 200);
 	o = parse_body(r);
 	page_base_url(r, base, sizeof(base));
-	FUZZ_ASSERT(strcmp(base, r->app->conf.public_url) == 0);
+	FUZZ_ASSERT(strcmp(base, r->worker->conf.public_url) == 0);
 	FUZZ_ASSERT(json_object_object_get_ex(o, "links", &links));
 	FUZZ_ASSERT(json_object_object_get_ex(o, "meta", &meta));
 	check_link(links, "first", 1, pg, vals, base);
@@ -110,7 +110,7 @@ check_reply(struct request *r, const struct page *pg, char vals[3][FILTER_MAX])
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct app	 app;
+	static struct worker	 app;
 	struct request		 r;
 	struct page		 pg;
 	char			*f[5], *copy, err[256], vals[3][FILTER_MAX];

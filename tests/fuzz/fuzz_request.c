@@ -10,7 +10,7 @@
  */
 #include <ctype.h>
 
-#include "app.h"
+#include "worker.h"
 #include "auth.h"
 #include "page.h"
 #include "router.h"
@@ -178,7 +178,7 @@ check_route(struct request *r)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct app	 app;
+	static struct worker	 app;
 	struct request		 r;
 	struct page		 pg;
 	char			*f[FUZZ_MAX_FIELDS + 1], *copy, err[128];

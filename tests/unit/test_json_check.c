@@ -3,7 +3,7 @@
 
 #include <criterion/criterion.h>
 
-#include "json_check.h"
+#include "body.h"
 
 static int
 ok(const char *s)

@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 
-#include "app.h"
+#include "worker.h"
 #include "page.h"
 
 Test(page, parse_table)
@@ -123,10 +123,10 @@ Test(page, last)
 }
 
 /* An app just big enough for page_reply(): its configuration. */
-static struct app *
+static struct worker *
 app_new(const char *public_url)
 {
-	struct app	*app = calloc(1, sizeof(*app));
+	struct worker	*app = calloc(1, sizeof(*app));
 
 	cr_assert_not_null(app);
 	conf_defaults(&app->conf);
@@ -139,7 +139,7 @@ app_new(const char *public_url)
  * and, with https, HTTPS=on: neither may show in a link.
  */
 static json_object *
-reply(struct app *app, const char *host, int https, long long page, int per_page,
+reply(struct worker *app, const char *host, int https, long long page, int per_page,
     long long total)
 {
 	struct request	 r;
@@ -204,7 +204,7 @@ expect_int(json_object *root, const char *a, const char *b, long long want)
 
 Test(page, reply_middle_page)
 {
-	struct app	*app = app_new("");
+	struct worker	*app = app_new("");
 	json_object	*root = reply(app, "api.example.com", 0, 2, 15, 31);
 	json_object	*data;
 
@@ -228,7 +228,7 @@ Test(page, reply_middle_page)
 
 Test(page, reply_first_and_last_page)
 {
-	struct app	*app = app_new("");
+	struct worker	*app = app_new("");
 	json_object	*root;
 
 	root = reply(app, "api.example.com", 0, 1, 15, 1);
@@ -252,7 +252,7 @@ Test(page, reply_first_and_last_page)
 
 Test(page, reply_empty_and_past_the_end)
 {
-	struct app	*app = app_new("");
+	struct worker	*app = app_new("");
 	json_object	*root;
 
 	root = reply(app, "api.example.com", 0, 1, 15, 0);
@@ -276,7 +276,7 @@ Test(page, reply_empty_and_past_the_end)
 /* Links carry per_page only when it is not the default. */
 Test(page, reply_links_carry_per_page)
 {
-	struct app	*app = app_new("");
+	struct worker	*app = app_new("");
 	json_object	*root = reply(app, "api.example.com", 0, 2, 20, 45);
 
 	expect_string(root, "links", "first", BASE "?page=1&per_page=20");
@@ -319,7 +319,7 @@ Test(page, reply_base_url)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct app	*app = app_new(cases[i].public_url);
+		struct worker	*app = app_new(cases[i].public_url);
 		json_object	*root = reply(app, cases[i].host, cases[i].https, 2, 15, 31);
 
 		expect_string(root, "meta", "path", cases[i].path);
@@ -371,7 +371,7 @@ Test(page, parse_or_reply_answers_422)
 /* A filtered list's links carry its filters, percent-encoded; meta.path does not. */
 Test(page, reply_links_keep_filters)
 {
-	struct app		*app = app_new("https://api.example.com");
+	struct worker		*app = app_new("https://api.example.com");
 	const char *const	 params[] = { "status", "confirmed", "from", NULL,
 				    "to", "2026-03-01T10:00:00+01:00 &x", NULL };
 	struct request		 r;

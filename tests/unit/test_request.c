@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 
-#include "app.h"
+#include "worker.h"
 #include "request.h"
 
 static const char alphabet[] =
@@ -484,7 +484,7 @@ Test(request, reset_clears_the_request)
 {
 	char		*envp[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x?y=1",
 			    "CONTENT_LENGTH=3", NULL };
-	struct app	*app = calloc(1, sizeof(*app));
+	struct worker	*app = calloc(1, sizeof(*app));
 	struct request	 r;
 
 	req_init(&r, app);
@@ -497,7 +497,7 @@ Test(request, reset_clears_the_request)
 	buf_puts(&r.headers, "X: y\r\n");
 	buf_puts(&r.out, "{\"a\":1}");
 	req_reset(&r);
-	cr_expect_eq(r.app, app);
+	cr_expect_eq(r.worker, app);
 	cr_expect_null(r.body);
 	cr_expect_null(r.json);
 	cr_expect_eq(r.status, 0);

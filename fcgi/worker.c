@@ -1,0 +1,23 @@
+/* worker.c: a worker's state across requests: set up from its settings, torn down. */
+#include "worker.h"
+
+/*
+ * Sets up a worker's state from its configuration (already in w->conf).
+ * The refusal caches are not cleared: a worker is static (or calloc'ed),
+ * so they are all zero, that is empty, already; writing 1.2 MB of zeros
+ * would only make every worker hold those pages for nothing.
+ */
+void
+worker_init(struct worker *w)
+{
+	db_init(&w->db, w->conf.database, w->conf.log_level,
+	    (enum db_prepare)w->conf.prepared_statements, w->conf.db_timeout);
+	w->requests = 0;
+}
+
+/* Closes the worker's connection. */
+void
+worker_cleanup(struct worker *w)
+{
+	db_cleanup(&w->db);
+}

@@ -1,0 +1,25 @@
+/* worker.h: what one worker keeps across requests: settings, connection, caches. */
+#ifndef WORKER_H
+#define WORKER_H
+
+#include "conf.h"
+#include "db.h"
+#include "ratelimit.h"
+
+/*
+ * One per worker process. Every request points to it (request.h), so that
+ * the modules below the pipeline reach the settings, the connection and
+ * the caches without knowing the pipeline.
+ */
+struct worker {
+	struct conf	 conf;
+	struct db	 db;
+	struct rl_cache	 refusals;	/* exhausted windows, by subject digest */
+	struct rl_cache	 unknown;	/* refused token hashes, with their answer */
+	unsigned long	 requests;
+};
+
+void	worker_init(struct worker *);
+void	worker_cleanup(struct worker *);
+
+#endif
