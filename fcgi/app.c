@@ -56,6 +56,28 @@ route_or_reply(struct request *r)
 }
 
 /*
+ * Step 1b of the order of checks, after routing: a header the worker acts
+ * on (Authorization, X-Forwarded-For, Calendence-Business, Origin,
+ * Idempotency-Key) that came more than once, typically the real one and
+ * a client's look-alike such as X_Forwarded_For, is 400 invalid_request
+ * naming it: which of the two is real cannot be told. Returns 0, or -1 when
+ * the response is written.
+ */
+int
+app_headers_or_reply(struct request *r)
+{
+	char	 msg[160];
+
+	if (r->repeated == NULL)
+		return 0;
+	snprintf(msg, sizeof(msg), "The %s header was sent more than once "
+	    "(a name spelled with '_' for '-' counts as the same header).",
+	    r->repeated);
+	resp_error(r, 400, "invalid_request", r->repeated, msg);
+	return -1;
+}
+
+/*
  * GET /healthz (outside /api/v1; no key, no rate limit)
  * 200 {"status":"ok"} when the worker can reach the database, else 503.
  */
@@ -92,7 +114,7 @@ app_handle(struct worker *w, struct request *r, char **envp, FCGX_Stream *in, in
 		health(r);
 		return;
 	}
-	if (route_or_reply(r) == -1 || req_headers_or_reply(r) == -1 ||
+	if (route_or_reply(r) == -1 || app_headers_or_reply(r) == -1 ||
 	    auth_or_reply(r) == -1 || body_or_reply(r) == -1)
 		return;
 	r->route->handler(r);

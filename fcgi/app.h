@@ -12,5 +12,6 @@ struct worker;
 void	app_handle(struct worker *, struct request *, char **, FCGX_Stream *, int);
 void	app_wire(struct request *, struct buf *);
 void	app_log(struct worker *, const struct request *);
+int	app_headers_or_reply(struct request *);
 
 #endif

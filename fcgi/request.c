@@ -8,7 +8,6 @@
 #include <sodium.h>
 
 #include "request.h"
-#include "response.h"
 
 static const char base62[] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -232,7 +231,7 @@ parse_uri(struct request *r, const char *uri)
  * Fills r from the FastCGI parameters in envp; proxies are the trusted
  * proxies for X-Forwarded-For. Never fails: what is missing stays NULL, and
  * a header the worker acts on that came twice is named in r->repeated for
- * req_headers_or_reply() to refuse.
+ * the pipeline to refuse (app.c).
  */
 void
 req_parse(struct request *r, char **envp, const struct ip_net *proxies,
@@ -335,28 +334,6 @@ req_query(const char *query, const char *name, char *out, size_t outlen)
 			p++;
 	}
 	return 0;
-}
-
-/*
- * Step 1b of the order of checks, after routing: a header the worker acts
- * on (Authorization, X-Forwarded-For, Calendence-Business, Origin,
- * Idempotency-Key) that came more than once, typically the real one and
- * a client's look-alike such as X_Forwarded_For, is 400 invalid_request
- * naming it: which of the two is real cannot be told. Returns 0, or -1 when
- * the response is written.
- */
-int
-req_headers_or_reply(struct request *r)
-{
-	char	 msg[160];
-
-	if (r->repeated == NULL)
-		return 0;
-	snprintf(msg, sizeof(msg), "The %s header was sent more than once "
-	    "(a name spelled with '_' for '-' counts as the same header).",
-	    r->repeated);
-	resp_error(r, 400, "invalid_request", r->repeated, msg);
-	return -1;
 }
 
 /* True for a lowercase, hyphenated UUID ("8-4-4-4-12" hex digits). */

@@ -91,7 +91,6 @@ void		 req_cleanup(struct request *);
 void		 req_parse(struct request *, char **, const struct ip_net *, size_t);
 const char	*req_param(char **, const char *);
 int		 req_query(const char *, const char *, char *, size_t);
-int		 req_headers_or_reply(struct request *);
 int		 req_utf8_valid(const char *, size_t);
 int		 uuid_valid(const char *);
 

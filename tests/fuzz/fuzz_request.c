@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 
+#include "app.h"
 #include "worker.h"
 #include "auth.h"
 #include "page.h"
@@ -198,7 +199,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req_parse(&r, f, app.conf.proxies, app.conf.nproxies);
 	check_parsed(&r, f);
 	FUZZ_ASSERT((r.repeated != NULL) == has_repeated(f));
-	FUZZ_ASSERT(req_headers_or_reply(&r) == (r.repeated != NULL ? -1 : 0));
+	FUZZ_ASSERT(app_headers_or_reply(&r) == (r.repeated != NULL ? -1 : 0));
 	FUZZ_ASSERT(r.status == (r.repeated != NULL ? 400 : 0));
 	check_route(&r);
 	check_query(r.query);

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 
+#include "app.h"
 #include "worker.h"
 #include "request.h"
 
@@ -387,14 +388,14 @@ Test(request, repeated_headers)
 		if (cases[i].repeated == NULL) {
 			cr_expect_null(r.repeated, "%s, %s: %s", envp[3], envp[4],
 			    r.repeated);
-			cr_expect_eq(req_headers_or_reply(&r), 0);
+			cr_expect_eq(app_headers_or_reply(&r), 0);
 			cr_expect_eq(r.status, 0);
 			req_cleanup(&r);
 			continue;
 		}
 		cr_expect_str_eq(r.repeated, cases[i].repeated, "%s, %s", envp[3],
 		    envp[4]);
-		cr_expect_eq(req_headers_or_reply(&r), -1);
+		cr_expect_eq(app_headers_or_reply(&r), -1);
 		cr_expect_eq(r.status, 400, "%s, %s", envp[3], envp[4]);
 		root = json_tokener_parse(buf_str(&r.out));
 		cr_assert(root != NULL && json_object_object_get_ex(root, "error", &err),
