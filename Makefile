@@ -26,8 +26,8 @@ ASAN_FLAGS	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 # everything the worker is made of, except main()
 CORE_SRC	:= fcgi/buf.c fcgi/token.c fcgi/conf.c fcgi/log.c fcgi/ip.c \
-		   fcgi/request.c fcgi/router.c fcgi/response.c fcgi/page.c fcgi/body.c \
-		   fcgi/ratelimit.c fcgi/db.c fcgi/worker.c fcgi/auth.c fcgi/kit.c fcgi/app.c \
+		   fcgi/request.c fcgi/router.c fcgi/response.c fcgi/page.c fcgi/json_check.c \
+		   fcgi/ratelimit.c fcgi/db.c fcgi/auth.c fcgi/app.c \
 		   fcgi/h_services.c fcgi/h_businesses.c fcgi/h_session.c fcgi/h_bookings.c \
 		   fcgi/pool.c
 HDRS		:= $(wildcard fcgi/*.h)
@@ -37,8 +37,10 @@ ASAN_OBJ	:= $(CORE_SRC:fcgi/%.c=$(B)/asan/%.o)
 
 UNIT_SRC	:= $(wildcard tests/unit/*.c)
 INTEG_SRC	:= $(wildcard tests/integration/*.c)
-E2E_SRC		:= $(filter-out tests/e2e/http.c tests/e2e/fixture.c,$(wildcard tests/e2e/*.c))
-E2E_LIB		:= tests/e2e/http.c tests/e2e/fixture.c
+E2E_SRC		:= $(wildcard tests/e2e/*.c)
+# the test library (tests/README.md): the HTTP client, the fixtures, the API helpers
+E2E_LIB		:= $(wildcard tests/lib/*.c)
+E2E_LIB_H	:= $(wildcard tests/lib/*.h)
 OUTAGE_SRC	:= $(wildcard tests/outage/*.c)
 LOAD_SRC	:= $(wildcard tests/load/*.c)
 
@@ -69,26 +71,26 @@ $(B)/tests/unit: $(UNIT_SRC) $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $(UNIT_SRC) $(ASAN_OBJ) $(LIBS) -lcriterion
 
-$(B)/tests/integration: $(INTEG_SRC) tests/e2e/fixture.c $(ASAN_OBJ) $(HDRS)
+$(B)/tests/integration: $(INTEG_SRC) tests/lib/fixture.c $(ASAN_OBJ) $(HDRS) $(E2E_LIB_H)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/e2e -o $@ $(INTEG_SRC) tests/e2e/fixture.c \
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/lib -o $@ $(INTEG_SRC) tests/lib/fixture.c \
 		$(ASAN_OBJ) $(LIBS) -lcriterion
 
-$(B)/tests/e2e: $(E2E_SRC) $(E2E_LIB) $(ASAN_OBJ) $(HDRS) $(wildcard tests/e2e/*.h)
+$(B)/tests/e2e: $(E2E_SRC) $(E2E_LIB) $(ASAN_OBJ) $(HDRS) $(E2E_LIB_H)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/e2e -o $@ $(E2E_SRC) $(E2E_LIB) \
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/lib -o $@ $(E2E_SRC) $(E2E_LIB) \
 		$(ASAN_OBJ) $(LIBS) -lcriterion
 
-$(B)/tests/outage: $(OUTAGE_SRC) $(E2E_LIB) $(HDRS) $(wildcard tests/e2e/*.h)
+$(B)/tests/outage: $(OUTAGE_SRC) $(E2E_LIB) $(HDRS) $(E2E_LIB_H)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/e2e -o $@ $(OUTAGE_SRC) $(E2E_LIB) \
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/lib -o $@ $(OUTAGE_SRC) $(E2E_LIB) \
 		$(LIBS) -lcriterion
 
 # the load generator is built without sanitizers: it has to keep up with the
 # workers on the same cores (the workers under load are the sanitizer build)
-$(B)/tests/load: $(LOAD_SRC) $(E2E_LIB) $(wildcard tests/load/*.h) $(wildcard tests/e2e/*.h)
+$(B)/tests/load: $(LOAD_SRC) $(E2E_LIB) $(wildcard tests/load/*.h) $(E2E_LIB_H)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/e2e -Itests/load -o $@ $(LOAD_SRC) $(E2E_LIB) \
+	$(CC) $(ALL_CFLAGS) -Itests/lib -Itests/load -o $@ $(LOAD_SRC) $(E2E_LIB) \
 		$(PKG_LIBS) -lcriterion
 
 TEST_BINS := $(B)/asan/calendence.fcgi $(B)/asan/calendence-admin \
