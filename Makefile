@@ -26,8 +26,8 @@ ASAN_FLAGS	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 # everything the worker is made of, except main()
 CORE_SRC	:= fcgi/buf.c fcgi/token.c fcgi/conf.c fcgi/log.c fcgi/ip.c \
-		   fcgi/request.c fcgi/router.c fcgi/response.c fcgi/page.c fcgi/json_check.c \
-		   fcgi/ratelimit.c fcgi/db.c fcgi/auth.c fcgi/app.c \
+		   fcgi/request.c fcgi/router.c fcgi/response.c fcgi/page.c fcgi/body.c \
+		   fcgi/ratelimit.c fcgi/db.c fcgi/worker.c fcgi/auth.c fcgi/kit.c fcgi/app.c \
 		   fcgi/h_services.c fcgi/h_businesses.c fcgi/h_session.c fcgi/h_bookings.c \
 		   fcgi/pool.c
 HDRS		:= $(wildcard fcgi/*.h)
