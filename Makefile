@@ -174,12 +174,17 @@ migrate: fcgi/calendence-admin
 	fcgi/calendence-admin migrate --dir sql
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/conf \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/sql/migrations \
+		$(DESTDIR)$(SHAREDIR)/sql/functions $(DESTDIR)$(SHAREDIR)/conf \
 		$(DESTDIR)$(DOCDIR)
 	install -m 0755 fcgi/calendence.fcgi fcgi/calendence-admin $(DESTDIR)$(BINDIR)/
-	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql/
+	install -m 0644 sql/demo.sql $(DESTDIR)$(SHAREDIR)/sql/
+	install -m 0644 sql/migrations/*.sql $(DESTDIR)$(SHAREDIR)/sql/migrations/
+	install -m 0644 sql/functions/*.sql $(DESTDIR)$(SHAREDIR)/sql/functions/
 	install -m 0644 conf/* $(DESTDIR)$(SHAREDIR)/conf/
 	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	@# the settings file is the administrator's: never overwritten
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/calendence.conf ] || \

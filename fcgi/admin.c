@@ -24,21 +24,19 @@
 #ifndef SHAREDIR
 #define SHAREDIR	"/usr/local/share/calendence"
 #endif
-#define MIGRATION_MAX	(16L * 1024 * 1024)	/* largest migration */
+#define SQL_FILE_MAX	(16L * 1024 * 1024)	/* largest SQL file */
 
 /* pg_advisory_lock keys: arbitrary, fixed, and the same in every copy */
 #define LOCK_MIGRATE	"7310012"
 #define LOCK_DEMO	"7310013"
 
-#define DEMO_SLUG	"demo-auto-detail"
+#define DEMO_FILE	"demo.sql"	/* of the --dir: the demo tenant */
 #define DEMO_LABEL	"demo"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define PARAMS(...)	((const char *const []){ __VA_ARGS__ })
 
 enum stmt {
-	ST_LOCK,
-	ST_UNLOCK,
 	ST_XACT_LOCK,
 	ST_BEGIN,
 	ST_COMMIT,
@@ -47,6 +45,8 @@ enum stmt {
 	ST_MIGRATIONS_TABLE,
 	ST_MIGRATION_DONE,
 	ST_MIGRATION_RECORD,
+	ST_BODIES_UNCHECKED,
+	ST_FUNCTIONS_CHECK,
 	ST_CREATE_HUB,
 	ST_CREATE_BUSINESS,
 	ST_ISSUE_KEY,
@@ -55,9 +55,6 @@ enum stmt {
 	ST_ROLL_KEY,
 	ST_KEY_EXPIRES,
 	ST_SET_ORIGINS,
-	ST_DEMO_FIND,
-	ST_DEMO_BOOKING,
-	ST_DEMO_SERVICE,
 	ST_DEMO_REVOKE,
 	ST_DEMO_ISSUE,
 	ST_MAINTENANCE,
@@ -69,8 +66,6 @@ static const struct stmt_def {
 	const char	*sql;
 	int		 nparams;
 } stmts[ST__MAX] = {
-	[ST_LOCK] = { "SELECT pg_advisory_lock($1::bigint)", 1 },
-	[ST_UNLOCK] = { "SELECT pg_advisory_unlock($1::bigint)", 1 },
 	[ST_XACT_LOCK] = { "SELECT pg_advisory_xact_lock($1::bigint)", 1 },
 	[ST_BEGIN] = { "BEGIN", 0 },
 	[ST_COMMIT] = { "COMMIT", 0 },
@@ -86,6 +81,23 @@ static const struct stmt_def {
 	[ST_MIGRATION_RECORD] = {
 	    "INSERT INTO calendence.schema_migrations (version)"
 	    " VALUES ($1)", 1 },
+	/* for the function files: one may call a function of a later one */
+	[ST_BODIES_UNCHECKED] = { "SET LOCAL check_function_bodies = off", 0 },
+	/* every function's body, checked as CREATE FUNCTION would, once all exist */
+	[ST_FUNCTIONS_CHECK] = {
+	    "DO $$ DECLARE f record; BEGIN"
+	    " PERFORM set_config('check_function_bodies', 'on', true);"
+	    " FOR f IN SELECT p.oid, p.oid::regprocedure AS name, l.lanname"
+	    "  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+	    " WHERE p.pronamespace = 'calendence'::regnamespace"
+	    "   AND l.lanname IN ('sql', 'plpgsql') LOOP"
+	    " BEGIN"
+	    "  IF f.lanname = 'sql' THEN PERFORM fmgr_sql_validator(f.oid);"
+	    "  ELSE PERFORM plpgsql_validator(f.oid); END IF;"
+	    " EXCEPTION WHEN OTHERS THEN"
+	    "  RAISE EXCEPTION '%: %', f.name, SQLERRM USING ERRCODE = SQLSTATE;"
+	    " END;"
+	    " END LOOP; END $$", 0 },
 	[ST_CREATE_HUB] = {
 	    "SELECT calendence.create_hub($1::text, $2::text)", 2 },
 	[ST_CREATE_BUSINESS] = {
@@ -121,18 +133,6 @@ static const struct stmt_def {
 	[ST_SET_ORIGINS] = {
 	    "SELECT calendence.set_allowed_origins($1::uuid, nullif(ARRAY("
 	    "SELECT json_array_elements_text($2::json)), '{}'::text[]))", 2 },
-	[ST_DEMO_BOOKING] = {
-	    "SELECT calendence.load_demo_booking($1::uuid)", 1 },
-	[ST_DEMO_FIND] = {
-	    "SELECT hub_id, id FROM calendence.businesses WHERE slug = $1", 1 },
-	[ST_DEMO_SERVICE] = {
-	    "INSERT INTO calendence.services (business_id, name, description,"
-	    " duration_min, duration_max, rate, rate_type, deposit_type,"
-	    " deposit_amount, buffer_before_min, buffer_after_min, is_mobile,"
-	    " is_active, show_staff_picker, custom_fields)"
-	    " VALUES ($1::uuid, $2, $3, $4::integer, $5::integer, $6::integer,"
-	    " $7, $8, $9::integer, $10::integer, $11::integer, $12::boolean,"
-	    " $13::boolean, $14::boolean, $15::jsonb)", 15 },
 	[ST_DEMO_REVOKE] = {
 	    "UPDATE calendence.api_keys SET revoked_at = now()"
 	    " WHERE label = $3 AND revoked_at IS NULL"
@@ -197,46 +197,11 @@ struct command {
 	const char	*summary;
 };
 
-/* The demo business's services (zero fields: the column defaults). */
-static const struct demo_service {
-	const char	*name;
-	const char	*description;
-	int		 duration_min;
-	int		 duration_max;
-	int		 rate;
-	const char	*rate_type;		/* NULL: flat */
-	const char	*deposit_type;		/* NULL: none */
-	int		 deposit_amount;
-	int		 buffer_before_min;
-	int		 buffer_after_min;
-	bool		 is_mobile;
-	bool		 inactive;
-	bool		 show_staff_picker;
-	const char	*custom_fields;		/* NULL: [] */
-} demo_services[] = {
-	{ .name = "Express Wash", .description = "Quick exterior wash and dry.",
-	  .duration_min = 30, .duration_max = 30, .rate = 3500 },
-	{ .name = "Interior Detail",
-	  .description = "Vacuum, shampoo and wipe-down of every surface.",
-	  .duration_min = 90, .duration_max = 120, .rate = 12000,
-	  .deposit_type = "flat", .deposit_amount = 2000,
-	  .buffer_after_min = 15,
-	  .custom_fields = "[{\"id\":\"vehicle\","
-	      "\"label\":\"Vehicle make and model\",\"type\":\"text\","
-	      "\"required\":true,\"options\":[]}]" },
-	{ .name = "Full Detail",
-	  .description = "Interior and exterior, clay bar and wax.",
-	  .duration_min = 180, .duration_max = 240, .rate = 4500,
-	  .rate_type = "hourly", .deposit_type = "percentage",
-	  .deposit_amount = 2500, .buffer_before_min = 15,
-	  .buffer_after_min = 15, .show_staff_picker = true },
-	{ .name = "Mobile Wash", .description = "We come to you.",
-	  .duration_min = 45, .duration_max = 60, .rate = 5500,
-	  .is_mobile = true },
-	{ .name = "Winter Special",
-	  .description = "Salt and grime removal for the cold months.",
-	  .duration_min = 60, .duration_max = 60, .rate = 6500,
-	  .inactive = true },
+/* A folder of SQL files: its path, and the names a filter took, in byte order. */
+struct sql_files {
+	char		  dir[PATH_MAX];
+	struct dirent	**names;
+	int		  n;
 };
 
 static void	errmsg(const char *, ...)
@@ -426,6 +391,18 @@ migration_name(const struct dirent *d)
 	    s[3] == '_' && strcmp(s + len - 4, ".sql") == 0;
 }
 
+/* migrate: the files a function file may be named by, NN_concern.sql. */
+static int
+function_file_name(const struct dirent *d)
+{
+	const char	*s = d->d_name;
+	size_t		 len = strlen(s);
+
+	return len > 7 && isdigit((unsigned char)s[0]) &&
+	    isdigit((unsigned char)s[1]) && s[2] == '_' &&
+	    strcmp(s + len - 4, ".sql") == 0;
+}
+
 /* Byte order, whatever the locale: 002 before 010 before 100. */
 static int
 migration_cmp(const struct dirent **a, const struct dirent **b)
@@ -433,9 +410,44 @@ migration_cmp(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* A migration's text, NUL-terminated, for the caller to free; or NULL. */
+/*
+ * Lists the files of folder 'sub' of 'top' that 'filter' takes, in byte
+ * order, into 'f' (freed by sql_files_free, even after a failure).
+ * Returns 0, or -1 once the error has been printed.
+ */
+static int
+sql_files_scan(struct sql_files *f, const char *top, const char *sub,
+    int (*filter)(const struct dirent *))
+{
+	memset(f, 0, sizeof(*f));
+	if ((size_t)snprintf(f->dir, sizeof(f->dir), "%s/%s", top, sub) >=
+	    sizeof(f->dir)) {
+		errmsg("%s/%s: path too long", top, sub);
+		return -1;
+	}
+	if ((f->n = scandir(f->dir, &f->names, filter, migration_cmp)) == -1) {
+		errmsg("%s: %s", f->dir, strerror(errno));
+		f->n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sql_files_free(struct sql_files *f)
+{
+	int	 i;
+
+	for (i = 0; i < f->n; i++)
+		free(f->names[i]);
+	free(f->names);
+	f->names = NULL;
+	f->n = 0;
+}
+
+/* A SQL file's text, NUL-terminated, for the caller to free; or NULL. */
 static char *
-migration_read(const char *path)
+sql_read(const char *path)
 {
 	struct stat	 st;
 	FILE		*f;
@@ -446,9 +458,9 @@ migration_read(const char *path)
 		errmsg("%s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > MIGRATION_MAX) {
+	if (!S_ISREG(st.st_mode) || st.st_size > SQL_FILE_MAX) {
 		errmsg("%s: not a regular file of at most %ld bytes", path,
-		    MIGRATION_MAX);
+		    SQL_FILE_MAX);
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
@@ -492,92 +504,116 @@ text_line(const char *text, const char *pos)
 }
 
 /*
- * Runs one migration's text inside the caller's transaction, records its
- * version and commits. Returns 0, or -1 once the error has been printed.
+ * Runs SQL file 'name' of 'dir' inside the caller's transaction. Returns
+ * the result of its last statement for the caller to PQclear, or NULL once
+ * the error has been printed, naming the file and the line.
  */
-static int
-migration_exec(PGconn *db, const char *file, const char *text,
-    const char *version)
+static PGresult *
+sql_file_exec(PGconn *db, const char *dir, const char *name)
 {
-	PGresult	*res;
-	char		 what[NAME_MAX + 32];
+	PGresult	*res = NULL;
+	char		 path[PATH_MAX], what[PATH_MAX + 32];
+	char		*text;
 	long		 line;
 
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
+		errmsg("%s/%s: path too long", dir, name);
+		return NULL;
+	}
+	if ((text = sql_read(path)) == NULL)
+		return NULL;
 	/* the one place file content goes to the server as SQL: it is SQL */
 	res = PQexec(db, text);
-	if (!result_ok(res)) {
+	if (!result_ok(res) && PQresultStatus(res) != PGRES_EMPTY_QUERY) {
 		line = res == NULL ? 0 : text_line(text,
 		    PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION));
 		if (line > 0)
-			snprintf(what, sizeof(what), "%s, line %ld", file,
-			    line);
+			snprintf(what, sizeof(what), "%s, line %ld", path, line);
 		else
-			snprintf(what, sizeof(what), "%s", file);
+			snprintf(what, sizeof(what), "%s", path);
 		pg_warn(db, res, what);
 		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
-	if (PQtransactionStatus(db) != PQTRANS_INTRANS) {
+		res = NULL;
+	} else if (PQtransactionStatus(db) != PQTRANS_INTRANS) {
 		errmsg("%s: ends its own transaction (COMMIT or ROLLBACK); "
-		    "what ran is not recorded as applied", file);
-		return -1;
+		    "what ran is not recorded as applied", path);
+		PQclear(res);
+		res = NULL;
 	}
-	res = query_about(db, file, ST_MIGRATION_RECORD, PARAMS(version));
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	if ((res = query_about(db, file, ST_COMMIT, NULL)) == NULL)
+	free(text);
+	return res;
+}
+
+/* Runs SQL file 'name' of 'dir' for its effect: 0, or -1 once reported. */
+static int
+sql_file_run(PGconn *db, const char *dir, const char *name)
+{
+	PGresult	*res;
+
+	if ((res = sql_file_exec(db, dir, name)) == NULL)
 		return -1;
 	PQclear(res);
 	return 0;
 }
 
 /*
- * Applies migration 'file' of 'dir' in a transaction of its own, unless its
- * version is recorded already. Returns 1 when applied, 0 when there was
- * nothing to do, -1 once the error has been printed (nothing is left applied).
+ * Applies the function files of 'fn' in the caller's transaction: only
+ * those numbered 0N (what the tables need) when 'tables_only', else all.
+ * Bodies are checked once every function exists (ST_FUNCTIONS_CHECK), so
+ * the order of the files does not matter. 0, or -1 once reported.
  */
 static int
-migration_apply(PGconn *db, const char *dir, const char *file)
+functions_apply(PGconn *db, const struct sql_files *fn, bool tables_only)
+{
+	int	 i;
+
+	if (exec_stmt(db, ST_BODIES_UNCHECKED, NULL) == -1)
+		return -1;
+	for (i = 0; i < fn->n; i++) {
+		if (tables_only && fn->names[i]->d_name[0] != '0')
+			continue;
+		if (sql_file_run(db, fn->dir, fn->names[i]->d_name) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Applies, in order, each migration of 'mig' whose version (its name
+ * without ".sql") is not recorded yet, and records it, in the caller's
+ * transaction; applied[i] tells which ran. 0, or -1 once reported.
+ */
+static int
+migrations_apply(PGconn *db, const struct sql_files *mig, bool *applied)
 {
 	PGresult	*res;
-	char		 path[PATH_MAX], version[NAME_MAX + 1];
-	char		*text = NULL;
-	int		 rc = -1;
+	const char	*file;
+	char		 version[NAME_MAX + 1];
+	int		 i;
+	bool		 done;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >=
-	    sizeof(path)) {
-		errmsg("%s/%s: path too long", dir, file);
-		return -1;
+	for (i = 0; i < mig->n; i++) {
+		file = mig->names[i]->d_name;
+		snprintf(version, sizeof(version), "%.*s",
+		    (int)(strlen(file) - 4), file);
+		if ((res = query(db, ST_MIGRATION_DONE, PARAMS(version))) == NULL)
+			return -1;
+		done = PQntuples(res) > 0;
+		PQclear(res);
+		if (done)
+			continue;
+		if (sql_file_run(db, mig->dir, file) == -1 ||
+		    exec_stmt(db, ST_MIGRATION_RECORD, PARAMS(version)) == -1)
+			return -1;
+		applied[i] = true;
 	}
-	snprintf(version, sizeof(version), "%.*s", (int)(strlen(file) - 4),
-	    file);
-	if ((res = query(db, ST_MIGRATION_DONE, PARAMS(version))) == NULL)
-		return -1;
-	if (PQntuples(res) > 0) {
-		rc = 0;
-		goto out;
-	}
-	if ((text = migration_read(path)) == NULL ||
-	    exec_stmt(db, ST_BEGIN, NULL) == -1)
-		goto out;
-	if (migration_exec(db, file, text, version) == -1) {
-		rollback(db);
-		goto out;
-	}
-	printf("applied %s\n", version);
-	fflush(stdout);
-	rc = 1;
- out:
-	free(text);
-	PQclear(res);
-	return rc;
+	return 0;
 }
 
 /* ./sql when run from a source tree, else the installed copy. */
 static const char *
-migrations_dir_default(void)
+sql_dir_default(void)
 {
 	struct stat	 st;
 
@@ -587,45 +623,61 @@ migrations_dir_default(void)
 }
 
 /*
- * migrate [--dir DIR]: applies, in order and under an advisory lock, each
- * NNN_*.sql of DIR not yet in calendence.schema_migrations. 0, or 1.
+ * migrate [--dir DIR]: in one transaction, under an advisory lock: the
+ * function files DIR/functions/0N_*.sql that the tables need, each
+ * migration DIR/migrations/NNN_*.sql not yet in
+ * calendence.schema_migrations, then every function file. Prints the
+ * migrations applied, or "up to date". 0, or 1 (nothing is left applied).
  */
 static int
 cmd_migrate(PGconn *db, const struct args *a)
 {
-	struct dirent	**files = NULL;
+	struct sql_files mig = { 0 }, fn = { 0 };
 	const char	*dir;
-	int		 i, n, r, applied = 0, rc = 1;
+	bool		*applied = NULL;
+	int		 i, n = 0, rc = 1;
 
 	if ((dir = a->opt[OPT_DIR]) == NULL)
-		dir = migrations_dir_default();
-	if ((n = scandir(dir, &files, migration_name, migration_cmp)) == -1) {
-		errmsg("%s: %s", dir, strerror(errno));
-		return 1;
-	}
-	if (n == 0) {
-		errmsg("%s: no NNN_*.sql migrations here", dir);
+		dir = sql_dir_default();
+	if (sql_files_scan(&mig, dir, "migrations", migration_name) == -1 ||
+	    sql_files_scan(&fn, dir, "functions", function_file_name) == -1)
+		goto out;
+	if (mig.n == 0) {
+		errmsg("%s: no NNN_*.sql migrations here", mig.dir);
 		goto out;
 	}
-	if (exec_stmt(db, ST_LOCK, PARAMS(LOCK_MIGRATE)) == -1 ||
+	if ((applied = calloc((size_t)mig.n, sizeof(*applied))) == NULL) {
+		errmsg("out of memory");
+		goto out;
+	}
+	if (exec_stmt(db, ST_BEGIN, NULL) == -1)
+		goto out;
+	if (exec_stmt(db, ST_XACT_LOCK, PARAMS(LOCK_MIGRATE)) == -1 ||
 	    exec_stmt(db, ST_SCHEMA, NULL) == -1 ||
-	    exec_stmt(db, ST_MIGRATIONS_TABLE, NULL) == -1)
+	    exec_stmt(db, ST_MIGRATIONS_TABLE, NULL) == -1 ||
+	    functions_apply(db, &fn, true) == -1 ||
+	    migrations_apply(db, &mig, applied) == -1 ||
+	    functions_apply(db, &fn, false) == -1 ||
+	    exec_stmt(db, ST_FUNCTIONS_CHECK, NULL) == -1 ||
+	    exec_stmt(db, ST_COMMIT, NULL) == -1) {
+		rollback(db);
 		goto out;
-	for (i = 0; i < n; i++) {
-		if ((r = migration_apply(db, dir, files[i]->d_name)) == -1)
-			goto out;
-		applied += r;
 	}
-	if (applied == 0)
+	for (i = 0; i < mig.n; i++) {
+		if (applied[i]) {
+			printf("applied %.*s\n", (int)(strlen(
+			    mig.names[i]->d_name) - 4), mig.names[i]->d_name);
+			n++;
+		}
+	}
+	if (n == 0)
 		puts("up to date");
-	if (exec_stmt(db, ST_UNLOCK, PARAMS(LOCK_MIGRATE)) == -1)
-		goto out;
 	rc = 0;
  out:
-	for (i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
-	return rc;		/* a lock still held ends with the session */
+	free(applied);
+	sql_files_free(&mig);
+	sql_files_free(&fn);
+	return rc;
 }
 
 /* create-hub NAME PLAN: prints the new hub's id. */
@@ -764,79 +816,30 @@ cmd_set_origins(PGconn *db, const struct args *a)
 	return rc;
 }
 
-/* Inserts one demo service into business 'biz': 0, or -1 once reported. */
-static int
-demo_service_insert(PGconn *db, const char *biz, const struct demo_service *s)
-{
-	const int	 v[] = { s->duration_min, s->duration_max, s->rate,
-			    s->deposit_amount, s->buffer_before_min,
-			    s->buffer_after_min };
-	char		 n[nitems(v)][16];
-	size_t		 i;
-
-	for (i = 0; i < nitems(v); i++)
-		snprintf(n[i], sizeof(n[i]), "%d", v[i]);
-	return exec_stmt(db, ST_DEMO_SERVICE, PARAMS(biz, s->name,
-	    s->description, n[0], n[1], n[2],
-	    s->rate_type != NULL ? s->rate_type : "flat",
-	    s->deposit_type != NULL ? s->deposit_type : "none",
-	    n[3], n[4], n[5],
-	    s->is_mobile ? "true" : "false", s->inactive ? "false" : "true",
-	    s->show_staff_picker ? "true" : "false",
-	    s->custom_fields != NULL ? s->custom_fields : "[]"));
-}
-
-/* Copies column 'col' of the first row of 'res' into 'id', of 'size' bytes. */
-static void
-copy_id(char *id, size_t size, const PGresult *res, int col)
-{
-	snprintf(id, size, "%s", PQgetvalue(res, 0, col));
-}
-
 /*
- * The demo hub and business, created with their services when missing.
- * Fills 'hub' and 'biz' ('size' bytes each). 0, or -1 once reported.
+ * The demo tenant, made when missing by DEMO_FILE of 'dir' in the open
+ * transaction, which answers with its ids: fills 'hub' and 'biz' ('size'
+ * bytes each). 0, or -1 once reported.
  */
-/* Locations, staff and bays for the demo (a no-op once it has them). */
 static int
-demo_booking(PGconn *db, const char *biz)
+demo_tenant(PGconn *db, const char *dir, char *hub, char *biz, size_t size)
 {
 	PGresult	*res;
+	int		 rc = -1;
 
-	if ((res = query(db, ST_DEMO_BOOKING, PARAMS(biz))) == NULL)
+	if ((res = sql_file_exec(db, dir, DEMO_FILE)) == NULL)
 		return -1;
-	PQclear(res);
-	return 0;
-}
-
-static int
-demo_tenant(PGconn *db, char *hub, char *biz, size_t size)
-{
-	PGresult	*res;
-	size_t		 i;
-
-	if ((res = query(db, ST_DEMO_FIND, PARAMS(DEMO_SLUG))) == NULL)
-		return -1;
-	if (PQntuples(res) == 1) {
-		copy_id(hub, size, res, 0);
-		copy_id(biz, size, res, 1);
-		PQclear(res);
-		return demo_booking(db, biz);
+	if (PQntuples(res) != 1 || PQnfields(res) != 2) {
+		errmsg("%s/%s: does not end with the SELECT of the demo's hub "
+		    "and business ids", dir, DEMO_FILE);
+		goto out;
 	}
+	snprintf(hub, size, "%s", PQgetvalue(res, 0, 0));
+	snprintf(biz, size, "%s", PQgetvalue(res, 0, 1));
+	rc = 0;
+ out:
 	PQclear(res);
-	if ((res = query(db, ST_CREATE_HUB, PARAMS("Demo Hub", "pro"))) == NULL)
-		return -1;
-	copy_id(hub, size, res, 0);
-	PQclear(res);
-	if ((res = query(db, ST_CREATE_BUSINESS, PARAMS(hub, "Demo Auto Detail",
-	    "America/Chicago", DEMO_SLUG))) == NULL)
-		return -1;
-	copy_id(biz, size, res, 0);
-	PQclear(res);
-	for (i = 0; i < nitems(demo_services); i++)
-		if (demo_service_insert(db, biz, &demo_services[i]) == -1)
-			return -1;
-	return demo_booking(db, biz);
+	return rc;
 }
 
 /* The demo's settings in shell syntax; 'keys' is a row of 3 tokens. */
@@ -888,14 +891,14 @@ demo_keys_free(PGresult *keys)
 
 /* The demo's transaction: tenant, fresh keys for old. NULL once reported. */
 static PGresult *
-demo_keys(PGconn *db, char *hub, char *biz, size_t size)
+demo_keys(PGconn *db, const char *dir, char *hub, char *biz, size_t size)
 {
 	PGresult	*keys = NULL;
 
 	if (exec_stmt(db, ST_BEGIN, NULL) == -1)
 		return NULL;
 	if (exec_stmt(db, ST_XACT_LOCK, PARAMS(LOCK_DEMO)) == -1 ||
-	    demo_tenant(db, hub, biz, size) == -1 ||
+	    demo_tenant(db, dir, hub, biz, size) == -1 ||
 	    exec_stmt(db, ST_DEMO_REVOKE, PARAMS(hub, biz, DEMO_LABEL)) == -1 ||
 	    (keys = query(db, ST_DEMO_ISSUE,
 	    PARAMS(hub, biz, DEMO_LABEL))) == NULL ||
@@ -908,14 +911,15 @@ demo_keys(PGconn *db, char *hub, char *biz, size_t size)
 }
 
 /*
- * demo [--env FILE]: makes the demo tenant if missing, replaces its 'demo'
- * keys, and prints (and writes to FILE) the ids and the new keys. 0, or 1.
+ * demo [--dir DIR] [--env FILE]: makes the demo tenant if missing (DIR's
+ * demo.sql), replaces its 'demo' keys, and prints (and writes to FILE) the
+ * ids and the new keys. 0, or 1.
  */
 static int
 cmd_demo(PGconn *db, const struct args *a)
 {
 	PGresult	*keys = NULL;
-	const char	*path = a->opt[OPT_ENV];
+	const char	*path = a->opt[OPT_ENV], *dir = a->opt[OPT_DIR];
 	char		 hub[64], biz[64];
 	int		 fd = -1, rc = 1;
 
@@ -925,7 +929,9 @@ cmd_demo(PGconn *db, const struct args *a)
 		errmsg("%s: %s", path, strerror(errno));
 		return 1;
 	}
-	if ((keys = demo_keys(db, hub, biz, sizeof(hub))) == NULL)
+	if (dir == NULL)
+		dir = sql_dir_default();
+	if ((keys = demo_keys(db, dir, hub, biz, sizeof(hub))) == NULL)
 		goto out;
 	if (demo_print(stdout, hub, biz, keys) == -1) {
 		errmsg("stdout: %s", strerror(errno));
@@ -974,7 +980,8 @@ enum cmd {
 static const struct command commands[CMD__MAX] = {
 	[CMD_MIGRATE] = { "migrate", cmd_migrate, 0, 0, OPTBIT(OPT_DIR),
 	    "migrate [--dir DIR]",
-	    "apply the NNN_*.sql migrations not yet applied" },
+	    "apply DIR/migrations/NNN_*.sql not yet applied, then every"
+	    " DIR/functions/NN_*.sql" },
 	[CMD_CREATE_HUB] = { "create-hub", cmd_create_hub, 2, 2, 0,
 	    "create-hub NAME PLAN", "create a hub; prints its id" },
 	[CMD_CREATE_BUSINESS] = { "create-business", cmd_create_business,
@@ -998,9 +1005,9 @@ static const struct command commands[CMD__MAX] = {
 	[CMD_SET_ORIGINS] = { "set-origins", cmd_set_origins, 1, -1, 0,
 	    "set-origins KEY_ID [ORIGIN ...]",
 	    "origins a publishable key may be used from (none: any)" },
-	[CMD_DEMO] = { "demo", cmd_demo, 0, 0, OPTBIT(OPT_ENV),
-	    "demo [--env FILE]",
-	    "load the demo business and print fresh demo keys" },
+	[CMD_DEMO] = { "demo", cmd_demo, 0, 0, OPTBIT(OPT_DIR) | OPTBIT(OPT_ENV),
+	    "demo [--dir DIR] [--env FILE]",
+	    "load the demo business (DIR/demo.sql) and print fresh demo keys" },
 	[CMD_MAINTENANCE] = { "maintenance", cmd_maintenance, 0, 0, 0,
 	    "maintenance", "remove dead sessions and rate windows" },
 	[CMD_HELP] = { "help", NULL, 0, 0, 0, "help", "show this text" },

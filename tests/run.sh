@@ -67,7 +67,9 @@ install_roundtrip() {
 	local d=$work/destdir f
 	make -s install DESTDIR="$d" PREFIX=/usr/local >/dev/null
 	for f in usr/local/bin/calendence.fcgi usr/local/bin/calendence-admin \
-	    usr/local/share/calendence/sql/001_core.sql \
+	    usr/local/share/calendence/sql/migrations/001_core.sql \
+	    usr/local/share/calendence/sql/functions/00_tables.sql \
+	    usr/local/share/calendence/sql/demo.sql \
 	    usr/local/share/calendence/conf/lighttpd.conf \
 	    usr/local/share/calendence/conf/nginx.conf \
 	    usr/local/share/doc/calendence/README.md etc/calendence/calendence.conf; do
@@ -141,6 +143,34 @@ admin_tool() {
 	[ "$($a migrate --dir "$top/sql")" = "up to date" ]
 }
 
+# the demo tenant (sql/demo.sql) with fresh keys; again: the same tenant,
+# new keys, the old ones revoked, and the same lines in --env FILE (0600)
+demo_tool() {
+	local a=$ADMIN env=$work/demo.env first second ids
+	first=$($a demo --dir "$top/sql") || return 1
+	second=$($a demo --dir "$top/sql" --env "$env") || return 1
+	seen $(sed -n 's/^DEMO_[A-Z]*_KEY=//p' <<<"$first"$'\n'"$second")
+	ids='DEMO_HUB_ID=[0-9a-f-]{36}\nDEMO_BUSINESS_ID=[0-9a-f-]{36}\n'
+	ids+='DEMO_HUB_KEY=cal_hub_[0-9A-Za-z]{38}\nDEMO_BIZ_KEY=cal_biz_[0-9A-Za-z]{38}\n'
+	ids+='DEMO_PUB_KEY=cal_pub_[0-9A-Za-z]{38}'
+	grep -Pzq "\A$ids\n\z" <<<"$first" || { echo "demo output"; return 1; }
+	[ "$(head -n 2 <<<"$first")" = "$(head -n 2 <<<"$second")" ] || { echo "tenant"; return 1; }
+	if grep -qxFf <(tail -n 3 <<<"$first") <<<"$second"; then echo "keys not new"; return 1; fi
+	[ "$(cat "$env")" = "$second" ] && [ "$(stat -c %a "$env")" = 600 ] ||
+		{ echo "env file"; return 1; }
+	rm -f "$env"
+	[ "$(q "SELECT concat_ws(' ', (SELECT count(*) FROM calendence.services s
+	    WHERE s.business_id = b.id), (SELECT count(*) FROM calendence.locations l
+	    WHERE l.business_id = b.id), (SELECT count(*) FROM calendence.staff st
+	    WHERE st.business_id = b.id), (SELECT count(*) FROM calendence.api_keys k
+	    WHERE k.label = 'demo' AND k.revoked_at IS NULL
+	      AND (k.business_id = b.id OR k.hub_id = b.hub_id)))
+	    FROM calendence.businesses b WHERE b.slug = 'demo-auto-detail'")" = "5 2 4 3" ] ||
+		{ echo "demo data"; return 1; }
+	# nothing of the demo is left in the schema
+	[ "$(q "SELECT count(*) FROM pg_proc WHERE proname LIKE '%demo%'")" = 0 ]
+}
+
 check install install_roundtrip
 check bad_config bad_config_refused
 suite unit "$build/tests/unit" -j2
@@ -149,6 +179,9 @@ check fuzz make -s fuzz-check B="$build"
 pg_up "$work/pg" "$pg_port" calendence_test
 export PG_DATA_DIR=$work/pg
 check admin_tool admin_tool
+check demo demo_tool
+# a database migrated by the 007-era files, migrated now, equals a new one
+check upgrade "$top/tests/upgrade/upgrade.sh"
 suite integration "$build/tests/integration" -j2
 
 cat >"$work/calendence.conf" <<CONF

@@ -138,8 +138,8 @@ stale_migrations() {
 # record_migrations DB: the migrations DB holds now, as they are
 record_migrations() {
 	local f
-	for f in "$top"/sql/*.sql; do
-		q "$1" "INSERT INTO bench.migrations VALUES ('$(basename "$f")',
+	for f in "$top"/sql/migrations/*.sql; do
+		q "$1" "INSERT INTO bench.migrations VALUES ('migrations/$(basename "$f")',
 		    '$(md5sum <"$f" | cut -c1-32)') ON CONFLICT (file) DO NOTHING"
 	done
 }

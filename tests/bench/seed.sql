@@ -42,7 +42,7 @@ INSERT INTO calendence.businesses (hub_id, name, slug, timezone)
 SELECT :'hub', 'Bench business ' || i, 'bench-' || i, 'America/Chicago'
   FROM generate_series(1, :businesses) i;
 
--- the demo's five services (admin.c), in every business
+-- the demo's five services (sql/demo.sql), in every business
 INSERT INTO calendence.services (business_id, name, description, duration_min,
     duration_max, rate, rate_type, deposit_type, deposit_amount, buffer_before_min,
     buffer_after_min, is_mobile, is_active, show_staff_picker, custom_fields)

@@ -906,19 +906,54 @@ Test(booking_flow, cancel_frees_the_slot)
 }
 
 /*
- * The demo: two locations, four staff, bays and a van; each service needs
- * what its work takes, the mobile one a van; loading twice changes nothing.
+ * Runs sql/demo.sql (what `calendence-admin demo` loads; the tests run
+ * from the top of the tree) and checks that it answers with the demo's
+ * hub and business ids.
+ */
+static void
+demo_load(const char *hub, const char *biz)
+{
+	FILE		*f = fopen("sql/demo.sql", "r");
+	char		*text;
+	long		 len = -1;
+	PGresult	*res;
+
+	cr_assert_not_null(f, "sql/demo.sql");
+	if (fseek(f, 0, SEEK_END) == 0)
+		len = ftell(f);
+	cr_assert_gt(len, 0);
+	rewind(f);
+	cr_assert_not_null(text = calloc(1, (size_t)len + 1));
+	cr_assert_eq(fread(text, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	res = PQexec(fx_db(), text);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(fx_db()));
+	cr_expect_str_eq(PQgetvalue(res, 0, 0), hub);
+	cr_expect_str_eq(PQgetvalue(res, 0, 1), biz);
+	PQclear(res);
+	free(text);
+}
+
+/*
+ * The demo (sql/demo.sql), on a business under its slug that has services
+ * and no locations: two locations, four staff, bays and a van; each service
+ * needs what its work takes, the mobile one a van; loading twice changes
+ * nothing.
  */
 Test(booking_flow, demo_booking_data)
 {
-	char	*hub = fx_hub("pro"), *biz = fx_business(hub, "America/Chicago");
+	char	*hub = fx_hub("pro"), *biz;
 	char	*d = bk_monday(0), *d6 = bk_date_add(d, 6), *v, *mobile, *body;
 
+	fx_exec("DELETE FROM calendence.businesses WHERE slug = 'demo-auto-detail'", NULL);
+	biz = fx_value("SELECT calendence.create_business($1, 'Demo Auto Detail', "
+	    "'America/Chicago', 'demo-auto-detail')", hub, NULL);
+	cr_assert_not_null(biz);
 	fx_exec("INSERT INTO calendence.services (business_id, name, duration_min, "
 	    "duration_max, rate) VALUES ($1, 'Express Wash', 30, 30, 3500), "
 	    "($1, 'Interior Detail', 90, 120, 12000)", biz, NULL);
-	fx_exec("SELECT calendence.load_demo_booking($1)", biz, NULL);
-	fx_exec("SELECT calendence.load_demo_booking($1)", biz, NULL);
+	demo_load(hub, biz);
+	demo_load(hub, biz);
 	v = fx_value("SELECT concat_ws(' ', (SELECT count(*) FROM calendence.locations "
 	    "WHERE business_id = $1), (SELECT count(*) FROM calendence.staff WHERE "
 	    "business_id = $1), (SELECT string_agg(type, ',' ORDER BY type) FROM "

@@ -1,19 +1,18 @@
--- 008_admission.sql: admission that never waits for someone else's lock,
--- one pair of windows per session chain, refreshes counted per IP, and
--- writes that can be sent twice without counting or creating twice
--- (SPEC 5, 6, 7 "Bounded waits").
+-- 30_admission.sql: what every request of the FastCGI workers calls first:
+-- authentication and admission in both rate windows (SPEC 5, 6), failed
+-- credentials counted per IP, sessions made, and maintenance() of sessions
+-- and windows.
 --
--- Advisory lock classes (pg_advisory_xact_lock(class, key)) of the project:
---   1  the rate window of one subject (rl_admit, maintenance)
---   2  the live holds of one session chain (hold, 009)
---   3  one staff member while a hold is being placed (make_hold, 009)
-
--- rl_admit() gains 'stalled': its row is locked by something other than an
--- admission (a DBA's open transaction), and the request is answered 503 at
--- once instead of waiting for it.
-DROP FUNCTION calendence.rl_admit(text, bigint, integer, integer);
-DROP FUNCTION calendence.auth_fail(text, integer);
-DROP FUNCTION calendence.authenticate(bytea, text, boolean, text, uuid, text, integer);
+-- Advisory lock classes (pg_advisory_xact_lock(class, hashtext(key))) of the
+-- project, all three:
+--   1  the rate window of one subject (rl_admit(), maintenance())
+--   2  the live holds of one session chain (key: its root session id), so
+--      that two concurrent holds of a chain cannot both pass the count
+--      (make_hold(), 60_booking.sql)
+--   3  the holds of one staff member being inserted (key: the staff id), so
+--      that concurrent holds of one staff member queue instead of waiting
+--      for each other in the exclusion constraint (a deadlock, found only
+--      after deadlock_timeout) (make_hold())
 
 -- Admission of one request in both fixed windows of a subject (SPEC 6).
 -- Admitted only when every window has room; an admitted request adds one to
@@ -32,7 +31,7 @@ DROP FUNCTION calendence.authenticate(bytea, text, boolean, text, uuid, text, in
 -- call may reach the row after one of a later window was counted: it is then
 -- judged and counted in that newer window (hence >= and greatest()), never
 -- reopening the old one, which would wipe the newer window's count.
-CREATE FUNCTION calendence.rl_admit(subject text, now_epoch bigint, minute_limit integer,
+CREATE OR REPLACE FUNCTION calendence.rl_admit(subject text, now_epoch bigint, minute_limit integer,
     hour_limit integer, OUT admitted boolean, OUT minute_count integer,
     OUT hour_count integer, OUT stalled boolean)
 LANGUAGE plpgsql AS $$
@@ -72,7 +71,7 @@ END $$;
 
 -- The counts of a subject's windows as they stand at now_epoch (0 for a
 -- window that has passed or a subject never counted), counting nothing.
-CREATE FUNCTION calendence.rl_peek(subject text, now_epoch bigint,
+CREATE OR REPLACE FUNCTION calendence.rl_peek(subject text, now_epoch bigint,
     OUT minute_count integer, OUT hour_count integer)
 LANGUAGE sql STABLE AS $$
 	SELECT coalesce(max(CASE WHEN w.minute_start >= now_epoch - now_epoch % 60
@@ -85,7 +84,7 @@ $$;
 -- Takes back one admission of subject in its minute window (and hour
 -- window, when counted there): the caller's transaction admitted it a
 -- moment ago and still holds the row, so nothing else counted in between.
-CREATE FUNCTION calendence.rl_unadmit(subject text, with_hour boolean) RETURNS void
+CREATE OR REPLACE FUNCTION calendence.rl_unadmit(subject text, with_hour boolean) RETURNS void
 LANGUAGE sql AS $$
 	UPDATE calendence.rate_windows w
 	   SET minute_count = w.minute_count - 1,
@@ -95,7 +94,7 @@ $$;
 
 -- Counts a request whose credentials failed in its client IP's 'auth' window.
 -- stalled: that window's row is held by another transaction (503).
-CREATE FUNCTION calendence.auth_fail(ip text, auth_limit integer,
+CREATE OR REPLACE FUNCTION calendence.auth_fail(ip text, auth_limit integer,
     OUT admitted boolean, OUT count integer, OUT now_epoch bigint, OUT stalled boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -127,7 +126,7 @@ END $$;
 --   'exchange'  the client IP's session window (minute_* columns)
 --   'refresh'   the chain's minute and hour, and the client IP's session
 --               window (session_*): admitted only when all three have room
-CREATE FUNCTION calendence.authenticate(token_hash bytea, kind text, exchange boolean,
+CREATE OR REPLACE FUNCTION calendence.authenticate(token_hash bytea, kind text, exchange boolean,
     ip text, business uuid, origin text, auth_limit integer,
     OUT status text, OUT key_id uuid, OUT hub_id uuid, OUT business_id uuid,
     OUT display text, OUT full_api_access boolean, OUT business_ok boolean,
@@ -337,27 +336,4 @@ BEGIN
 		   AND pg_try_advisory_xact_lock(1, hashtext(w.subject))
 		   FOR UPDATE SKIP LOCKED);
 	GET DIAGNOSTICS windows_removed = ROW_COUNT;
-END $$;
-
--- Removes what can no longer matter: Idempotency-Key answers older than a
--- day, and holds that lapsed more than a day ago (a booking attempt with one
--- then gets 'invalid:hold_id' instead of 'hold_expired'). Safe to run from
--- many places at once; availability never depends on it; rows another
--- transaction holds are left for next time.
-CREATE OR REPLACE FUNCTION calendence.booking_maintenance(OUT keys_removed bigint,
-    OUT holds_removed bigint)
-LANGUAGE plpgsql AS $$
-BEGIN
-	DELETE FROM calendence.idempotency_keys k USING (
-		SELECT i.business_id, i.subject, i.idem_key FROM calendence.idempotency_keys i
-		 WHERE i.created_at < now() - interval '24 hours'
-		   FOR UPDATE SKIP LOCKED) old
-	 WHERE (k.business_id, k.subject, k.idem_key) =
-	       (old.business_id, old.subject, old.idem_key);
-	GET DIAGNOSTICS keys_removed = ROW_COUNT;
-	DELETE FROM calendence.reservations WHERE id IN (
-		SELECT r.id FROM calendence.reservations r
-		 WHERE r.status IN ('held', 'expired') AND r.expires_at < now() - interval '1 day'
-		   FOR UPDATE SKIP LOCKED);
-	GET DIAGNOSTICS holds_removed = ROW_COUNT;
 END $$;

@@ -1,168 +1,93 @@
--- 009_booking_rules.sql: the booking rules of SPEC 9 that issue 11 found
--- missing: a cap on a session chain's live holds, holds released at once,
--- who may use a hold, a horizon, blank values refused, a hold without
--- staff_id that keeps looking, and Idempotency-Key on cancel.
+-- 60_booking.sql: the booking flow of SPEC 9: holds, bookings, cancelling,
+-- the Idempotency-Key answers of its POSTs, and their maintenance.
 --
--- Advisory lock classes (pg_advisory_xact_lock(class, hashtext(key))) used here:
---   2  the live holds of one session chain (key: its root session id), so
---      that two concurrent holds of a chain cannot both pass the count
---   3  the holds of one staff member being inserted (key: the staff id), so
---      that concurrent holds of one staff member queue instead of waiting
---      for each other in the exclusion constraint (a deadlock, found only
---      after deadlock_timeout)
+-- Functions called by the API take the caller's business first, so that
+-- nothing crosses businesses, and take what comes from a request as text,
+-- which they validate themselves. They answer with
+--	status	'ok', or 'invalid:<param>' (422 validation_failed, param <param>),
+--		'slot_unavailable' (409), 'too_many_holds' (409), 'hold_expired'
+--		(409), 'not_found' (404), 'not_cancellable' (409)
+--	message	a sentence for the error envelope (NULL for 'ok')
+--	body	the JSON to send for 'ok' (compact, in the field order of SPEC 9)
+-- and POSTs with an Idempotency-Key also say whether the answer is a replay.
+-- Only unexpected faults raise. Advisory lock classes 2 and 3 are described
+-- in 30_admission.sql.
 
-DROP FUNCTION calendence.hold(uuid, text, text, text, text, uuid, uuid, text);
-DROP FUNCTION calendence.make_hold(uuid, text, text, text, text, uuid, uuid);
+-- Claims Idempotency-Key idem_key of subject for a request with hash h, in
+-- the caller's transaction. state:
+--   'none'     no key (or no subject): go ahead, nothing is remembered
+--   'new'      the key is now this request's: go ahead, then idem_store()
+--   'replay'   the same request was answered: status/message/body are that answer
+--   'mismatch' the key was used for another request in the last 24 hours
+--   'invalid'  the key is not 1-255 printable ASCII characters
+-- A concurrent request with the same key waits here until the first commits.
+CREATE OR REPLACE FUNCTION calendence.idem_claim(p_business uuid, p_subject uuid, p_key text,
+    h bytea, OUT state text, OUT status text, OUT message text, OUT body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	k calendence.idempotency_keys;
+BEGIN
+	IF p_key IS NULL OR p_subject IS NULL THEN
+		state := 'none';
+		RETURN;
+	END IF;
+	IF p_key !~ '^[\x21-\x7e]{1,255}$' THEN
+		state := 'invalid';
+		RETURN;
+	END IF;
+	INSERT INTO calendence.idempotency_keys AS i (business_id, subject, idem_key,
+	    request_hash)
+	VALUES (p_business, p_subject, p_key, h)
+	ON CONFLICT (business_id, subject, idem_key) DO UPDATE
+	    SET request_hash = EXCLUDED.request_hash, status = NULL, message = NULL,
+		body = NULL, created_at = now()
+	    WHERE i.created_at <= now() - interval '24 hours'
+	RETURNING i.* INTO k;
+	IF FOUND THEN
+		state := 'new';
+		RETURN;
+	END IF;
+	SELECT * INTO STRICT k FROM calendence.idempotency_keys i
+	 WHERE i.business_id = p_business AND i.subject = p_subject AND i.idem_key = p_key;
+	IF k.request_hash <> h THEN
+		state := 'mismatch';
+	ELSE
+		state := 'replay';
+		status := k.status;
+		message := k.message;
+		body := k.body;
+	END IF;
+END $$;
 
-------------------------------------------------------------------------------
--- The horizon: how far ahead availability, holds and reschedules reach
-
-ALTER TABLE calendence.businesses
-	ADD COLUMN booking_horizon_days integer NOT NULL DEFAULT 180
-	    CHECK (booking_horizon_days BETWEEN 1 AND 3650);
-
-------------------------------------------------------------------------------
--- Helpers
-
--- True when t holds nothing a person can read: empty, or only white space
--- (Unicode White_Space: ASCII blanks, U+0085, the no-break spaces, U+1680,
--- U+2000-U+200A, U+2028/9, U+205F, U+3000), control characters, and
--- characters that draw nothing (Default_Ignorable_Code_Point: U+00AD, the
--- zero-width spaces, joiners and bidi marks U+200B-U+200F and
--- U+202A-U+202E, U+2060-U+206F, U+FEFF, the variation selectors, the
--- Hangul fillers, U+180B-U+180F, tags U+E0000-U+E0FFF ...) and the braille
--- blank U+2800. The one test of "blank" for client names and required
--- custom fields (SPEC 9). NULL for NULL.
-CREATE FUNCTION calendence.is_blank(t text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-	SELECT t ~ ('^[\u0001-\u0020\u007f-\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680'
-	    '\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u2800'
-	    '\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U0001bca0-\U0001bca3'
-	    '\U0001d173-\U0001d17a\U000e0000-\U000e0fff]*$')
-$$;
+-- Remembers the answer to a request that idem_claim() said 'new' to. An
+-- 'invalid:...' answer is forgotten instead: the request never ran, and the
+-- client may send a corrected one with the same key.
+CREATE OR REPLACE FUNCTION calendence.idem_store(p_business uuid, p_subject uuid, p_key text,
+    p_status text, p_message text, p_body text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF p_status LIKE 'invalid:%' THEN
+		DELETE FROM calendence.idempotency_keys
+		 WHERE business_id = p_business AND subject = p_subject AND idem_key = p_key;
+	ELSE
+		UPDATE calendence.idempotency_keys
+		   SET status = p_status, message = p_message, body = p_body
+		 WHERE business_id = p_business AND subject = p_subject AND idem_key = p_key;
+	END IF;
+END $$;
 
 -- Who may use (book, release) a hold (SPEC 9): one made in a session chain
 -- belongs to that chain; one made with a hub or business key belongs to the
 -- business, so any of its live hub or business keys may use it (the C side
 -- has authenticated the caller's key for this business). hold_root is the
 -- hold's root_session_id; p_root_session the caller's chain, NULL for a key.
-CREATE FUNCTION calendence.hold_usable(hold_root uuid, p_root_session uuid)
+CREATE OR REPLACE FUNCTION calendence.hold_usable(hold_root uuid, p_root_session uuid)
     RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT CASE WHEN p_root_session IS NOT NULL
 	    THEN hold_root IS NOT DISTINCT FROM p_root_session
 	    ELSE hold_root IS NULL END
 $$;
-
-------------------------------------------------------------------------------
--- Availability: as in 004, and no date past the business's horizon
-
--- GET /api/v1/availability, in one round trip.
---   p_service, p_date_from, p_date_to, p_staff, p_location: the query
---   parameters as sent (NULL when absent).
--- status 'ok' with body {"data": {"YYYY-MM-DD": [slot, ...], ...}, "meta":
--- {service_id, date_from, date_to, total_slots}}: every date of the range is
--- a key (an empty list when nothing is free), slots sorted by start, location
--- name, staff name. Or 'invalid:<param>' (service_id, date_from, date_to,
--- staff_id, location_id) with a message, checked in that order; a date past
--- today + businesses.booking_horizon_days (business-local) is invalid.
-CREATE OR REPLACE FUNCTION calendence.availability(p_business uuid, p_service text,
-    p_date_from text, p_date_to text, p_staff text DEFAULT NULL,
-    p_location text DEFAULT NULL, OUT status text, OUT message text, OUT body text)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	v_tz text;
-	v_horizon integer;
-	v_today date;
-	v_service uuid := calendence.parse_uuid(p_service);
-	v_from date := calendence.parse_date(p_date_from);
-	v_to date := calendence.parse_date(p_date_to);
-	v_staff uuid := calendence.parse_uuid(p_staff);
-	v_location uuid := calendence.parse_uuid(p_location);
-BEGIN
-	SELECT b.timezone, b.booking_horizon_days INTO STRICT v_tz, v_horizon
-	  FROM calendence.businesses b WHERE b.id = p_business;
-	v_today := (now() AT TIME ZONE v_tz)::date;
-	IF v_service IS NULL OR NOT EXISTS (SELECT 1 FROM calendence.services s
-	    WHERE s.id = v_service AND s.business_id = p_business AND s.is_active) THEN
-		status := 'invalid:service_id';
-		message := CASE WHEN p_service IS NULL THEN 'service_id is required.'
-		    ELSE 'No such service.' END;
-	ELSIF v_from IS NULL THEN
-		status := 'invalid:date_from';
-		message := CASE WHEN p_date_from IS NULL THEN 'date_from is required.'
-		    ELSE 'date_from must be a date (YYYY-MM-DD).' END;
-	ELSIF v_to IS NULL THEN
-		status := 'invalid:date_to';
-		message := CASE WHEN p_date_to IS NULL THEN 'date_to is required.'
-		    ELSE 'date_to must be a date (YYYY-MM-DD).' END;
-	ELSIF v_to < v_from THEN
-		status := 'invalid:date_to';
-		message := 'date_to must not be before date_from.';
-	ELSIF v_to - v_from > 13 THEN
-		status := 'invalid:date_to';
-		message := 'The range may span at most 14 days.';
-	ELSIF v_from < v_today THEN
-		status := 'invalid:date_from';
-		message := 'date_from must not be before today.';
-	ELSIF v_from > v_today + v_horizon THEN
-		status := 'invalid:date_from';
-		message := 'date_from may be at most ' || v_horizon || ' days after today.';
-	ELSIF v_to > v_today + v_horizon THEN
-		status := 'invalid:date_to';
-		message := 'date_to may be at most ' || v_horizon || ' days after today.';
-	ELSIF p_staff IS NOT NULL AND (v_staff IS NULL OR NOT EXISTS (
-	    SELECT 1 FROM calendence.staff st
-	     WHERE st.id = v_staff AND st.business_id = p_business AND st.active)) THEN
-		status := 'invalid:staff_id';
-		message := 'No such staff member.';
-	ELSIF p_location IS NOT NULL AND (v_location IS NULL OR NOT EXISTS (
-	    SELECT 1 FROM calendence.locations l
-	     WHERE l.id = v_location AND l.business_id = p_business AND l.active)) THEN
-		status := 'invalid:location_id';
-		message := 'No such location.';
-	END IF;
-	IF status IS NOT NULL THEN
-		RETURN;
-	END IF;
-
-	WITH slot AS (
-		SELECT f.starts_at, (f.starts_at AT TIME ZONE v_tz)::date AS day,
-		       l.name AS l_name, l.id AS l_id, st.name AS st_name, st.id AS st_id,
-		       row_to_json(x)::text AS j
-		  FROM calendence.free_slots(p_business, v_service,
-			   v_from::timestamp AT TIME ZONE v_tz,
-			   (v_to + 1)::timestamp AT TIME ZONE v_tz, v_staff, v_location) f
-		  JOIN calendence.staff st ON st.id = f.staff_id
-		  JOIN calendence.locations l ON l.id = f.location_id
-		 CROSS JOIN LATERAL (SELECT calendence.rfc3339(f.starts_at) AS starts_at,
-			calendence.rfc3339(f.ends_at) AS ends_at,
-			calendence.local_text(f.starts_at, v_tz) AS starts_at_local,
-			calendence.local_text(f.ends_at, v_tz) AS ends_at_local,
-			calendence.ref_json(st.id, st.name) AS staff,
-			calendence.ref_json(l.id, l.name) AS location) x
-	), per_day AS (
-		SELECT s.day, count(*) AS n,
-		       '[' || string_agg(s.j, ',' ORDER BY s.starts_at, s.l_name, s.l_id,
-			   s.st_name, s.st_id) || ']' AS arr
-		  FROM slot s GROUP BY s.day
-	)
-	SELECT '{"data":{' || string_agg(to_json(to_char(d.day, 'YYYY-MM-DD'))::text || ':'
-		   || coalesce(p.arr, '[]'), ',' ORDER BY d.day) || '},"meta":'
-	       || (SELECT row_to_json(m)::text FROM (SELECT v_service AS service_id,
-		   to_char(v_from, 'YYYY-MM-DD') AS date_from,
-		   to_char(v_to, 'YYYY-MM-DD') AS date_to,
-		   (SELECT coalesce(sum(n), 0) FROM per_day)::bigint AS total_slots) m)
-	       || '}'
-	  INTO body
-	  FROM (SELECT g::date AS day FROM generate_series(v_from::timestamp,
-		   v_to::timestamp, interval '1 day') g) d
-	  LEFT JOIN per_day p ON p.day = d.day;
-	status := 'ok';
-END $$;
-
-------------------------------------------------------------------------------
--- Holds
 
 -- A hold of a free slot, without idempotency (hold() adds it). See hold().
 -- Without a staff member named, the first qualified free one by name is
@@ -175,7 +100,7 @@ END $$;
 -- guards against slots freed meanwhile. Inserts for one staff member queue
 -- on advisory lock class 3, taken in the attempt's subtransaction (so a
 -- lost attempt lets go of it at once).
-CREATE FUNCTION calendence.make_hold(p_business uuid, p_service text, p_location text,
+CREATE OR REPLACE FUNCTION calendence.make_hold(p_business uuid, p_service text, p_location text,
     p_starts_at text, p_staff text DEFAULT NULL, p_root_session uuid DEFAULT NULL,
     p_key uuid DEFAULT NULL, p_max_holds integer DEFAULT NULL, OUT status text,
     OUT message text, OUT body text)
@@ -302,7 +227,7 @@ END $$;
 -- future, past the business's horizon), staff_id, or Idempotency-Key
 -- (malformed, or already used with another request). replayed: the answer
 -- is the remembered one of an earlier request.
-CREATE FUNCTION calendence.hold(p_business uuid, p_service text, p_location text,
+CREATE OR REPLACE FUNCTION calendence.hold(p_business uuid, p_service text, p_location text,
     p_starts_at text, p_staff text DEFAULT NULL, p_root_session uuid DEFAULT NULL,
     p_key uuid DEFAULT NULL, p_idem_key text DEFAULT NULL,
     p_max_holds integer DEFAULT NULL, OUT status text, OUT message text,
@@ -348,7 +273,7 @@ END $$;
 -- and changes nothing); 'not_found' (404) when p_id is malformed or names no
 -- such hold of the business, or one the caller may not use, or a hold that
 -- was booked.
-CREATE FUNCTION calendence.release_hold(p_business uuid, p_id text,
+CREATE OR REPLACE FUNCTION calendence.release_hold(p_business uuid, p_id text,
     p_root_session uuid DEFAULT NULL, OUT status text, OUT message text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -371,9 +296,6 @@ BEGIN
 	END IF;
 	status := 'ok';
 END $$;
-
-------------------------------------------------------------------------------
--- Bookings
 
 -- The custom_field_values of a booking checked against the service's
 -- definitions: bad is NULL and val the normalised JSON object (definition
@@ -532,11 +454,166 @@ BEGIN
 	body := calendence.booking_row_json(v_row)::text;
 END $$;
 
+-- POST /api/v1/bookings, in one round trip.
+--   p_hold: hold_id as sent; p_client: the client object (JSON as sent, NULL
+--   when absent); p_fields: custom_field_values (NULL when absent); p_notes:
+--   notes (NULL when absent); p_root_session, p_key, p_idem_key: as hold().
+-- status 'ok' (201) with the booking (booking_json()'s shape), 'confirmed',
+-- or 'pending_payment' when the service takes a deposit; 'hold_expired'
+-- (409) when the hold lapsed or was already booked; 'invalid:<param>' (422)
+-- for hold_id (missing, unknown, or another caller's), client,
+-- client.first_name, client.last_name, client.email, client.phone,
+-- custom_field_values[.<field id>], notes, Idempotency-Key (in that order).
+CREATE OR REPLACE FUNCTION calendence.book(p_business uuid, p_hold text, p_client jsonb,
+    p_fields jsonb DEFAULT NULL, p_notes text DEFAULT NULL,
+    p_root_session uuid DEFAULT NULL, p_key uuid DEFAULT NULL,
+    p_idem_key text DEFAULT NULL, OUT status text, OUT message text, OUT body text,
+    OUT replayed boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_subject constant uuid := coalesce(p_root_session, p_key);
+	c record;
+	b record;
+BEGIN
+	replayed := false;
+	c := calendence.idem_claim(p_business, v_subject, p_idem_key,
+	    sha256(convert_to(jsonb_build_array('book', p_hold, p_client, p_fields,
+		p_notes)::text, 'UTF8')));
+	IF c.state = 'invalid' THEN
+		status := 'invalid:Idempotency-Key';
+		message := 'Idempotency-Key must be 1 to 255 printable ASCII characters.';
+	ELSIF c.state = 'mismatch' THEN
+		status := 'invalid:Idempotency-Key';
+		message := 'This Idempotency-Key was already used with another request.';
+	ELSIF c.state = 'replay' THEN
+		status := c.status;
+		message := c.message;
+		body := c.body;
+		replayed := true;
+	ELSE
+		b := calendence.make_booking(p_business, p_hold, p_client, p_fields, p_notes,
+		    p_root_session, p_key);
+		status := b.status;
+		message := b.message;
+		body := b.body;
+		IF c.state = 'new' THEN
+			PERFORM calendence.idem_store(p_business, v_subject, p_idem_key, status,
+			    message, body);
+		END IF;
+	END IF;
+END $$;
+
+-- GET /api/v1/bookings/{id}: the booking's JSON, or NULL (404) when id is
+-- malformed, names no booking of the business (holds are not bookings), or,
+-- for a session caller (p_root_session), one made outside its session chain.
+CREATE OR REPLACE FUNCTION calendence.booking_json(p_business uuid, p_id text,
+    p_root_session uuid DEFAULT NULL) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT calendence.booking_row_json(r)::text FROM calendence.reservations r
+	 WHERE r.id = calendence.parse_uuid(p_id) AND r.business_id = p_business
+	   AND r.status NOT IN ('held', 'expired')
+	   AND (p_root_session IS NULL OR r.root_session_id = p_root_session)
+$$;
+
+-- GET /api/v1/bookings: the business's bookings (a session caller: its
+-- chain's) by starts_at, filtered and paginated.
+--   p_status: one of the five statuses, or NULL for all
+--   p_from, p_to: a business-local date (YYYY-MM-DD: from its start; to
+--   through its end) or an RFC 3339 time (to: exclusive), NULL for no bound;
+--   bookings whose starts_at falls in between
+--   p_limit, p_offset: the page (from the C side's page/per_page)
+-- status 'ok' with total (all matching) and data (the page's JSON array);
+-- or 'invalid:status' | 'invalid:from' | 'invalid:to' with a message.
+CREATE OR REPLACE FUNCTION calendence.bookings_list(p_business uuid, p_status text, p_from text,
+    p_to text, p_limit integer, p_offset bigint, p_root_session uuid DEFAULT NULL,
+    OUT status text, OUT message text, OUT total bigint, OUT data text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_tz text;
+	v_from timestamptz;
+	v_to timestamptz;
+BEGIN
+	SELECT b.timezone INTO STRICT v_tz FROM calendence.businesses b WHERE b.id = p_business;
+	v_from := coalesce(calendence.parse_rfc3339(p_from),
+	    calendence.parse_date(p_from)::timestamp AT TIME ZONE v_tz);
+	v_to := coalesce(calendence.parse_rfc3339(p_to),
+	    (calendence.parse_date(p_to) + 1)::timestamp AT TIME ZONE v_tz);
+	IF p_status IS NOT NULL AND p_status NOT IN ('pending_payment', 'confirmed',
+	    'in_progress', 'completed', 'cancelled') THEN
+		status := 'invalid:status';
+		message := 'status must be pending_payment, confirmed, in_progress, completed or cancelled.';
+	ELSIF p_from IS NOT NULL AND v_from IS NULL THEN
+		status := 'invalid:from';
+		message := 'from must be a date (YYYY-MM-DD) or an RFC 3339 time.';
+	ELSIF p_to IS NOT NULL AND v_to IS NULL THEN
+		status := 'invalid:to';
+		message := 'to must be a date (YYYY-MM-DD) or an RFC 3339 time.';
+	ELSIF v_to <= v_from THEN
+		status := 'invalid:to';
+		message := 'to must be after from.';
+	END IF;
+	IF status IS NOT NULL THEN
+		RETURN;
+	END IF;
+	SELECT count(*) INTO total FROM calendence.reservations r
+	 WHERE r.business_id = p_business AND r.status NOT IN ('held', 'expired')
+	   AND (p_status IS NULL OR r.status = p_status)
+	   AND (v_from IS NULL OR r.starts_at >= v_from)
+	   AND (v_to IS NULL OR r.starts_at < v_to)
+	   AND (p_root_session IS NULL OR r.root_session_id = p_root_session);
+	SELECT coalesce('[' || string_agg(calendence.booking_row_json(r)::text, ','
+		   ORDER BY r.starts_at, r.id) || ']', '[]')
+	  INTO data
+	  FROM (SELECT * FROM calendence.reservations r
+		 WHERE r.business_id = p_business AND r.status NOT IN ('held', 'expired')
+		   AND (p_status IS NULL OR r.status = p_status)
+		   AND (v_from IS NULL OR r.starts_at >= v_from)
+		   AND (v_to IS NULL OR r.starts_at < v_to)
+		   AND (p_root_session IS NULL OR r.root_session_id = p_root_session)
+		 ORDER BY r.starts_at, r.id LIMIT p_limit OFFSET coalesce(p_offset, 0)) r;
+	status := 'ok';
+END $$;
+
+-- POST /api/v1/bookings/{id}/cancel: status 'ok' with the booking, now
+-- 'cancelled' (its slot free again; cancelling a cancelled booking answers
+-- the same); 'not_found' (404) as booking_json(); 'not_cancellable' (409)
+-- when it is in_progress or completed.
+CREATE OR REPLACE FUNCTION calendence.cancel_booking(p_business uuid, p_id text,
+    p_root_session uuid DEFAULT NULL, OUT status text, OUT message text, OUT body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_row calendence.reservations;
+BEGIN
+	SELECT r.* INTO v_row FROM calendence.reservations r
+	 WHERE r.id = calendence.parse_uuid(p_id) AND r.business_id = p_business
+	   AND r.status NOT IN ('held', 'expired')
+	   AND (p_root_session IS NULL OR r.root_session_id = p_root_session)
+	   FOR UPDATE;
+	IF NOT FOUND THEN
+		status := 'not_found';
+		message := 'No such booking.';
+		RETURN;
+	END IF;
+	IF v_row.status IN ('in_progress', 'completed') THEN
+		status := 'not_cancellable';
+		message := 'A booking that is ' || replace(v_row.status, '_', ' ')
+		    || ' cannot be cancelled.';
+		RETURN;
+	END IF;
+	IF v_row.status <> 'cancelled' THEN
+		UPDATE calendence.reservations r SET status = 'cancelled', cancelled_at = now()
+		 WHERE r.id = v_row.id
+		RETURNING r.* INTO v_row;
+	END IF;
+	status := 'ok';
+	body := calendence.booking_row_json(v_row)::text;
+END $$;
+
 -- POST /api/v1/bookings/{id}/cancel, in one round trip: cancel_booking()
 -- with Idempotency-Key (SPEC 9: every booking POST). p_root_session,
 -- p_key, p_idem_key as hold(). status, message, body as cancel_booking(),
 -- or 'invalid:Idempotency-Key' (422); replayed as hold().
-CREATE FUNCTION calendence.cancel(p_business uuid, p_id text,
+CREATE OR REPLACE FUNCTION calendence.cancel(p_business uuid, p_id text,
     p_root_session uuid DEFAULT NULL, p_key uuid DEFAULT NULL,
     p_idem_key text DEFAULT NULL, OUT status text, OUT message text, OUT body text,
     OUT replayed boolean)
@@ -570,4 +647,27 @@ BEGIN
 			    message, body);
 		END IF;
 	END IF;
+END $$;
+
+-- Removes what can no longer matter: Idempotency-Key answers older than a
+-- day, and holds that lapsed more than a day ago (a booking attempt with one
+-- then gets 'invalid:hold_id' instead of 'hold_expired'). Safe to run from
+-- many places at once; availability never depends on it; rows another
+-- transaction holds are left for next time.
+CREATE OR REPLACE FUNCTION calendence.booking_maintenance(OUT keys_removed bigint,
+    OUT holds_removed bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM calendence.idempotency_keys k USING (
+		SELECT i.business_id, i.subject, i.idem_key FROM calendence.idempotency_keys i
+		 WHERE i.created_at < now() - interval '24 hours'
+		   FOR UPDATE SKIP LOCKED) old
+	 WHERE (k.business_id, k.subject, k.idem_key) =
+	       (old.business_id, old.subject, old.idem_key);
+	GET DIAGNOSTICS keys_removed = ROW_COUNT;
+	DELETE FROM calendence.reservations WHERE id IN (
+		SELECT r.id FROM calendence.reservations r
+		 WHERE r.status IN ('held', 'expired') AND r.expires_at < now() - interval '1 day'
+		   FOR UPDATE SKIP LOCKED);
+	GET DIAGNOSTICS holds_removed = ROW_COUNT;
 END $$;

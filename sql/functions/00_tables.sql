@@ -1,0 +1,57 @@
+-- 00_tables.sql: the functions the tables themselves call: CHECK helpers and
+-- the trigger function. `calendence-admin migrate` applies this file (as every
+-- 0N_*.sql) before the pending migrations too, so that a migration creating
+-- a table may name them; their signatures use built-in types only.
+--
+-- Function files hold every calendence.* function, each in exactly one file,
+-- as it is now: a fix edits the function here (CREATE OR REPLACE), and
+-- `migrate` re-applies every file after the migrations, in one transaction.
+-- A change of a function's arguments or OUT columns also needs a migration
+-- that drops the old one (DROP FUNCTION IF EXISTS).
+
+-- Adds the zones of pg_timezone_names that calendence.timezones lacks (run it
+-- after a tzdata upgrade); returns how many were added.
+CREATE OR REPLACE FUNCTION calendence.refresh_timezones() RETURNS bigint
+LANGUAGE sql AS $$
+	WITH n AS (INSERT INTO calendence.timezones
+	    SELECT name FROM pg_timezone_names ON CONFLICT DO NOTHING RETURNING 1)
+	SELECT count(*) FROM n
+$$;
+
+-- True when tz is an IANA zone name that this PostgreSQL knows.
+CREATE OR REPLACE FUNCTION calendence.is_iana_timezone(tz text) RETURNS boolean
+LANGUAGE sql STABLE STRICT AS $$
+	SELECT EXISTS (SELECT 1 FROM calendence.timezones WHERE name = tz)
+$$;
+
+-- True when f is a list of custom field definitions of SPEC 8.
+-- A missing member makes its test NULL, not false: coalesce() counts it as a
+-- failure. CASE keeps jsonb_array_elements() away from anything but an array.
+CREATE OR REPLACE FUNCTION calendence.valid_custom_fields(f jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT CASE WHEN jsonb_typeof(f) = 'array' THEN NOT EXISTS (
+	    SELECT 1 FROM jsonb_array_elements(f) e
+	     WHERE NOT coalesce(jsonb_typeof(e) = 'object'
+		AND jsonb_typeof(e->'id') = 'string'
+		AND jsonb_typeof(e->'label') = 'string'
+		AND e->>'type' IN ('text', 'textarea', 'select')
+		AND jsonb_typeof(e->'required') = 'boolean'
+		AND jsonb_typeof(e->'options') = 'array', false))
+	ELSE false END
+$$;
+
+-- True when every element of tags is a lowercase word such as 'detail' or 'bay'.
+CREATE OR REPLACE FUNCTION calendence.valid_tags(tags text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT NOT EXISTS (SELECT 1 FROM unnest(tags) t
+	    WHERE t IS NULL OR t !~ '^[a-z0-9][a-z0-9_-]{0,39}$')
+$$;
+
+-- Revoking a publishable key, by function or by a DBA's UPDATE, ends its sessions.
+CREATE OR REPLACE FUNCTION calendence.end_sessions_of_revoked_key() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE calendence.sessions SET revoked_at = NEW.revoked_at
+	 WHERE publishable_key_id = NEW.id AND revoked_at IS NULL;
+	RETURN NULL;
+END $$;

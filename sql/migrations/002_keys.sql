@@ -1,0 +1,4 @@
+-- 002_keys.sql: the token format of SPEC 2 in SQL, and the DBA functions.
+--
+-- Functions only, which now live in sql/functions/20_keys.sql (and rfc3339()
+-- in 10_parsing.sql): nothing left to change in the schema.

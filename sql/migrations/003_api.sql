@@ -1,0 +1,5 @@
+-- 003_api.sql: what the FastCGI workers call: admission, authentication,
+-- sessions, the JSON shapes of resources, and maintenance.
+--
+-- Functions only, which now live in sql/functions/30_admission.sql and
+-- 40_json.sql: nothing left to change in the schema.

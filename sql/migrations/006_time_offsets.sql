@@ -1,0 +1,10 @@
+-- 006_time_offsets.sql: a time whose offset is out of range is not a time.
+--
+-- parse_rfc3339() let an offset beyond what PostgreSQL takes (+99:99,
+-- -16:00) raise invalid_time_zone_displacement_value, which reached the
+-- client as a 500 from POST /bookings/hold (starts_at) and GET /bookings
+-- (from, to); any data exception now means NULL, that is a 422 naming the
+-- parameter, like every other malformed time (tests/e2e/e2e_hostile.c).
+--
+-- A fix of parse_rfc3339() alone, which now lives in
+-- sql/functions/10_parsing.sql: nothing to change in the schema.

@@ -1,0 +1,11 @@
+-- 007_time_hours.sql: hour 24 is not an RFC 3339 time.
+--
+-- PostgreSQL reads "T24:00:00" as midnight of the next day, so
+-- parse_rfc3339('2030-01-01T24:00:00Z') was 2030-01-02 00:00 UTC where
+-- RFC 3339 allows hours 00-23 only. It is NULL now (a 422 naming the
+-- parameter). Minutes past 59 and seconds past 60 were refused already by
+-- PostgreSQL itself; second 60 (a leap second, which RFC 3339 allows) is
+-- read as the next minute's first second.
+--
+-- A fix of parse_rfc3339() alone, which now lives in
+-- sql/functions/10_parsing.sql: nothing to change in the schema.
