@@ -76,6 +76,63 @@ BEGIN
 	END IF;
 END $$;
 
+-- Every booking POST with its Idempotency-Key (SPEC 9): hold(), book() and
+-- cancel() are this function. p_request is the endpoint ('hold', 'book' or
+-- 'cancel') and its parameters as sent, a JSON array that is both what the
+-- key's request hash covers and what runs: make_hold(), make_booking() or
+-- cancel_booking() (a JSON null is an absent parameter). The key is claimed
+-- for the caller (idem_claim(): its session chain, else its API key); a
+-- replay answers what the first request answered (replayed), a malformed
+-- key or one used with another request is 'invalid:Idempotency-Key' (422);
+-- otherwise the request runs and its answer is remembered (idem_store()).
+-- p_root_session, p_key, p_idem_key, p_max_holds: as hold().
+CREATE OR REPLACE FUNCTION calendence.idempotent(p_business uuid, p_root_session uuid,
+    p_key uuid, p_idem_key text, p_request jsonb, p_max_holds integer DEFAULT NULL,
+    OUT status text, OUT message text, OUT body text, OUT replayed boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_subject constant uuid := coalesce(p_root_session, p_key);
+	r constant jsonb := p_request;
+	c record;
+	x record;
+BEGIN
+	replayed := false;
+	c := calendence.idem_claim(p_business, v_subject, p_idem_key,
+	    sha256(convert_to(r::text, 'UTF8')));
+	IF c.state = 'invalid' THEN
+		status := 'invalid:Idempotency-Key';
+		message := 'Idempotency-Key must be 1 to 255 printable ASCII characters.';
+		RETURN;
+	ELSIF c.state = 'mismatch' THEN
+		status := 'invalid:Idempotency-Key';
+		message := 'This Idempotency-Key was already used with another request.';
+		RETURN;
+	ELSIF c.state = 'replay' THEN
+		status := c.status;
+		message := c.message;
+		body := c.body;
+		replayed := true;
+		RETURN;
+	END IF;
+	CASE r->>0
+	WHEN 'hold' THEN
+		x := calendence.make_hold(p_business, r->>1, r->>2, r->>3, r->>4, p_root_session,
+		    p_key, p_max_holds);
+	WHEN 'book' THEN
+		x := calendence.make_booking(p_business, r->>1, nullif(r->2, 'null'),
+		    nullif(r->3, 'null'), r->>4, p_root_session, p_key);
+	WHEN 'cancel' THEN
+		x := calendence.cancel_booking(p_business, r->>1, p_root_session);
+	END CASE;
+	status := x.status;
+	message := x.message;
+	body := x.body;
+	IF c.state = 'new' THEN
+		PERFORM calendence.idem_store(p_business, v_subject, p_idem_key, status, message,
+		    body);
+	END IF;
+END $$;
+
 -- Who may use (book, release) a hold (SPEC 9): one made in a session chain
 -- belongs to that chain; one made with a hub or business key belongs to the
 -- business, so any of its live hub or business keys may use it (the C side
@@ -232,39 +289,10 @@ CREATE OR REPLACE FUNCTION calendence.hold(p_business uuid, p_service text, p_lo
     p_key uuid DEFAULT NULL, p_idem_key text DEFAULT NULL,
     p_max_holds integer DEFAULT NULL, OUT status text, OUT message text,
     OUT body text, OUT replayed boolean)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_subject constant uuid := coalesce(p_root_session, p_key);
-	c record;
-	h record;
-BEGIN
-	replayed := false;
-	c := calendence.idem_claim(p_business, v_subject, p_idem_key,
-	    sha256(convert_to(jsonb_build_array('hold', p_service, p_location, p_starts_at,
-		p_staff)::text, 'UTF8')));
-	IF c.state = 'invalid' THEN
-		status := 'invalid:Idempotency-Key';
-		message := 'Idempotency-Key must be 1 to 255 printable ASCII characters.';
-	ELSIF c.state = 'mismatch' THEN
-		status := 'invalid:Idempotency-Key';
-		message := 'This Idempotency-Key was already used with another request.';
-	ELSIF c.state = 'replay' THEN
-		status := c.status;
-		message := c.message;
-		body := c.body;
-		replayed := true;
-	ELSE
-		h := calendence.make_hold(p_business, p_service, p_location, p_starts_at,
-		    p_staff, p_root_session, p_key, p_max_holds);
-		status := h.status;
-		message := h.message;
-		body := h.body;
-		IF c.state = 'new' THEN
-			PERFORM calendence.idem_store(p_business, v_subject, p_idem_key, status,
-			    message, body);
-		END IF;
-	END IF;
-END $$;
+LANGUAGE sql AS $$
+	SELECT * FROM calendence.idempotent(p_business, p_root_session, p_key, p_idem_key,
+	    jsonb_build_array('hold', p_service, p_location, p_starts_at, p_staff), p_max_holds)
+$$;
 
 -- DELETE /api/v1/bookings/hold/{id}: releases a hold at once, so that its
 -- slot is free again (it becomes 'expired', expires_at now at the latest).
@@ -469,39 +497,10 @@ CREATE OR REPLACE FUNCTION calendence.book(p_business uuid, p_hold text, p_clien
     p_root_session uuid DEFAULT NULL, p_key uuid DEFAULT NULL,
     p_idem_key text DEFAULT NULL, OUT status text, OUT message text, OUT body text,
     OUT replayed boolean)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_subject constant uuid := coalesce(p_root_session, p_key);
-	c record;
-	b record;
-BEGIN
-	replayed := false;
-	c := calendence.idem_claim(p_business, v_subject, p_idem_key,
-	    sha256(convert_to(jsonb_build_array('book', p_hold, p_client, p_fields,
-		p_notes)::text, 'UTF8')));
-	IF c.state = 'invalid' THEN
-		status := 'invalid:Idempotency-Key';
-		message := 'Idempotency-Key must be 1 to 255 printable ASCII characters.';
-	ELSIF c.state = 'mismatch' THEN
-		status := 'invalid:Idempotency-Key';
-		message := 'This Idempotency-Key was already used with another request.';
-	ELSIF c.state = 'replay' THEN
-		status := c.status;
-		message := c.message;
-		body := c.body;
-		replayed := true;
-	ELSE
-		b := calendence.make_booking(p_business, p_hold, p_client, p_fields, p_notes,
-		    p_root_session, p_key);
-		status := b.status;
-		message := b.message;
-		body := b.body;
-		IF c.state = 'new' THEN
-			PERFORM calendence.idem_store(p_business, v_subject, p_idem_key, status,
-			    message, body);
-		END IF;
-	END IF;
-END $$;
+LANGUAGE sql AS $$
+	SELECT * FROM calendence.idempotent(p_business, p_root_session, p_key, p_idem_key,
+	    jsonb_build_array('book', p_hold, p_client, p_fields, p_notes))
+$$;
 
 -- GET /api/v1/bookings/{id}: the booking's JSON, or NULL (404) when id is
 -- malformed, names no booking of the business (holds are not bookings), or,
@@ -617,37 +616,10 @@ CREATE OR REPLACE FUNCTION calendence.cancel(p_business uuid, p_id text,
     p_root_session uuid DEFAULT NULL, p_key uuid DEFAULT NULL,
     p_idem_key text DEFAULT NULL, OUT status text, OUT message text, OUT body text,
     OUT replayed boolean)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_subject constant uuid := coalesce(p_root_session, p_key);
-	c record;
-	x record;
-BEGIN
-	replayed := false;
-	c := calendence.idem_claim(p_business, v_subject, p_idem_key,
-	    sha256(convert_to(jsonb_build_array('cancel', p_id)::text, 'UTF8')));
-	IF c.state = 'invalid' THEN
-		status := 'invalid:Idempotency-Key';
-		message := 'Idempotency-Key must be 1 to 255 printable ASCII characters.';
-	ELSIF c.state = 'mismatch' THEN
-		status := 'invalid:Idempotency-Key';
-		message := 'This Idempotency-Key was already used with another request.';
-	ELSIF c.state = 'replay' THEN
-		status := c.status;
-		message := c.message;
-		body := c.body;
-		replayed := true;
-	ELSE
-		x := calendence.cancel_booking(p_business, p_id, p_root_session);
-		status := x.status;
-		message := x.message;
-		body := x.body;
-		IF c.state = 'new' THEN
-			PERFORM calendence.idem_store(p_business, v_subject, p_idem_key, status,
-			    message, body);
-		END IF;
-	END IF;
-END $$;
+LANGUAGE sql AS $$
+	SELECT * FROM calendence.idempotent(p_business, p_root_session, p_key, p_idem_key,
+	    jsonb_build_array('cancel', p_id))
+$$;
 
 -- Removes what can no longer matter: Idempotency-Key answers older than a
 -- day, and holds that lapsed more than a day ago (a booking attempt with one
