@@ -1,5 +1,4 @@
 /* e2e_auth.c: SPEC 3 end to end: the authentication table and the order of checks. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,43 +7,11 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 
 /* a string for messages and comparisons, never NULL */
-#define S(x)		((x) ? (x) : "(null)")
 #define WWW_PLAIN	"Bearer realm=\"calendence\""
 #define WWW_TOKEN	"Bearer realm=\"calendence\", error=\"invalid_token\""
-
-/* Frees the malloc'd strings given, up to the terminating NULL. */
-static void
-free_all(void *first, ...)
-{
-	va_list	 ap;
-	void	*p;
-
-	va_start(ap, first);
-	for (p = first; p != NULL; p = va_arg(ap, void *))
-		free(p);
-	va_end(ap);
-}
-
-/* Checks status, error.type, error.code and the request id of an error answer. */
-static void
-expect_error(const struct http_resp *r, int status, const char *type, const char *code,
-    const char *what)
-{
-	const char	*rid = http_header(r, "Request-Id");
-
-	cr_expect_eq(r->status, status, "%s: status %d, want %d: %s", what, r->status,
-	    status, r->body);
-	cr_expect_not_null(r->json, "%s: body is not JSON: %s", what, r->body);
-	cr_expect_str_eq(S(jstr(r->json, "error.type")),
-	    type, "%s: error.type: %s", what, r->body);
-	cr_expect_str_eq(S(jstr(r->json, "error.code")),
-	    code, "%s: error.code: %s", what, r->body);
-	cr_expect(rid != NULL && jstr(r->json, "error.request_id") != NULL &&
-	    strcmp(rid, jstr(r->json, "error.request_id")) == 0,
-	    "%s: error.request_id differs from Request-Id", what);
-}
 
 /* A 401 with its code and exactly one WWW-Authenticate, as given. */
 static void
@@ -52,30 +19,18 @@ expect_401(const struct http_resp *r, const char *code, const char *www, const c
 {
 	const char	*got = http_header(r, "WWW-Authenticate");
 
-	expect_error(r, 401, "authentication_error", code, what);
+	expect_error(r, 401, code, NULL, what);
 	cr_expect_eq(http_header_count(r, "WWW-Authenticate"), 1,
 	    "%s: %d WWW-Authenticate fields", what, http_header_count(r, "WWW-Authenticate"));
-	cr_expect_str_eq(S(got), www, "%s: WWW-Authenticate", what);
+	cr_expect_str_eq(nz(got), www, "%s: WWW-Authenticate", what);
 }
 
 static void
 expect_403(const struct http_resp *r, const char *code, const char *what)
 {
-	expect_error(r, 403, "permission_error", code, what);
+	expect_error(r, 403, code, NULL, what);
 	cr_expect_null(http_header(r, "WWW-Authenticate"), "%s: 403 with WWW-Authenticate",
 	    what);
-}
-
-/* GET path with the token and a Calendence-Business header (NULL: none); the status. */
-static int
-get_as(const char *path, const char *token, const char *business, struct http_resp *r)
-{
-	char		 hdr[128];
-	const char	*extra[] = { hdr, NULL };
-
-	snprintf(hdr, sizeof(hdr), "Calendence-Business: %s", business ? business : "");
-	cr_assert_eq(http_get(path, token, business ? extra : NULL, r), 0);
-	return r->status;
 }
 
 /* GET path with a raw Authorization header value (NULL: none). */
@@ -87,22 +42,6 @@ get_auth(const char *path, const char *authorization, struct http_resp *r)
 
 	snprintf(hdr, sizeof(hdr), "Authorization: %s", authorization ? authorization : "");
 	cr_assert_eq(http_get(path, NULL, authorization ? extra : NULL, r), 0);
-}
-
-/* A session token exchanged from the publishable key; the caller frees it. */
-static char *
-new_session(const char *pub)
-{
-	struct http_resp	 r;
-	char			*tok;
-
-	cr_assert_eq(http_post("/api/v1/session", pub, NULL, NULL, &r), 0);
-	cr_assert_eq(r.status, 201, "session exchange: %s", r.body);
-	cr_assert_not_null(jstr(r.json, "session_token"), "%s", r.body);
-	tok = strdup(jstr(r.json, "session_token"));
-	http_resp_free(&r);
-	cr_assert_not_null(tok);
-	return tok;
 }
 
 /* The body with the request id (from the Request-Id header) blanked out. */
@@ -186,7 +125,7 @@ Test(auth, scheme_case_and_spaces)
 		get_auth("/api/v1/services", v, &r);
 		cr_expect_eq(r.status, 200, "\"%s<key>%s\": %d %s", rows[i][0], rows[i][1],
 		    r.status, r.body);
-		cr_expect_str_eq(S(jstr(r.json, "data.0.name")), "Express Wash");
+		cr_expect_str_eq(nz(jstr(r.json, "data.0.name")), "Express Wash");
 		cr_expect_null(http_header(&r, "WWW-Authenticate"));
 		http_resp_free(&r);
 	}
@@ -313,7 +252,7 @@ Test(auth, revoked_publishable_key_cannot_exchange)
 Test(auth, session_ended_by_delete)
 {
 	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
-	char			*pub = fx_key("publishable", biz), *ses = new_session(pub);
+	char			*pub = fx_key("publishable", biz), *ses = new_session(pub, NULL);
 	struct http_resp	 r;
 
 	cr_expect_eq(get_as("/api/v1/services", ses, NULL, &r), 200, "%s", r.body);
@@ -336,7 +275,7 @@ Test(auth, session_ended_by_delete)
 Test(auth, session_past_its_expiry)
 {
 	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
-	char			*pub = fx_key("publishable", biz), *ses = new_session(pub);
+	char			*pub = fx_key("publishable", biz), *ses = new_session(pub, NULL);
 	struct http_resp	 r;
 
 	cr_expect_eq(get_as("/api/v1/services", ses, NULL, &r), 200, "%s", r.body);
@@ -357,7 +296,7 @@ Test(auth, revoking_publishable_key_ends_its_sessions)
 {
 	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
 	char			*pub = fx_key("publishable", biz), *pid = fx_key_id(pub);
-	char			*ses = new_session(pub);
+	char			*ses = new_session(pub, NULL);
 	struct http_resp	 r;
 
 	cr_expect_eq(get_as("/api/v1/services", ses, NULL, &r), 200, "%s", r.body);
@@ -412,10 +351,10 @@ Test(auth, growth_plan_lacks_full_api_access)
 	http_resp_free(&r);
 
 	/* the widget's keys do not need full API access */
-	ses = new_session(pub);
+	ses = new_session(pub, NULL);
 	cr_expect_eq(get_as("/api/v1/services", ses, NULL, &r), 200, "growth session: %s",
 	    r.body);
-	cr_expect_str_eq(S(jstr(r.json, "data.0.name")),
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.name")),
 	    "Express Wash");
 	http_resp_free(&r);
 
@@ -436,7 +375,7 @@ Test(auth, inactive_business)
 {
 	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
 	char			*hk = fx_key("hub", hub), *bk = fx_key("business", biz);
-	char			*pub = fx_key("publishable", biz), *ses = new_session(pub);
+	char			*pub = fx_key("publishable", biz), *ses = new_session(pub, NULL);
 	struct http_resp	 r;
 
 	fx_exec("UPDATE calendence.businesses SET active = false WHERE id = $1", biz, NULL);
@@ -484,8 +423,8 @@ Test(auth, hub_key_cannot_probe_business_ids)
 	b3 = body_without_id(&r3);
 	cr_expect_str_eq(b1, b2, "another hub's and a nonexistent business differ");
 	cr_expect_str_eq(b1, b3, "another hub's active and inactive business differ");
-	cr_expect_str_neq(S(jstr(r1.json, "error.request_id")),
-	    S(jstr(r2.json, "error.request_id")));
+	cr_expect_str_neq(nz(jstr(r1.json, "error.request_id")),
+	    nz(jstr(r2.json, "error.request_id")));
 	http_resp_free(&r1);
 	http_resp_free(&r2);
 	http_resp_free(&r3);
@@ -527,7 +466,7 @@ Test(auth, business_key_names_only_its_own_business)
 	char			*sibling = fx_business(hub, NULL);
 	char			*other_hub = fx_hub("pro"), *stranger = fx_business(other_hub, NULL);
 	char			*bk = fx_key("business", biz), *pub = fx_key("publishable", biz);
-	char			*ses = new_session(pub);
+	char			*ses = new_session(pub, NULL);
 	struct http_resp	 r;
 
 	free(fx_service(biz, "Express Wash", 1));
@@ -541,7 +480,7 @@ Test(auth, business_key_names_only_its_own_business)
 	expect_403(&r, "business_not_accessible", "session token, sibling business");
 	http_resp_free(&r);
 	cr_expect_eq(get_as("/api/v1/services", bk, biz, &r), 200, "own id: %s", r.body);
-	cr_expect_str_eq(S(jstr(r.json, "data.0.name")),
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.name")),
 	    "Express Wash");
 	http_resp_free(&r);
 	cr_expect_eq(get_as("/api/v1/services", ses, biz, &r), 200, "session, own id: %s",
@@ -558,14 +497,14 @@ Test(auth, hub_key_without_business_header)
 	struct http_resp	 r;
 
 	get_as("/api/v1/services", hk, NULL, &r);
-	expect_error(&r, 400, "invalid_request_error", "business_required", "/services");
-	cr_expect_str_eq(S(jstr(r.json, "error.param")),
+	expect_error(&r, 400, "business_required", NULL, "/services");
+	cr_expect_str_eq(nz(jstr(r.json, "error.param")),
 	    "Calendence-Business");
 	http_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/services/%s", svc);
 	get_as(path, hk, NULL, &r);
-	expect_error(&r, 400, "invalid_request_error", "business_required", "/services/{id}");
-	cr_expect_str_eq(S(jstr(r.json, "error.param")),
+	expect_error(&r, 400, "business_required", NULL, "/services/{id}");
+	cr_expect_str_eq(nz(jstr(r.json, "error.param")),
 	    "Calendence-Business");
 	http_resp_free(&r);
 	cr_expect_eq(get_as(path, hk, biz, &r), 200, "%s", r.body);
@@ -590,7 +529,7 @@ Test(auth, publishable_key_allowed_origins)
 	    pid, NULL);
 	cr_assert_eq(http_post("/api/v1/session", pub, evil, NULL, &r), 0);
 	expect_403(&r, "origin_not_allowed", "evil origin");
-	cr_expect_str_eq(S(http_header(&r, "Access-Control-Allow-Origin")),
+	cr_expect_str_eq(nz(http_header(&r, "Access-Control-Allow-Origin")),
 	    "https://evil.example");
 	http_resp_free(&r);
 	cr_assert_eq(http_post("/api/v1/session", pub, lookalike, NULL, &r), 0);
@@ -604,7 +543,7 @@ Test(auth, publishable_key_allowed_origins)
 	http_resp_free(&r);
 
 	/* a session made from that key is bound by the same origins */
-	ses = new_session(pub);
+	ses = new_session(pub, NULL);
 	cr_assert_eq(http_get("/api/v1/services", ses, evil, &r), 0);
 	expect_403(&r, "origin_not_allowed", "session token from an evil origin");
 	http_resp_free(&r);
@@ -629,20 +568,20 @@ Test(auth, routing_comes_before_credentials)
 	struct http_resp	 r;
 
 	cr_assert_eq(http_get("/api/v1/nope", "cal_biz_bad", NULL, &r), 0);
-	expect_error(&r, 404, "invalid_request_error", "not_found", "unknown path, bad key");
+	expect_error(&r, 404, "not_found", NULL, "unknown path, bad key");
 	cr_expect_null(http_header(&r, "WWW-Authenticate"));
 	http_resp_free(&r);
 	cr_assert_eq(http_delete("/api/v1/services", NULL, NULL, &r), 0);
-	expect_error(&r, 405, "invalid_request_error", "method_not_allowed",
+	expect_error(&r, 405, "method_not_allowed", NULL,
 	    "wrong method, no key");
 	cr_expect_null(http_header(&r, "WWW-Authenticate"));
 	http_resp_free(&r);
 	fx_exec("SELECT calendence.revoke_key($1)", id, NULL);
 	cr_assert_eq(http_get("/api/v1/nope", key, NULL, &r), 0);
-	expect_error(&r, 404, "invalid_request_error", "not_found", "unknown path, revoked key");
+	expect_error(&r, 404, "not_found", NULL, "unknown path, revoked key");
 	http_resp_free(&r);
 	cr_assert_eq(http_post("/api/v1/services", key, NULL, "{}", &r), 0);
-	expect_error(&r, 405, "invalid_request_error", "method_not_allowed",
+	expect_error(&r, 405, "method_not_allowed", NULL,
 	    "wrong method, revoked key");
 	http_resp_free(&r);
 	free_all(id, key, biz, hub, NULL);
@@ -672,7 +611,7 @@ Test(auth, credentials_then_permission_then_request)
 	http_resp_free(&r);
 	/* 400 business_required and 403 business_not_accessible before 422 and 404 */
 	get_as("/api/v1/services?page=0", hk, NULL, &r);
-	expect_error(&r, 400, "invalid_request_error", "business_required",
+	expect_error(&r, 400, "business_required", NULL,
 	    "hub key without header, bad page");
 	http_resp_free(&r);
 	get_as("/api/v1/services/not-a-uuid", hk, other, &r);
@@ -703,7 +642,7 @@ Test(auth, permission_order_on_growth_plan)
 
 	/* 400 business_required comes before every 403 */
 	get_as("/api/v1/services", hk, NULL, &r);
-	expect_error(&r, 400, "invalid_request_error", "business_required",
+	expect_error(&r, 400, "business_required", NULL,
 	    "growth hub key without header");
 	http_resp_free(&r);
 	/* key_type_not_allowed before plan_upgrade_required */

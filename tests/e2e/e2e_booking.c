@@ -7,90 +7,12 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 
 #define AVAIL_PATH	"/api/v1/availability"
 #define HOLD_PATH	"/api/v1/bookings/hold"
 #define BOOK_PATH	"/api/v1/bookings"
 #define LOC_PATH	"/api/v1/locations"
-#define SES_PATH	"/api/v1/session"
-
-#define WEEK_HOURS	"{\"monday\":[\"09:00-17:00\"],\"tuesday\":[\"09:00-17:00\"]," \
-	"\"wednesday\":[\"09:00-17:00\"],\"thursday\":[\"09:00-17:00\"]," \
-	"\"friday\":[\"09:00-17:00\"],\"saturday\":[\"09:00-17:00\"]," \
-	"\"sunday\":[\"09:00-17:00\"]}"
-
-static const char *
-nz(const char *s)
-{
-	return s != NULL ? s : "(null)";
-}
-
-/* A business with a service, one location open every day, one staff member there. */
-struct bshop {
-	char	*hub;
-	char	*biz;
-	char	*key;		/* business key */
-	char	*pub;		/* publishable key */
-	char	*svc;
-	char	*loc;
-	char	*staff;
-	char	*day;		/* local date 8 days ahead */
-};
-
-static void
-bshop_init(struct bshop *s)
-{
-	s->hub = fx_hub("pro");
-	s->biz = fx_business(s->hub, "America/Chicago");
-	s->key = fx_key("business", s->biz);
-	s->pub = fx_key("publishable", s->biz);
-	s->svc = fx_service(s->biz, NULL, 1);
-	s->loc = fx_value("SELECT calendence.create_location($1, 'Main Shop', '1 Main St', "
-	    "NULL, $2::jsonb)", s->biz, WEEK_HOURS, NULL);
-	s->staff = fx_value("SELECT calendence.create_staff($1, 'Pat Doe', ARRAY[$2::uuid], "
-	    "'{}', $3::jsonb)", s->biz, s->loc, WEEK_HOURS, NULL);
-	s->day = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date + 8, "
-	    "'YYYY-MM-DD')", NULL);
-	cr_assert(s->loc != NULL && s->staff != NULL && s->day != NULL);
-}
-
-static void
-bshop_cleanup(struct bshop *s)
-{
-	free(s->hub);
-	free(s->biz);
-	free(s->key);
-	free(s->pub);
-	free(s->svc);
-	free(s->loc);
-	free(s->staff);
-	free(s->day);
-}
-
-/* A free slot as availability lists it. */
-struct slot {
-	char	*starts_at;
-	char	*staff;
-	char	*location;
-};
-
-static void
-slot_free(struct slot *sl)
-{
-	free(sl->starts_at);
-	free(sl->staff);
-	free(sl->location);
-	memset(sl, 0, sizeof(*sl));
-}
-
-static void
-expect_error(const struct http_resp *r, int status, const char *code, const char *param)
-{
-	cr_expect_eq(r->status, status, "status %d, want %d: %s", r->status, status, r->body);
-	cr_expect_str_eq(nz(jstr(r->json, "error.code")), code, "%s", r->body);
-	if (param != NULL)
-		cr_expect_str_eq(nz(jstr(r->json, "error.param")), param, "%s", r->body);
-}
 
 /* GET /availability of service 'svc' over [from, to] (NULLs: left out). */
 static void
@@ -131,126 +53,6 @@ has_slot(const struct http_resp *r, const char *day, const char *staff, const ch
 	return 0;
 }
 
-/* The first free slot of the shop's service on its day, asked with 'token'. */
-static void
-first_slot(const struct bshop *s, const char *token, struct slot *sl)
-{
-	struct http_resp	 r;
-	char			 p[64];
-
-	avail(token, s->svc, s->day, s->day, &r);
-	cr_assert_eq(r.status, 200, "availability: %d %s", r.status, r.body);
-	cr_assert_gt(jint(r.json, "meta.total_slots"), 0, "%s", r.body);
-	snprintf(p, sizeof(p), "data.%s.0.", s->day);
-	{
-		char	 a[96], b[96], c[96];
-
-		snprintf(a, sizeof(a), "%sstarts_at", p);
-		snprintf(b, sizeof(b), "%sstaff.id", p);
-		snprintf(c, sizeof(c), "%slocation.id", p);
-		cr_assert(jstr(r.json, a) && jstr(r.json, b) && jstr(r.json, c), "%s",
-		    r.body);
-		sl->starts_at = strdup(jstr(r.json, a));
-		sl->staff = strdup(jstr(r.json, b));
-		sl->location = strdup(jstr(r.json, c));
-	}
-	http_resp_free(&r);
-}
-
-/* POST /bookings/hold on a slot (staff NULL: any). */
-static void
-hold(const char *token, const char *const *extra, const char *svc, const char *loc,
-    const char *starts, const char *staff, struct http_resp *r)
-{
-	char	 body[512];
-
-	if (staff != NULL)
-		snprintf(body, sizeof(body), "{\"service_id\":\"%s\",\"location_id\":\"%s\","
-		    "\"starts_at\":\"%s\",\"staff_id\":\"%s\"}", svc, loc, starts, staff);
-	else
-		snprintf(body, sizeof(body), "{\"service_id\":\"%s\",\"location_id\":\"%s\","
-		    "\"starts_at\":\"%s\"}", svc, loc, starts);
-	cr_assert_eq(http_post(HOLD_PATH, token, extra, body, r), 0);
-}
-
-/* Holds the slot; asserts 201 and returns the hold id. */
-static char *
-hold_ok(const struct bshop *s, const char *token, const struct slot *sl)
-{
-	struct http_resp	 r;
-	char			*id;
-
-	hold(token, NULL, s->svc, sl->location, sl->starts_at, sl->staff, &r);
-	cr_assert_eq(r.status, 201, "hold: %d %s", r.status, r.body);
-	cr_assert_not_null(jstr(r.json, "hold_id"), "%s", r.body);
-	id = strdup(jstr(r.json, "hold_id"));
-	http_resp_free(&r);
-	return id;
-}
-
-/* POST /bookings with a hold and a valid client (notes NULL: none). */
-static void
-book(const char *token, const char *hold_id, const char *email, const char *notes,
-    struct http_resp *r)
-{
-	size_t	 len = 512 + (notes ? strlen(notes) : 0);
-	char	*body = malloc(len);
-
-	cr_assert_not_null(body);
-	snprintf(body, len, "{\"hold_id\":\"%s\",\"client\":{\"first_name\":\"Ann\","
-	    "\"last_name\":\"Lee\",\"email\":\"%s\"}%s%s%s}", hold_id, email,
-	    notes ? ",\"notes\":\"" : "", notes ? notes : "", notes ? "\"" : "");
-	cr_assert_eq(http_post(BOOK_PATH, token, NULL, body, r), 0);
-	free(body);
-}
-
-/* Holds and books the first free slot with 'token'; returns the booking id. */
-static char *
-book_first(const struct bshop *s, const char *token)
-{
-	struct slot		 sl = { 0 };
-	struct http_resp	 r;
-	char			*h, *id;
-
-	first_slot(s, token, &sl);
-	h = hold_ok(s, token, &sl);
-	book(token, h, "ann@example.com", NULL, &r);
-	cr_assert_eq(r.status, 201, "book: %d %s", r.status, r.body);
-	id = strdup(nz(jstr(r.json, "id")));
-	http_resp_free(&r);
-	free(h);
-	slot_free(&sl);
-	return id;
-}
-
-/* POST /session with a publishable or session token: the new session token. */
-static char *
-session(const char *token)
-{
-	struct http_resp	 r;
-	char			*tok;
-
-	cr_assert_eq(http_post(SES_PATH, token, NULL, NULL, &r), 0);
-	cr_assert_eq(r.status, 201, "session: %d %s", r.status, r.body);
-	cr_assert_not_null(jstr(r.json, "session_token"), "%s", r.body);
-	tok = strdup(jstr(r.json, "session_token"));
-	http_resp_free(&r);
-	return tok;
-}
-
-/* GET path with token: the status. */
-static int
-get_status(const char *path, const char *token)
-{
-	struct http_resp	 r;
-	int			 st;
-
-	cr_assert_eq(http_get(path, token, NULL, &r), 0);
-	st = r.status;
-	http_resp_free(&r);
-	return st;
-}
-
 /* 1 when GET /bookings with token lists booking 'id'. */
 static int
 listed(const char *token, const char *id)
@@ -273,13 +75,13 @@ listed(const char *token, const char *id)
 
 Test(booking, widget_flow_with_a_session)
 {
-	struct bshop		 s;
+	struct fx_shop		 s;
 	struct slot		 sl = { 0 };
 	struct http_resp	 r;
 	char			 path[256], *tok, *h, *id, *ok;
 
-	bshop_init(&s);
-	tok = session(s.pub);
+	fx_shop_open(&s, "pro");
+	tok = new_session(s.pub, NULL);
 	cr_assert_eq(get_status("/api/v1/services", tok), 200);
 
 	avail(tok, s.svc, s.day, s.day, &r);
@@ -336,81 +138,81 @@ Test(booking, widget_flow_with_a_session)
 	free(h);
 	free(tok);
 	slot_free(&sl);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 Test(booking, taken_slot_and_used_hold_conflict)
 {
-	struct bshop		 s;
+	struct fx_shop		 s;
 	struct slot		 sl = { 0 };
 	struct http_resp	 r;
 	char			*h;
 
-	bshop_init(&s);
+	fx_shop_open(&s, "pro");
 	first_slot(&s, s.key, &sl);
 	h = hold_ok(&s, s.key, &sl);
 
 	hold(s.key, NULL, s.svc, sl.location, sl.starts_at, sl.staff, &r);
-	expect_error(&r, 409, "slot_unavailable", NULL);
+	expect_error(&r, 409, "slot_unavailable", NULL, NULL);
 	http_resp_free(&r);
 
 	book(s.key, h, "ann@example.com", NULL, &r);
 	cr_expect_eq(r.status, 201, "book: %d %s", r.status, r.body);
 	http_resp_free(&r);
 	book(s.key, h, "ann@example.com", NULL, &r);
-	expect_error(&r, 409, "hold_expired", NULL);
+	expect_error(&r, 409, "hold_expired", NULL, NULL);
 	http_resp_free(&r);
 
 	free(h);
 	slot_free(&sl);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 Test(booking, validation_names_the_parameter)
 {
-	struct bshop		 s;
+	struct fx_shop		 s;
 	struct slot		 sl = { 0 };
 	struct http_resp	 r;
 	char			*far, *past, *today, *h, *notes, body[512];
 
-	bshop_init(&s);
+	fx_shop_open(&s, "pro");
 	far = fx_value("SELECT to_char($1::date + 20, 'YYYY-MM-DD')", s.day, NULL);
 	today = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date, "
 	    "'YYYY-MM-DD')", NULL);
 	past = fx_value("SELECT to_char($1::date - 1, 'YYYY-MM-DD')", today, NULL);
 
 	avail(s.key, NULL, s.day, s.day, &r);
-	expect_error(&r, 422, "validation_failed", "service_id");
+	expect_error(&r, 422, "validation_failed", "service_id", NULL);
 	http_resp_free(&r);
 	avail(s.key, s.svc, s.day, far, &r);
-	expect_error(&r, 422, "validation_failed", "date_to");
+	expect_error(&r, 422, "validation_failed", "date_to", NULL);
 	http_resp_free(&r);
 	avail(s.key, s.svc, past, today, &r);
-	expect_error(&r, 422, "validation_failed", "date_from");
+	expect_error(&r, 422, "validation_failed", "date_from", NULL);
 	http_resp_free(&r);
 
 	first_slot(&s, s.key, &sl);
 	snprintf(body, sizeof(body), "{\"service_id\":\"%s\",\"location_id\":\"%s\"}", s.svc,
 	    s.loc);
 	cr_assert_eq(http_post(HOLD_PATH, s.key, NULL, body, &r), 0);
-	expect_error(&r, 422, "validation_failed", "starts_at");
+	expect_error(&r, 422, "validation_failed", "starts_at", NULL);
 	http_resp_free(&r);
 	snprintf(body, sizeof(body), "{\"service_id\":123,\"location_id\":\"%s\","
 	    "\"starts_at\":\"%s\"}", s.loc, sl.starts_at);
 	cr_assert_eq(http_post(HOLD_PATH, s.key, NULL, body, &r), 0);
-	expect_error(&r, 422, "validation_failed", "service_id");
+	expect_error(&r, 422, "validation_failed", "service_id", NULL);
 	http_resp_free(&r);
 
 	h = hold_ok(&s, s.key, &sl);
 	book(s.key, h, "not-an-email", NULL, &r);
-	expect_error(&r, 422, "validation_failed", "client.email");
+	expect_error(&r, 422, "validation_failed", "client.email", NULL);
 	http_resp_free(&r);
 	notes = malloc(1002);
 	cr_assert_not_null(notes);
 	memset(notes, 'n', 1001);
 	notes[1001] = '\0';
 	book(s.key, h, "ann@example.com", notes, &r);
-	expect_error(&r, 422, "validation_failed", "notes");
+	expect_error(&r, 422, "validation_failed", "notes", NULL);
 	http_resp_free(&r);
 	/* the hold is still good after the refusals */
 	notes[1000] = '\0';
@@ -424,18 +226,18 @@ Test(booking, validation_names_the_parameter)
 	free(past);
 	free(today);
 	slot_free(&sl);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 Test(booking, idempotency_key_on_hold)
 {
-	struct bshop		 s;
+	struct fx_shop		 s;
 	struct slot		 sl = { 0 };
 	struct http_resp	 r1, r2, r3;
 	const char *const	 idem[] = { "Idempotency-Key: hold-key-1", NULL };
 	char			*other;
 
-	bshop_init(&s);
+	fx_shop_open(&s, "pro");
 	first_slot(&s, s.key, &sl);
 	other = fx_value("SELECT calendence.rfc3339($1::timestamptz + interval '1 hour')",
 	    sl.starts_at, NULL);
@@ -450,33 +252,33 @@ Test(booking, idempotency_key_on_hold)
 	    r2.headers);
 
 	hold(s.key, idem, s.svc, sl.location, nz(other), sl.staff, &r3);
-	expect_error(&r3, 422, "validation_failed", NULL);
+	expect_error(&r3, 422, "validation_failed", NULL, NULL);
 	http_resp_free(&r1);
 	http_resp_free(&r2);
 	http_resp_free(&r3);
 
 	free(other);
 	slot_free(&sl);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 Test(booking, who_sees_what)
 {
-	struct bshop		 s, t;
+	struct fx_shop		 s, t;
 	struct http_resp	 r;
 	const char *const	 nobiz[] = { NULL };
 	char			 path[256], *hubkey, *mine, *theirs, *keyb, *s1, *s2;
 
-	bshop_init(&s);
-	bshop_init(&t);
+	fx_shop_open(&s, "pro");
+	fx_shop_open(&t, "pro");
 
 	avail(s.pub, s.svc, s.day, s.day, &r);
-	expect_error(&r, 403, "key_type_not_allowed", NULL);
+	expect_error(&r, 403, "key_type_not_allowed", NULL, NULL);
 	http_resp_free(&r);
 
 	hubkey = fx_key("hub", s.hub);
 	cr_assert_eq(http_get(BOOK_PATH, hubkey, nobiz, &r), 0);
-	expect_error(&r, 400, "business_required", NULL);
+	expect_error(&r, 400, "business_required", NULL, NULL);
 	http_resp_free(&r);
 
 	theirs = book_first(&t, t.key);
@@ -485,7 +287,7 @@ Test(booking, who_sees_what)
 	cr_expect_eq(get_status(path, t.key), 200);
 
 	keyb = book_first(&s, s.key);
-	s1 = session(s.pub);
+	s1 = new_session(s.pub, NULL);
 	mine = book_first(&s, s1);
 	cr_expect_not(listed(s1, keyb), "a session lists a key's booking");
 	cr_expect(listed(s1, mine), "a session does not list its own booking");
@@ -495,7 +297,7 @@ Test(booking, who_sees_what)
 	cr_expect_eq(get_status(path, s1), 200);
 	cr_expect(listed(s.key, keyb) && listed(s.key, mine), "the key lists all");
 
-	s2 = session(s1);
+	s2 = new_session(s1, NULL);
 	cr_expect(listed(s2, mine), "a refreshed session lost its predecessor's booking");
 	cr_expect_not(listed(s2, keyb));
 	cr_expect_eq(get_status(path, s2), 200);
@@ -506,20 +308,20 @@ Test(booking, who_sees_what)
 	free(keyb);
 	free(s1);
 	free(s2);
-	bshop_cleanup(&s);
-	bshop_cleanup(&t);
+	fx_shop_free(&s);
+	fx_shop_free(&t);
 }
 
 Test(booking, locations_of_the_business_only)
 {
-	struct bshop		 s, t;
+	struct fx_shop		 s, t;
 	struct http_resp	 r;
 	char			*second;
 	json_object		*d;
 	size_t			 i;
 
-	bshop_init(&s);
-	bshop_init(&t);
+	fx_shop_open(&s, "pro");
+	fx_shop_open(&t, "pro");
 	second = fx_value("SELECT calendence.create_location($1, 'Annex', NULL, NULL, NULL)",
 	    s.biz, NULL);
 
@@ -544,13 +346,13 @@ Test(booking, locations_of_the_business_only)
 	http_resp_free(&r);
 
 	free(second);
-	bshop_cleanup(&s);
-	bshop_cleanup(&t);
+	fx_shop_free(&s);
+	fx_shop_free(&t);
 }
 
 /* RFC 3339 of hh:00 in Chicago on the shop's day plus 'plus' days; the caller frees it. */
 static char *
-start_at(const struct bshop *s, int plus, int hh)
+start_at(const struct fx_shop *s, int plus, int hh)
 {
 	char	 p[16], h[16], *v;
 
@@ -564,7 +366,7 @@ start_at(const struct bshop *s, int plus, int hh)
 
 /* POST /bookings/hold at hh:00 of the shop's day (plus days) with token; the status. */
 static int
-hold_at(const struct bshop *s, const char *token, const char *const *extra, int plus,
+hold_at(const struct fx_shop *s, const char *token, const char *const *extra, int plus,
     int hh, char **id)
 {
 	struct http_resp	 r;
@@ -627,16 +429,16 @@ book_with(const char *token, const char *const *extra, const char *hold_id,
  */
 Test(booking, too_many_holds_per_session)
 {
-	struct bshop	 s;
+	struct fx_shop	 s;
 	char		*tok, *tok2, *h[3];
 	int		 i;
 
-	bshop_init(&s);
-	tok = session(s.pub);
+	fx_shop_open(&s, "pro");
+	tok = new_session(s.pub, NULL);
 	for (i = 0; i < 3; i++)
 		cr_expect_eq(hold_at(&s, tok, NULL, 0, 9 + i, &h[i]), 201, "hold %d", i);
 	cr_expect_eq(hold_at(&s, tok, NULL, 0, 12, NULL), 409);
-	tok2 = session(tok);		/* a refresh: the same chain */
+	tok2 = new_session(tok, NULL);		/* a refresh: the same chain */
 	cr_expect_eq(hold_at(&s, tok2, NULL, 0, 12, NULL), 409);
 	cr_expect_eq(release_hold(tok2, NULL, h[0]), 204);
 	cr_expect_eq(hold_at(&s, tok2, NULL, 0, 12, NULL), 201);
@@ -648,7 +450,7 @@ Test(booking, too_many_holds_per_session)
 		char			*t = start_at(&s, 0, 14);
 
 		hold(tok, NULL, s.svc, s.loc, t, NULL, &r);
-		expect_error(&r, 409, "too_many_holds", NULL);
+		expect_error(&r, 409, "too_many_holds", NULL, NULL);
 		http_resp_free(&r);
 		free(t);
 	}
@@ -656,7 +458,7 @@ Test(booking, too_many_holds_per_session)
 		free(h[i]);
 	free(tok);
 	free(tok2);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 /*
@@ -666,18 +468,18 @@ Test(booking, too_many_holds_per_session)
  */
 Test(booking, release_hold)
 {
-	struct bshop		 s;
+	struct fx_shop		 s;
 	struct slot		 sl = { 0 };
 	struct http_resp	 r;
 	char			*h, *hb, *hs, *tok, *rnd;
 
-	bshop_init(&s);
+	fx_shop_open(&s, "pro");
 	first_slot(&s, s.key, &sl);
 	h = hold_ok(&s, s.key, &sl);
 	avail(s.key, s.svc, s.day, s.day, &r);
 	cr_expect_not(has_slot(&r, s.day, sl.staff, sl.starts_at));
 	http_resp_free(&r);
-	tok = session(s.pub);
+	tok = new_session(s.pub, NULL);
 	cr_expect_eq(release_hold(tok, NULL, h), 404, "a session released a key's hold");
 	cr_expect_eq(release_hold(s.key, NULL, h), 204);
 	avail(s.key, s.svc, s.day, s.day, &r);
@@ -685,7 +487,7 @@ Test(booking, release_hold)
 	http_resp_free(&r);
 	cr_expect_eq(release_hold(s.key, NULL, h), 204);
 	book(s.key, h, "ann@example.com", NULL, &r);
-	expect_error(&r, 409, "hold_expired", NULL);
+	expect_error(&r, 409, "hold_expired", NULL, NULL);
 	http_resp_free(&r);
 
 	cr_expect_eq(release_hold(s.key, NULL, "nope"), 404);
@@ -699,7 +501,7 @@ Test(booking, release_hold)
 	cr_expect_eq(release_hold(tok, NULL, hs), 204);
 	free(h); free(hb); free(hs); free(tok); free(rnd);
 	slot_free(&sl);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 /*
@@ -709,15 +511,15 @@ Test(booking, release_hold)
  */
 Test(booking, any_key_of_the_business_books_its_holds)
 {
-	struct bshop	 s;
+	struct fx_shop	 s;
 	char		 hdr[96], *key2, *hub, *kid, *rolled, *tok, *h, *param = NULL;
 	const char	*hubx[] = { hdr, NULL };
 
-	bshop_init(&s);
+	fx_shop_open(&s, "pro");
 	snprintf(hdr, sizeof(hdr), "Calendence-Business: %s", s.biz);
 	key2 = fx_key("business", s.biz);
 	hub = fx_key("hub", s.hub);
-	tok = session(s.pub);
+	tok = new_session(s.pub, NULL);
 
 	cr_assert_eq(hold_at(&s, s.key, NULL, 0, 9, &h), 201);
 	cr_expect_eq(book_with(tok, NULL, h, "\"Ann\"", "\"Lee\"", &param), 422);
@@ -744,17 +546,17 @@ Test(booking, any_key_of_the_business_books_its_holds)
 	free(param);
 	cr_expect_eq(book_with(tok, NULL, h, "\"Ann\"", "\"Lee\"", NULL), 201);
 	free(h); free(key2); free(hub); free(kid); free(rolled); free(tok);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 /* Availability and holds reach 180 days past business-local today, no further. */
 Test(booking, horizon)
 {
-	struct bshop		 s;
+	struct fx_shop		 s;
 	struct http_resp	 r;
 	char			*d180, *d181, *t;
 
-	bshop_init(&s);
+	fx_shop_open(&s, "pro");
 	d180 = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date + 180, "
 	    "'YYYY-MM-DD')", NULL);
 	d181 = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date + 181, "
@@ -764,21 +566,21 @@ Test(booking, horizon)
 	cr_expect_eq(r.status, 200, "%s", r.body);
 	http_resp_free(&r);
 	avail(s.key, s.svc, d180, d181, &r);
-	expect_error(&r, 422, "validation_failed", "date_to");
+	expect_error(&r, 422, "validation_failed", "date_to", NULL);
 	http_resp_free(&r);
 	avail(s.key, s.svc, d181, d181, &r);
-	expect_error(&r, 422, "validation_failed", "date_from");
+	expect_error(&r, 422, "validation_failed", "date_from", NULL);
 	http_resp_free(&r);
 	t = fx_value("SELECT calendence.rfc3339(($1::date + time '10:00') AT TIME ZONE "
 	    "'America/Chicago')", d181, NULL);
 	hold(s.key, NULL, s.svc, s.loc, t, NULL, &r);
-	expect_error(&r, 422, "validation_failed", "starts_at");
+	expect_error(&r, 422, "validation_failed", "starts_at", NULL);
 	http_resp_free(&r);
 	hold(s.key, NULL, s.svc, s.loc, "9999-12-31T10:00:00Z", NULL, &r);
-	expect_error(&r, 422, "validation_failed", "starts_at");
+	expect_error(&r, 422, "validation_failed", "starts_at", NULL);
 	http_resp_free(&r);
 	free(t); free(d180); free(d181);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 /* A client name made only of white space or invisible characters is 422 naming it. */
@@ -786,11 +588,11 @@ Test(booking, blank_names_refused)
 {
 	static const char *const blanks[] = { "\"   \"", "\"\\u200b\"", "\"\\u00a0\"",
 		"\"\\ufeff\"", "\"\\u2060\"" };
-	struct bshop	 s;
+	struct fx_shop	 s;
 	char		*h, *param;
 	size_t		 i;
 
-	bshop_init(&s);
+	fx_shop_open(&s, "pro");
 	cr_assert_eq(hold_at(&s, s.key, NULL, 0, 9, &h), 201);
 	for (i = 0; i < sizeof(blanks) / sizeof(blanks[0]); i++) {
 		param = NULL;
@@ -806,18 +608,18 @@ Test(booking, blank_names_refused)
 	}
 	cr_expect_eq(book_with(s.key, NULL, h, "\"Ann\"", "\"Lee\"", NULL), 201);
 	free(h);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 /* POST /bookings/{id}/cancel honours Idempotency-Key like the other booking POSTs. */
 Test(booking, idempotency_key_on_cancel)
 {
-	struct bshop		 s;
+	struct fx_shop		 s;
 	struct http_resp	 r1, r2, r3;
 	const char *const	 idem[] = { "Idempotency-Key: cancel-key-1", NULL };
 	char			 path[256], path2[256], *b1, *b2;
 
-	bshop_init(&s);
+	fx_shop_open(&s, "pro");
 	b1 = book_first(&s, s.key);
 	b2 = book_first(&s, s.key);
 	snprintf(path, sizeof(path), BOOK_PATH "/%s/cancel", b1);
@@ -830,7 +632,7 @@ Test(booking, idempotency_key_on_cancel)
 	cr_expect_str_eq(nz(http_header(&r2, "Idempotent-Replayed")), "true", "%s", r2.headers);
 	cr_expect_str_eq(r2.body, r1.body);
 	cr_assert_eq(http_post(path2, s.key, idem, NULL, &r3), 0);
-	expect_error(&r3, 422, "validation_failed", "Idempotency-Key");
+	expect_error(&r3, 422, "validation_failed", "Idempotency-Key", NULL);
 	http_resp_free(&r1);
 	http_resp_free(&r2);
 	http_resp_free(&r3);
@@ -845,7 +647,7 @@ Test(booking, idempotency_key_on_cancel)
 	http_resp_free(&r1);
 	free(b1);
 	free(b2);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }
 
 /*
@@ -856,12 +658,12 @@ Test(booking, idempotency_key_on_cancel)
  */
 Test(booking, own_key_when_the_client_sends_none)
 {
-	struct bshop		 s;
+	struct fx_shop		 s;
 	struct slot		 sl = { 0 };
 	struct http_resp	 r;
 	char			 want[64], *v, *h;
 
-	bshop_init(&s);
+	fx_shop_open(&s, "pro");
 	first_slot(&s, s.key, &sl);
 	hold(s.key, NULL, s.svc, sl.location, sl.starts_at, sl.staff, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
@@ -884,5 +686,5 @@ Test(booking, own_key_when_the_client_sends_none)
 	free(v);
 	free(h);
 	slot_free(&sl);
-	bshop_cleanup(&s);
+	fx_shop_free(&s);
 }

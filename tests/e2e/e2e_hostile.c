@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -33,8 +32,8 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 
-#define S(x)		((x) ? (x) : "(null)")
 #define MAX_WORKERS	16
 #define SQL_OR		"%27%20OR%201%3D1%20--"			/* ' OR 1=1 -- */
 #define SQL_DROP	"%27%3B%20DROP%20TABLE%20calendence.api_keys%3B%20--"
@@ -42,26 +41,15 @@
 /* A business to attack, and what must hold after each attack. */
 struct scene {
 	struct fx_shop	 s;
-	char		*pub;
 	char		*digest;
 	long		 pids[MAX_WORKERS];
 	int		 npids;
 };
 
-static double
-now_sec(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 scene_init(struct scene *sc)
 {
 	fx_shop(&sc->s, "pro");
-	sc->pub = fx_key("publishable", sc->s.biz);
 	sc->digest = fx_business_digest(sc->s.biz);
 	sc->npids = http_worker_pids(sc->pids, MAX_WORKERS);
 }
@@ -70,7 +58,6 @@ static void
 scene_free(struct scene *sc)
 {
 	fx_shop_free(&sc->s);
-	free(sc->pub);
 	free(sc->digest);
 }
 
@@ -91,7 +78,7 @@ expect_intact(const struct scene *sc, const char *what)
 		cr_assert_eq(http_get("/api/v1/services", sc->s.key, NULL, &r), 0, "%s", what);
 		cr_expect_eq(r.status, 200, "%s: then GET /services: %d %s", what, r.status,
 		    r.body);
-		cr_expect_str_eq(S(jstr(r.json, "data.0.id")), sc->s.svc, "%s", what);
+		cr_expect_str_eq(nz(jstr(r.json, "data.0.id")), sc->s.svc, "%s", what);
 		http_resp_free(&r);
 	}
 	if (sc->npids > 0) {
@@ -107,7 +94,7 @@ expect_intact(const struct scene *sc, const char *what)
 	tables = fx_value("SELECT count(*) FROM pg_tables WHERE schemaname = 'calendence' "
 	    "AND tablename IN ('api_keys', 'businesses', 'hubs', 'services', "
 	    "'reservations', 'sessions')", NULL);
-	cr_expect_str_eq(S(tables), "6", "%s: tables gone", what);
+	cr_expect_str_eq(nz(tables), "6", "%s: tables gone", what);
 	free(tables);
 }
 
@@ -128,10 +115,10 @@ expect_answer(const struct http_resp *r, int status, const char *code, const cha
 		return;
 	}
 	cr_expect(ct != NULL && strncmp(ct, "application/json", 16) == 0,
-	    "%s: Content-Type %s", what, S(ct));
+	    "%s: Content-Type %s", what, nz(ct));
 	cr_expect_not_null(http_header(r, "Request-Id"), "%s: no Request-Id", what);
 	if (status >= 400)
-		cr_expect_str_eq(S(jstr(r->json, "error.code")), code, "%s: %.300s", what,
+		cr_expect_str_eq(nz(jstr(r->json, "error.code")), code, "%s: %.300s", what,
 		    r->body);
 }
 
@@ -440,7 +427,7 @@ placeholder(const struct scene *sc, const char *name, size_t nlen, char **tmp)
 		if (strlen(ids[i].name) == nlen && memcmp(name, ids[i].name, nlen) == 0)
 			return *(char *const *)((const char *)&sc->s + ids[i].off);
 	if (nlen == 3 && memcmp(name, "PUB", 3) == 0)
-		return sc->pub;
+		return sc->s.pub;
 	if (nlen == 3 && memcmp(name, "DAY", 3) == 0) {
 		*tmp = fx_value("SELECT to_char((now() AT TIME ZONE b.timezone)::date + 10, "
 		    "'YYYY-MM-DD') FROM calendence.businesses b WHERE b.id = $1", sc->s.biz,
@@ -535,7 +522,7 @@ ParameterizedTest(struct row *rw, hostile, row)
 	cr_assert_eq(http_raw(req, len, &r), 0, "%s: no answer", rw->what);
 	expect_answer(&r, rw->status, rw->code, rw->what);
 	if (rw->param[0] != '\0')
-		cr_expect_str_eq(S(jstr(r.json, "error.param")), rw->param, "%s: %.300s",
+		cr_expect_str_eq(nz(jstr(r.json, "error.param")), rw->param, "%s: %.300s",
 		    rw->what, r.body);
 	http_resp_free(&r);
 	free(req);
@@ -580,7 +567,7 @@ open_slow(const struct scene *sc)
 	char	req[1024];
 	int	n, fd;
 
-	n = snprintf(req, sizeof(req), SLOW_HEAD, http_client_ip(), sc->pub);
+	n = snprintf(req, sizeof(req), SLOW_HEAD, http_client_ip(), sc->s.pub);
 	memset(req + n, ' ', 500);
 	fd = http_open(req, (size_t)n + 500, 20);
 	cr_assert_neq(fd, -1, "cannot connect");
@@ -639,7 +626,7 @@ Test(hostile, body_cut_short_by_half_close)
 	n = snprintf(req, sizeof(req), "POST /api/v1/session HTTP/1.0\r\nHost: 127.0.0.1\r\n"
 	    "X-Forwarded-For: %s\r\nAuthorization: Bearer %s\r\nContent-Type: "
 	    "application/json\r\nContent-Length: 100\r\n\r\n{\"a\":1}", http_client_ip(),
-	    sc.pub);
+	    sc.s.pub);
 	cr_assert_neq(fd = http_open(req, (size_t)n, 10), -1);
 	t0 = now_sec();
 	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
@@ -788,10 +775,10 @@ Test(hostile_fcgi, lying_content_length, .timeout = 60)
 		    0, 10, &r), 0, "%s: no answer", cases[i].what);
 		expect_answer(&r, cases[i].status, cases[i].code, cases[i].what);
 		if (cases[i].status >= 400)
-			cr_expect(strstr(S(jstr(r.json, "error.message")), cases[i].message) !=
+			cr_expect(strstr(nz(jstr(r.json, "error.message")), cases[i].message) !=
 			    NULL, "%s: %s", cases[i].what, r.body);
 		else
-			cr_expect_str_eq(S(jstr(r.json, "data.0.id")), sc.s.svc, "%s",
+			cr_expect_str_eq(nz(jstr(r.json, "data.0.id")), sc.s.svc, "%s",
 			    cases[i].what);
 		http_resp_free(&r);
 	}
@@ -821,7 +808,7 @@ Test(hostile_fcgi, no_header_injection, .timeout = 60)
 		cr_expect_null(http_header(&r, "X-Injected"), "%s:\n%s", extra[i], r.headers);
 		cr_expect_null(http_header(&r, "Access-Control-Allow-Origin"), "%s", extra[i]);
 		if (i == 1)
-			cr_expect_eq(strncmp(S(jstr(r.json, "links.first")),
+			cr_expect_eq(strncmp(nz(jstr(r.json, "links.first")),
 			    "/api/v1/", 8), 0, "links from a bad Host: %s", r.body);
 		if (i == 2)
 			expect_answer(&r, 403, "business_not_accessible", extra[i]);

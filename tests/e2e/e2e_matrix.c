@@ -8,8 +8,8 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 
-#define S(x)	((x) ? (x) : "(null)")
 
 enum kind { HUB, BUSINESS, PUBLISHABLE, SESSION };
 
@@ -71,27 +71,6 @@ ParameterizedTestParameters(matrix, cell)
 	return cr_make_param_array(struct cell, cells, sizeof(cells) / sizeof(cells[0]));
 }
 
-/* A session token exchanged from the publishable key; the caller frees it. */
-static char *
-new_session(const char *pub)
-{
-	struct http_resp	 r;
-	char			*tok;
-
-	cr_assert_eq(http_post("/api/v1/session", pub, NULL, NULL, &r), 0);
-	cr_assert_eq(r.status, 201, "session exchange: %s", r.body);
-	cr_assert_not_null(jstr(r.json, "session_token"), "%s", r.body);
-	tok = strdup(jstr(r.json, "session_token"));
-	http_resp_free(&r);
-	cr_assert_not_null(tok);
-	return tok;
-}
-
-#define WEEK_HOURS	"{\"monday\":[\"09:00-17:00\"],\"tuesday\":[\"09:00-17:00\"]," \
-	"\"wednesday\":[\"09:00-17:00\"],\"thursday\":[\"09:00-17:00\"]," \
-	"\"friday\":[\"09:00-17:00\"],\"saturday\":[\"09:00-17:00\"]," \
-	"\"sunday\":[\"09:00-17:00\"]}"
-
 /*
  * A live hold of 'svc' 8 days ahead made by the caller of 'token': its
  * session chain for a session, else its key (a publishable key's hold is
@@ -102,12 +81,8 @@ hold_of(const char *biz, const char *svc, const char *token, enum kind kind)
 {
 	char	*loc, *staff, *id;
 
-	loc = fx_value("SELECT calendence.create_location($1, 'Main', NULL, NULL, $2::jsonb)",
-	    biz, WEEK_HOURS, NULL);
-	cr_assert_not_null(loc);
-	staff = fx_value("SELECT calendence.create_staff($1, 'Pat', ARRAY[$2::uuid], '{}', "
-	    "$3::jsonb)", biz, loc, WEEK_HOURS, NULL);
-	cr_assert_not_null(staff);
+	loc = fx_location(biz);
+	staff = fx_staff(biz, loc);
 	id = fx_value("SELECT h.body::json->>'hold_id' FROM calendence.hold($1, $2, $3, "
 	    "calendence.rfc3339(((now() AT TIME ZONE 'America/Chicago')::date + 8 + "
 	    "time '10:00') AT TIME ZONE 'America/Chicago'), NULL, (SELECT s.root_session_id "
@@ -127,19 +102,19 @@ expect_body(const struct cell *c, const struct http_resp *r, const char *biz,
     const char *svc, const char *what)
 {
 	if (strcmp(c->path, "/api/v1/session") == 0 && c->status == 201) {
-		cr_expect_eq(strncmp(S(jstr(r->json, "session_token")), "cal_ses_", 8), 0,
+		cr_expect_eq(strncmp(nz(jstr(r->json, "session_token")), "cal_ses_", 8), 0,
 		    "%s: %s", what, r->body);
-		cr_expect_str_eq(S(jstr(r->json, "business.id")), biz, "%s", what);
+		cr_expect_str_eq(nz(jstr(r->json, "business.id")), biz, "%s", what);
 	} else if (c->status == 204)
 		cr_expect_eq(r->body_len, 0, "%s: body on a 204: %s", what, r->body);
 	else if (c->arg == SERVICE_ID)
-		cr_expect_str_eq(S(jstr(r->json, "id")), svc, "%s: %s", what, r->body);
+		cr_expect_str_eq(nz(jstr(r->json, "id")), svc, "%s: %s", what, r->body);
 	else if (c->arg == BUSINESS_ID)
-		cr_expect_str_eq(S(jstr(r->json, "id")), biz, "%s: %s", what, r->body);
+		cr_expect_str_eq(nz(jstr(r->json, "id")), biz, "%s: %s", what, r->body);
 	else if (strcmp(c->path, "/api/v1/services") == 0)
-		cr_expect_str_eq(S(jstr(r->json, "data.0.id")), svc, "%s: %s", what, r->body);
+		cr_expect_str_eq(nz(jstr(r->json, "data.0.id")), svc, "%s: %s", what, r->body);
 	else
-		cr_expect_str_eq(S(jstr(r->json, "data.0.id")), biz, "%s: %s", what, r->body);
+		cr_expect_str_eq(nz(jstr(r->json, "data.0.id")), biz, "%s: %s", what, r->body);
 }
 
 ParameterizedTest(struct cell *c, matrix, cell)
@@ -161,7 +136,7 @@ ParameterizedTest(struct cell *c, matrix, cell)
 		token = strdup(pub);
 		break;
 	default:
-		token = new_session(pub);
+		token = new_session(pub, NULL);
 		break;
 	}
 	cr_assert_not_null(token);
@@ -178,8 +153,8 @@ ParameterizedTest(struct cell *c, matrix, cell)
 	cr_expect_eq(r.status, c->status, "%s: %d, want %d: %s", what, r.status, c->status,
 	    r.body);
 	if (c->status == 403) {
-		cr_expect_str_eq(S(jstr(r.json, "error.type")), "permission_error", "%s", what);
-		cr_expect_str_eq(S(jstr(r.json, "error.code")), "key_type_not_allowed", "%s",
+		cr_expect_str_eq(nz(jstr(r.json, "error.type")), "permission_error", "%s", what);
+		cr_expect_str_eq(nz(jstr(r.json, "error.code")), "key_type_not_allowed", "%s",
 		    what);
 	} else if (r.status == c->status)
 		expect_body(c, &r, biz, svc, what);

@@ -14,6 +14,7 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 
 /*
  * Only one test here carries a criterion .timeout: with several timed tests
@@ -26,12 +27,6 @@
 #define SERVICES_PATH	"/api/v1/services"
 #define SES_PATH	"/api/v1/session"
 #define AUTH_LIMIT	20	/* auth_fail_limit in the test configuration */
-
-static const char *
-nz(const char *s)
-{
-	return s != NULL ? s : "(null)";
-}
 
 /* The start of the next clock-aligned window of 'len' seconds after t. */
 static long long
@@ -279,20 +274,6 @@ get_services(const char *token, struct http_resp *r, long long *t0, long long *t
 	return r->status;
 }
 
-/* A new session of a publishable key, from this process's address; caller frees. */
-static char *
-new_session(const char *pub)
-{
-	struct http_resp	 r;
-	char			*tok;
-
-	cr_assert_eq(http_post(SES_PATH, pub, NULL, NULL, &r), 0);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	tok = strdup(nz(jstr(r.json, "session_token")));
-	http_resp_free(&r);
-	return tok;
-}
-
 Test(ratelimit, minute_window_counts_exactly)
 {
 	struct tenant		 t;
@@ -428,7 +409,7 @@ Test(ratelimit, session_token_counts_on_its_own)
 	pub = fx_key("publishable", t.biz);
 	pub_id = fx_key_id(pub);
 	fresh_windows(15);
-	ses = new_session(pub);
+	ses = new_session(pub, NULL);
 	ses_id = fx_value("SELECT id FROM calendence.sessions "
 	    "WHERE token_hash = calendence.token_hash($1)", ses, NULL);
 	cr_assert_not_null(ses_id);
@@ -461,7 +442,7 @@ Test(ratelimit, session_token_counts_on_its_own)
 	cr_expect_eq(get_services(t.key, &r, &t0, &t1), 200, "%s", r.body);
 	cr_expect_eq(hnum(&r, "X-RateLimit-Remaining"), 4);
 	http_resp_free(&r);
-	ses2 = new_session(pub);
+	ses2 = new_session(pub, NULL);
 	cr_expect_eq(get_services(ses2, &r, &t0, &t1), 200, "%s", r.body);
 	cr_expect_eq(hnum(&r, "X-RateLimit-Remaining"), 4);
 	http_resp_free(&r);
@@ -494,7 +475,7 @@ Test(ratelimit, exchange_counts_per_client_ip)
 	client_v4(2, b);
 	snprintf(subject, sizeof(subject), "x:%s", a);
 	fresh_windows(15);
-	ses = new_session(pub);		/* from this process's own address */
+	ses = new_session(pub, NULL);		/* from this process's own address */
 
 	for (i = 0; i < 3; i++) {
 		struct window_want s = { "session", 3, 2 - i, 60 };
@@ -623,7 +604,7 @@ bad_creds(struct bad_cred out[8])
 	    "WHERE token_hash = calendence.token_hash($1)", revoked, NULL);
 	fx_exec("UPDATE calendence.api_keys SET expires_at = now() - interval '1 second' "
 	    "WHERE token_hash = calendence.token_hash($1)", expired, NULL);
-	ses = new_session(pub);
+	ses = new_session(pub, NULL);
 	cr_assert_eq(http_delete(SES_PATH, ses, NULL, &r), 0);
 	cr_assert_eq(r.status, 204, "%s", r.body);
 	http_resp_free(&r);
@@ -1164,7 +1145,7 @@ Test(ratelimit, a_refresh_loop_gains_no_quota)
 	tenant_init(&t, 5, 12, 100);
 	pub = fx_key("publishable", t.biz);
 	fresh_windows(20);
-	ses = new_session(pub);
+	ses = new_session(pub, NULL);
 	root = fx_value("SELECT root_session_id FROM calendence.sessions "
 	    "WHERE token_hash = calendence.token_hash($1)", ses, NULL);
 	snprintf(subject, sizeof(subject), "s:%s", nz(root));
@@ -1258,16 +1239,6 @@ Test(ratelimit, a_refresh_counts_in_the_ip_session_window)
 	tenant_cleanup(&t);
 }
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * A revoked key from an address whose failed-credentials window is used up
  * is answered from the worker's memory (finding 6 of issue 11): no
@@ -1312,10 +1283,10 @@ Test(ratelimit, refused_credentials_are_answered_from_memory)
 	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(dba));
 	PQclear(res);
 	for (i = 0; i < 6; i++) {
-		t0 = mono_ms();
+		t0 = now_ms();
 		call_from("GET", SERVICES_PATH, t.key, ip, &r);
-		if (mono_ms() - t0 > slowest)
-			slowest = mono_ms() - t0;
+		if (now_ms() - t0 > slowest)
+			slowest = now_ms() - t0;
 		n429 += r.status == 429;
 		n503 += r.status == 503;
 		other += r.status != 429 && r.status != 503;

@@ -1,6 +1,4 @@
 /* e2e_resources.c: SPEC 8 end to end: services and businesses, JSON and pagination. */
-#include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,51 +7,15 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 
-#define S(x)	((x) ? (x) : "(null)")
-
-/* Frees the malloc'd strings given, up to the terminating NULL. */
-static void
-free_all(void *first, ...)
-{
-	va_list	 ap;
-	void	*p;
-
-	va_start(ap, first);
-	for (p = first; p != NULL; p = va_arg(ap, void *))
-		free(p);
-	va_end(ap);
-}
-
-/* GET path with the token and a Calendence-Business header (NULL: none). */
-static void
-get_as(const char *path, const char *token, const char *business, struct http_resp *r)
-{
-	char		 hdr[128];
-	const char	*extra[] = { hdr, NULL };
-
-	snprintf(hdr, sizeof(hdr), "Calendence-Business: %s", S(business));
-	cr_assert_eq(http_get(path, token, business ? extra : NULL, r), 0);
-}
-
-static int
-matches(const char *s, const char *ere)
-{
-	regex_t	 re;
-	int	 ok;
-
-	cr_assert_eq(regcomp(&re, ere, REG_EXTENDED | REG_NOSUB), 0, "%s", ere);
-	ok = s != NULL && regexec(&re, s, 0, NULL, 0) == 0;
-	regfree(&re);
-	return ok;
-}
 
 static void
 expect_not_found(const struct http_resp *r, const char *what)
 {
 	cr_expect_eq(r->status, 404, "%s: %d %s", what, r->status, r->body);
-	cr_expect_str_eq(S(jstr(r->json, "error.type")), "invalid_request_error", "%s", what);
-	cr_expect_str_eq(S(jstr(r->json, "error.code")), "not_found", "%s", what);
+	cr_expect_str_eq(nz(jstr(r->json, "error.type")), "invalid_request_error", "%s", what);
+	cr_expect_str_eq(nz(jstr(r->json, "error.code")), "not_found", "%s", what);
 }
 
 /* True when the value at path is JSON null (present, but null). */
@@ -102,7 +64,7 @@ names(json_object *o, char *out, size_t len)
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "data.%ld.name", i);
 		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "|" : "",
-		    S(jstr(o, path)));
+		    nz(jstr(o, path)));
 	}
 }
 
@@ -129,11 +91,11 @@ expect_link(json_object *o, const char *field, const char *path, const char *wha
 		return;
 	if (path == NULL) {
 		cr_expect(is_null(o, field), "%s: %s should be null, is %s", what, field,
-		    S(jstr(o, field)));
+		    nz(jstr(o, field)));
 		return;
 	}
 	url(want, sizeof(want), path);
-	cr_expect_str_eq(S(jstr(o, field)), want, "%s: %s", what, field);
+	cr_expect_str_eq(nz(jstr(o, field)), want, "%s: %s", what, field);
 }
 
 /* The pagination of one page, as SPEC 8 shows it; from/to -1 for null. */
@@ -170,7 +132,7 @@ expect_page(const struct http_resp *r, const char *route, const struct page_want
 		cr_expect_eq(jint(o, "meta.to"), w->to, "%s: to", what);
 	}
 	url(want, sizeof(want), route);
-	cr_expect_str_eq(S(jstr(o, "meta.path")), want, "%s: meta.path", what);
+	cr_expect_str_eq(nz(jstr(o, "meta.path")), want, "%s: meta.path", what);
 }
 
 /* --- GET /api/v1/services --- */
@@ -254,24 +216,24 @@ Test(services, fields_and_types)
 	expect_service_shape(r.json, "data.1", "Full Detail");
 
 	/* the defaults: null description and category, an empty custom_fields */
-	cr_expect_str_eq(S(jstr(r.json, "data.0.id")), plain);
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.id")), plain);
 	cr_expect(is_null(r.json, "data.0.description"));
 	cr_expect(is_null(r.json, "data.0.category"));
 	cr_expect_eq(items(r.json, "data.0.custom_fields"), 0);
 	cr_expect_eq(jint(r.json, "data.0.rate"), 1000);
-	cr_expect_str_eq(S(jstr(r.json, "data.0.rate_type")), "flat");
-	cr_expect_str_eq(S(jstr(r.json, "data.0.deposit_type")), "none");
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.rate_type")), "flat");
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.deposit_type")), "none");
 	cr_expect_eq(jint(r.json, "data.0.deposit_amount"), 0);
 
 	/* every field set */
-	cr_expect_str_eq(S(jstr(r.json, "data.1.id")), full);
-	cr_expect_str_eq(S(jstr(r.json, "data.1.description")), "Inside and out.");
-	cr_expect_str_eq(S(jstr(r.json, "data.1.category")), "Detailing");
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.id")), full);
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.description")), "Inside and out.");
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.category")), "Detailing");
 	cr_expect_eq(jint(r.json, "data.1.duration_min"), 90);
 	cr_expect_eq(jint(r.json, "data.1.duration_max"), 120);
 	cr_expect_eq(jint(r.json, "data.1.rate"), 3500);
-	cr_expect_str_eq(S(jstr(r.json, "data.1.rate_type")), "hourly");
-	cr_expect_str_eq(S(jstr(r.json, "data.1.deposit_type")), "percentage");
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.rate_type")), "hourly");
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.deposit_type")), "percentage");
 	cr_expect_eq(jint(r.json, "data.1.deposit_amount"), 2500);
 	cr_expect_eq(jint(r.json, "data.1.buffer_before_min"), 5);
 	cr_expect_eq(jint(r.json, "data.1.buffer_after_min"), 10);
@@ -280,11 +242,11 @@ Test(services, fields_and_types)
 	cr_expect(json_object_get_boolean(jget(r.json, "data.1.is_active")));
 	cr_expect_eq(items(r.json, "data.1.custom_fields"), 1);
 	cr_expect_eq(members(r.json, "data.1.custom_fields.0"), 5);
-	cr_expect_str_eq(S(jstr(r.json, "data.1.custom_fields.0.id")), "plate");
-	cr_expect_str_eq(S(jstr(r.json, "data.1.custom_fields.0.label")), "Plate");
-	cr_expect_str_eq(S(jstr(r.json, "data.1.custom_fields.0.type")), "select");
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.custom_fields.0.id")), "plate");
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.custom_fields.0.label")), "Plate");
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.custom_fields.0.type")), "select");
 	cr_expect(is_type(r.json, "data.1.custom_fields.0.required", json_type_boolean));
-	cr_expect_str_eq(S(jstr(r.json, "data.1.custom_fields.0.options.1")), "b");
+	cr_expect_str_eq(nz(jstr(r.json, "data.1.custom_fields.0.options.1")), "b");
 
 	/* GET /services/{id} answers the same object, not wrapped in data */
 	snprintf(path, sizeof(path), "/api/v1/services/%s", full);
@@ -391,11 +353,11 @@ Test(services, invalid_page_parameters)
 			    on_businesses ? "businesses" : "services", rows[i].query);
 			get_as(path, on_businesses ? hk : bk, NULL, &r);
 			cr_expect_eq(r.status, 422, "%s: %d %s", path, r.status, r.body);
-			cr_expect_str_eq(S(jstr(r.json, "error.type")), "invalid_request_error",
+			cr_expect_str_eq(nz(jstr(r.json, "error.type")), "invalid_request_error",
 			    "%s", path);
-			cr_expect_str_eq(S(jstr(r.json, "error.code")), "validation_failed", "%s",
+			cr_expect_str_eq(nz(jstr(r.json, "error.code")), "validation_failed", "%s",
 			    path);
-			cr_expect_str_eq(S(jstr(r.json, "error.param")), rows[i].param, "%s",
+			cr_expect_str_eq(nz(jstr(r.json, "error.param")), rows[i].param, "%s",
 			    path);
 			http_resp_free(&r);
 		}
@@ -432,8 +394,8 @@ Test(services, get_one_or_not_found)
 	snprintf(path, sizeof(path), "/api/v1/services/%s", mine);
 	get_as(path, key, NULL, &r);
 	cr_expect_eq(r.status, 200, "%s", r.body);
-	cr_expect_str_eq(S(jstr(r.json, "id")), mine);
-	cr_expect_str_eq(S(jstr(r.json, "name")), "Mine");
+	cr_expect_str_eq(nz(jstr(r.json, "id")), mine);
+	cr_expect_str_eq(nz(jstr(r.json, "name")), "Mine");
 	cr_expect(!jhas(r.json, "data"), "wrapped in data: %s", r.body);
 	http_resp_free(&r);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -489,15 +451,15 @@ expect_business(json_object *o, const char *p, const char *id, const char *what)
 #define AT(f)	(snprintf(path, sizeof(path), "%s%s%s", p, *p ? "." : "", f), path)
 	cr_expect_eq(members(o, p), 6, "%s: not {id, name, slug, timezone, active, "
 	    "created_at}", what);
-	cr_expect_str_eq(S(jstr(o, AT("id"))), id, "%s", what);
-	cr_expect_str_eq(S(jstr(o, AT("name"))), S(name), "%s", what);
-	cr_expect_str_eq(S(jstr(o, AT("slug"))), S(slug), "%s", what);
-	cr_expect_str_eq(S(jstr(o, AT("timezone"))), "America/Chicago", "%s", what);
+	cr_expect_str_eq(nz(jstr(o, AT("id"))), id, "%s", what);
+	cr_expect_str_eq(nz(jstr(o, AT("name"))), nz(name), "%s", what);
+	cr_expect_str_eq(nz(jstr(o, AT("slug"))), nz(slug), "%s", what);
+	cr_expect_str_eq(nz(jstr(o, AT("timezone"))), "America/Chicago", "%s", what);
 	cr_expect(is_type(o, AT("active"), json_type_boolean), "%s: active", what);
 	cr_expect(is_type(o, AT("created_at"), json_type_string), "%s: created_at", what);
 	cr_expect(matches(jstr(o, AT("created_at")),
 	    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\+00:00$"),
-	    "%s: created_at %s", what, S(jstr(o, AT("created_at"))));
+	    "%s: created_at %s", what, nz(jstr(o, AT("created_at"))));
 #undef AT
 	free(slug);
 	free(name);
@@ -514,7 +476,7 @@ ids(json_object *o, char *out, size_t len)
 	out[0] = '\0';
 	for (i = 0; i < n && i < 16; i++) {
 		snprintf(path, sizeof(path), "data.%ld.id", i);
-		v[i] = S(jstr(o, path));
+		v[i] = nz(jstr(o, path));
 		for (j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
 			const char *t = v[j];
 
@@ -543,13 +505,13 @@ Test(businesses, hub_key_lists_its_own)
 	get_as("/api/v1/businesses", hk, NULL, &r);
 	expect_page(&r, "/api/v1/businesses", &w, "hub key");
 	ids(r.json, got, sizeof(got));
-	cr_expect_str_eq(got, S(want));
+	cr_expect_str_eq(got, nz(want));
 	for (long i = 0; i < items(r.json, "data") && i < 10; i++) {
 		char		 p[32];
 		const char	*id;
 
 		snprintf(p, sizeof(p), "data.%ld", i);
-		id = S(jstr(jget(r.json, p), "id"));
+		id = nz(jstr(jget(r.json, p), "id"));
 		expect_business(r.json, p, id, "list item");
 		if (strcmp(id, c) == 0)
 			cr_expect(!json_object_get_boolean(jget(jget(r.json, p), "active")),
@@ -561,7 +523,7 @@ Test(businesses, hub_key_lists_its_own)
 	get_as("/api/v1/businesses", hk, stranger, &r);
 	cr_expect_eq(r.status, 200, "%s", r.body);
 	ids(r.json, got, sizeof(got));
-	cr_expect_str_eq(got, S(want), "with another hub's business in the header");
+	cr_expect_str_eq(got, nz(want), "with another hub's business in the header");
 	http_resp_free(&r);
 	get_as("/api/v1/businesses?per_page=2&page=2", hk, "not-a-uuid", &r);
 	cr_expect_eq(r.status, 200, "%s", r.body);
@@ -587,7 +549,7 @@ Test(businesses, business_key_lists_only_itself)
 	get_as("/api/v1/businesses", bk, sibling, &r);
 	cr_expect_eq(r.status, 200, "%s", r.body);
 	cr_expect_eq(items(r.json, "data"), 1);
-	cr_expect_str_eq(S(jstr(r.json, "data.0.id")), biz);
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.id")), biz);
 	http_resp_free(&r);
 	free_all(bk, sibling, biz, hub, NULL);
 }

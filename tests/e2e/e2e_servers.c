@@ -1,5 +1,4 @@
 /* e2e_servers.c: the smoke suite that tests/servers.sh runs behind every front end. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 
 /*
  * Each front end (lighttpd spawning the workers or in front of our pool,
@@ -18,22 +18,8 @@
  * X-Forwarded-For, bodies, methods, statuses and headers of our own).
  */
 
-#define S(x)		((x) ? (x) : "(null)")
 #define ORIGIN		"https://widget.example"
 #define BIG_BODY	(100 * 1024)	/* over the default body_limit of 64 KiB */
-
-/* 16 random bits, for addresses no other test uses. */
-static unsigned
-random16(void)
-{
-	FILE		*f = fopen("/dev/urandom", "rb");
-	unsigned char	 b[2] = { 0, 0 };
-
-	cr_assert_not_null(f);
-	cr_assert_eq(fread(b, 1, 2, f), 2);
-	fclose(f);
-	return (unsigned)b[0] << 8 | b[1];
-}
 
 /*
  * "X-Forwarded-For: <a new address>" into hdr[len]: a random /64 of
@@ -43,8 +29,10 @@ random16(void)
 static void
 fresh_client(char *hdr, size_t len)
 {
-	snprintf(hdr, len, "X-Forwarded-For: 2001:db8:%x:%x::1", random16(),
-	    random16());
+	char	 addr[64];
+
+	fresh_address(addr, sizeof(addr));
+	snprintf(hdr, len, "X-Forwarded-For: %s", addr);
 }
 
 /* True when the answer is JSON as the application writes it. */
@@ -55,38 +43,6 @@ is_json(const struct http_resp *r)
 
 	return r->json != NULL && ct != NULL &&
 	    strncmp(ct, "application/json", 16) == 0;
-}
-
-/* True for "req_" and 16 base62 characters. */
-static int
-is_request_id(const char *id)
-{
-	size_t	 i;
-
-	if (id == NULL || strlen(id) != 20 || strncmp(id, "req_", 4) != 0)
-		return 0;
-	for (i = 4; i < 20; i++)
-		if (!isalnum((unsigned char)id[i]))
-			return 0;
-	return 1;
-}
-
-/* An error answer: status, JSON envelope with type and code, its request id. */
-static void
-expect_error(const struct http_resp *r, int status, const char *type,
-    const char *code, const char *what)
-{
-	const char	*rid = http_header(r, "Request-Id");
-
-	cr_expect_eq(r->status, status, "%s: status %d, want %d: %s", what,
-	    r->status, status, r->body);
-	cr_expect(is_json(r), "%s: not a JSON answer (Content-Type %s): %s", what,
-	    S(http_header(r, "Content-Type")), r->body);
-	cr_expect_str_eq(S(jstr(r->json, "error.type")), type, "%s: %s", what, r->body);
-	cr_expect_str_eq(S(jstr(r->json, "error.code")), code, "%s: %s", what, r->body);
-	cr_expect(is_request_id(rid), "%s: Request-Id %s", what, S(rid));
-	cr_expect_str_eq(S(jstr(r->json, "error.request_id")), S(rid),
-	    "%s: error.request_id differs from Request-Id", what);
 }
 
 /* The rate headers of a counted request, both forms. */
@@ -137,9 +93,9 @@ Test(servers, missing_key_is_401_with_www_authenticate)
 
 	fresh_client(xff, sizeof(xff));
 	cr_assert_eq(http_get("/api/v1/services", NULL, hdrs, &r), 0);
-	expect_error(&r, 401, "authentication_error", "missing_api_key", "no key");
+	expect_error(&r, 401, "missing_api_key", NULL, "no key");
 	cr_expect_eq(http_header_count(&r, "WWW-Authenticate"), 1);
-	cr_expect_str_eq(S(http_header(&r, "WWW-Authenticate")),
+	cr_expect_str_eq(nz(http_header(&r, "WWW-Authenticate")),
 	    "Bearer realm=\"calendence\"");
 	expect_rate_headers(&r, "401");
 	http_resp_free(&r);
@@ -156,17 +112,17 @@ Test(servers, business_key_lists_services_with_rate_headers)
 	cr_assert_eq(http_get("/api/v1/services?per_page=5", key, NULL, &r), 0);
 	cr_expect_eq(r.status, 200, "%s", r.body);
 	cr_expect(is_json(&r), "%s", r.body);
-	cr_expect_str_eq(S(jstr(r.json, "data.0.name")), "Express Wash", "%s", r.body);
-	cr_expect_str_eq(S(jstr(r.json, "data.0.id")), b.service);
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.name")), "Express Wash", "%s", r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.id")), b.service);
 	cr_expect_eq(jint(r.json, "meta.total"), 1, "%s", r.body);
 	cr_expect_eq(jint(r.json, "meta.per_page"), 5, "the query string was lost: %s",
 	    r.body);
 	expect_rate_headers(&r, "200");
-	cr_expect_str_eq(S(http_header(&r, "X-RateLimit-Limit")), "60");
-	cr_expect_str_eq(S(http_header(&r, "X-RateLimit-Remaining")), "59");
+	cr_expect_str_eq(nz(http_header(&r, "X-RateLimit-Limit")), "60");
+	cr_expect_str_eq(nz(http_header(&r, "X-RateLimit-Remaining")), "59");
 	cr_expect(is_request_id(http_header(&r, "Request-Id")), "Request-Id %s",
-	    S(http_header(&r, "Request-Id")));
-	cr_expect_str_eq(S(http_header(&r, "Cache-Control")), "no-store");
+	    nz(http_header(&r, "Request-Id")));
+	cr_expect_str_eq(nz(http_header(&r, "Cache-Control")), "no-store");
 	http_resp_free(&r);
 	free(key);
 	biz_cleanup(&b);
@@ -184,8 +140,8 @@ Test(servers, bad_token_is_401_invalid_api_key)
 	key[12] = key[12] == 'a' ? 'b' : 'a';	/* the checksum no longer fits */
 	fresh_client(xff, sizeof(xff));
 	cr_assert_eq(http_get("/api/v1/services", key, hdrs, &r), 0);
-	expect_error(&r, 401, "authentication_error", "invalid_api_key", "bad token");
-	cr_expect_str_eq(S(http_header(&r, "WWW-Authenticate")),
+	expect_error(&r, 401, "invalid_api_key", NULL, "bad token");
+	cr_expect_str_eq(nz(http_header(&r, "WWW-Authenticate")),
 	    "Bearer realm=\"calendence\", error=\"invalid_token\"");
 	http_resp_free(&r);
 	free(key);
@@ -209,16 +165,16 @@ Test(servers, exhausted_window_is_429_with_retry_after)
 		if (r.status == 429)
 			break;
 		cr_expect_eq(r.status, 200, "request %d: %s", i + 1, r.body);
-		cr_expect_str_eq(S(http_header(&r, "X-RateLimit-Limit")), "2");
+		cr_expect_str_eq(nz(http_header(&r, "X-RateLimit-Limit")), "2");
 		ok++;
 		http_resp_free(&r);
 	}
 	cr_assert_eq(r.status, 429, "no 429 after %d requests", ok);
 	cr_expect(ok >= 2 && ok <= 4, "%d requests admitted", ok);
-	expect_error(&r, 429, "rate_limit_error", "rate_limited", "429");
+	expect_error(&r, 429, "rate_limited", NULL, "429");
 	ra = http_header(&r, "Retry-After");
-	cr_expect(ra != NULL && atoi(ra) >= 1 && atoi(ra) <= 60, "Retry-After %s", S(ra));
-	cr_expect_str_eq(S(http_header(&r, "X-RateLimit-Remaining")), "0");
+	cr_expect(ra != NULL && atoi(ra) >= 1 && atoi(ra) <= 60, "Retry-After %s", nz(ra));
+	cr_expect_str_eq(nz(http_header(&r, "X-RateLimit-Remaining")), "0");
 	expect_rate_headers(&r, "429");
 	http_resp_free(&r);
 	free(key);
@@ -246,7 +202,7 @@ Test(servers, session_exchange_then_browse)
 
 	cr_assert_eq(http_get("/api/v1/services", ses, NULL, &r), 0);
 	cr_expect_eq(r.status, 200, "%s", r.body);
-	cr_expect_str_eq(S(jstr(r.json, "data.0.name")), "Express Wash", "%s", r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.name")), "Express Wash", "%s", r.body);
 	http_resp_free(&r);
 	sodium_memzero(ses, strlen(ses));
 	free(ses);
@@ -269,7 +225,7 @@ Test(servers, big_body_is_our_json_413)
 	memcpy(body + BIG_BODY - 2, "\"}", 2);
 	body[BIG_BODY] = '\0';
 	cr_assert_eq(http_post("/api/v1/session", pub, NULL, body, &r), 0);
-	expect_error(&r, 413, "invalid_request_error", "payload_too_large",
+	expect_error(&r, 413, "payload_too_large", NULL,
 	    "100 KiB body");
 	http_resp_free(&r);
 	free(body);
@@ -282,7 +238,7 @@ Test(servers, unknown_path_is_json_404)
 	struct http_resp	 r;
 
 	cr_assert_eq(http_get("/api/v1/nope", NULL, NULL, &r), 0);
-	expect_error(&r, 404, "invalid_request_error", "not_found", "/api/v1/nope");
+	expect_error(&r, 404, "not_found", NULL, "/api/v1/nope");
 	http_resp_free(&r);
 }
 
@@ -291,9 +247,9 @@ Test(servers, wrong_method_is_405_with_allow)
 	struct http_resp	 r;
 
 	cr_assert_eq(http_delete("/api/v1/services", NULL, NULL, &r), 0);
-	expect_error(&r, 405, "invalid_request_error", "method_not_allowed",
+	expect_error(&r, 405, "method_not_allowed", NULL,
 	    "DELETE /services");
-	cr_expect_str_eq(S(http_header(&r, "Allow")), "GET, HEAD, OPTIONS");
+	cr_expect_str_eq(nz(http_header(&r, "Allow")), "GET, HEAD, OPTIONS");
 	http_resp_free(&r);
 }
 
@@ -322,7 +278,7 @@ Test(servers, healthz_is_ok)
 	cr_assert_eq(http_get("/healthz", NULL, NULL, &r), 0);
 	cr_expect_eq(r.status, 200, "%s", r.body);
 	cr_expect(is_json(&r), "%s", r.body);
-	cr_expect_str_eq(S(jstr(r.json, "status")), "ok", "%s", r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "status")), "ok", "%s", r.body);
 	http_resp_free(&r);
 }
 
@@ -336,9 +292,9 @@ Test(servers, cors_preflight_is_204)
 
 	cr_assert_eq(http_request("OPTIONS", "/api/v1/services", hdrs, NULL, 0, &r), 0);
 	cr_expect_eq(r.status, 204, "%s%s", r.headers, r.body);
-	cr_expect_str_eq(S(http_header(&r, "Access-Control-Allow-Origin")), ORIGIN);
+	cr_expect_str_eq(nz(http_header(&r, "Access-Control-Allow-Origin")), ORIGIN);
 	methods = http_header(&r, "Access-Control-Allow-Methods");
-	cr_expect(methods != NULL && strstr(methods, "GET") != NULL, "%s", S(methods));
+	cr_expect(methods != NULL && strstr(methods, "GET") != NULL, "%s", nz(methods));
 	cr_expect_not_null(http_header(&r, "Access-Control-Allow-Headers"));
 	cr_expect_eq(r.body_len, 0, "%s", r.body);
 	http_resp_free(&r);
@@ -366,8 +322,8 @@ Test(servers, forwarded_client_ip_reaches_the_app)
 		    atoi(http_header(&r, "X-RateLimit-Remaining")) + 1 ==
 		    atoi(http_header(&r, "X-RateLimit-Limit")),
 		    "%s: not a fresh window (%s of %s left)", xff,
-		    S(http_header(&r, "X-RateLimit-Remaining")),
-		    S(http_header(&r, "X-RateLimit-Limit")));
+		    nz(http_header(&r, "X-RateLimit-Remaining")),
+		    nz(http_header(&r, "X-RateLimit-Limit")));
 		http_resp_free(&r);
 	}
 }

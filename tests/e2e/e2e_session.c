@@ -11,16 +11,10 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 
 #define SES_PATH	"/api/v1/session"
 #define SERVICES_PATH	"/api/v1/services"
-
-/* A string that is never NULL, for the string assertions. */
-static const char *
-nz(const char *s)
-{
-	return s != NULL ? s : "(null)";
-}
 
 /* A business on 'pro' with one service, its publishable key and its id. */
 struct shop {
@@ -52,18 +46,6 @@ shop_cleanup(struct shop *s)
 	free(s->service);
 }
 
-/* Checks the error envelope of r: status, type, code, and its request id. */
-static void
-expect_error(const struct http_resp *r, int status, const char *type, const char *code)
-{
-	cr_expect_eq(r->status, status, "status %d, want %d: %s", r->status, status,
-	    r->body);
-	cr_expect_str_eq(nz(jstr(r->json, "error.type")), type, "%s", r->body);
-	cr_expect_str_eq(nz(jstr(r->json, "error.code")), code, "%s", r->body);
-	cr_expect_str_eq(nz(jstr(r->json, "error.request_id")),
-	    nz(http_header(r, "Request-Id")));
-}
-
 /*
  * A 401 as SPEC 3 and 6 describe it: the code, WWW-Authenticate naming the
  * invalid token, and the rate headers of the client IP's "auth" window.
@@ -73,7 +55,7 @@ expect_401(const struct http_resp *r, const char *code)
 {
 	const char	*policy = http_header(r, "RateLimit-Policy");
 
-	expect_error(r, 401, "authentication_error", code);
+	expect_error(r, 401, code, NULL, NULL);
 	cr_expect_str_eq(nz(http_header(r, "WWW-Authenticate")),
 	    "Bearer realm=\"calendence\", error=\"invalid_token\"");
 	cr_expect_not_null(http_header(r, "X-RateLimit-Limit"), "%s", r->headers);
@@ -81,20 +63,6 @@ expect_401(const struct http_resp *r, const char *code)
 	cr_expect_not_null(http_header(r, "X-RateLimit-Reset"), "%s", r->headers);
 	cr_expect(policy != NULL && strncmp(policy, "\"auth\";", 7) == 0,
 	    "RateLimit-Policy of a 401: %s", nz(policy));
-}
-
-/* True when t looks like a session token: cal_ses_, 46 characters, base62. */
-static int
-looks_like_session_token(const char *t)
-{
-	size_t	 i;
-
-	if (t == NULL || strlen(t) != 46 || strncmp(t, "cal_ses_", 8) != 0)
-		return 0;
-	for (i = 8; i < 46; i++)
-		if (!isalnum((unsigned char)t[i]))
-			return 0;
-	return 1;
 }
 
 /* True for "YYYY-MM-DDTHH:MM:SS+00:00". */
@@ -122,44 +90,12 @@ expect_db(const char *want, const char *sql, const char *param)
 	free(v);
 }
 
-/*
- * POST /session with 'token' (publishable or session); asserts 201 and
- * returns the new session token (the caller frees it). 'extra' as http_call.
- */
-static char *
-exchange(const char *token, const char *const *extra)
-{
-	struct http_resp	 r;
-	char			*tok;
-
-	cr_assert_eq(http_post(SES_PATH, token, extra, NULL, &r), 0);
-	cr_assert_eq(r.status, 201, "exchange: %d %s", r.status, r.body);
-	cr_assert(looks_like_session_token(jstr(r.json, "session_token")), "%s", r.body);
-	tok = strdup(jstr(r.json, "session_token"));
-	cr_assert_not_null(tok);
-	http_resp_free(&r);
-	return tok;
-}
-
 /* The sessions.id of a session token, or NULL. */
 static char *
 session_id(const char *tok)
 {
 	return fx_value("SELECT id FROM calendence.sessions "
 	    "WHERE token_hash = calendence.token_hash($1)", tok, NULL);
-}
-
-/* GET /services with 'token': the status. */
-static int
-services_status(const char *token)
-{
-	struct http_resp	 r;
-	int			 st;
-
-	cr_assert_eq(http_get(SERVICES_PATH, token, NULL, &r), 0);
-	st = r.status;
-	http_resp_free(&r);
-	return st;
 }
 
 /* GET /services with 'token': asserts a 401 with 'code'. */
@@ -201,7 +137,7 @@ Test(session, exchange_creates_a_one_hour_session)
 	cr_expect(strncmp(nz(http_header(&r, "Content-Type")), "application/json", 16) == 0);
 	tok = jstr(r.json, "session_token");
 	exp = jstr(r.json, "expires_at");
-	cr_assert(looks_like_session_token(tok), "session_token: %s", nz(tok));
+	cr_assert(is_session_token(tok), "session_token: %s", nz(tok));
 	expect_db("t", "SELECT calendence.token_valid($1)", tok);
 	cr_expect(is_rfc3339_utc(exp), "expires_at: %s", nz(exp));
 
@@ -266,13 +202,13 @@ Test(session, refresh_makes_a_sibling_and_keeps_the_old_token)
 	char			*first, *second, *third, *id1, *id2, *id3;
 
 	shop_init(&s, NULL);
-	first = exchange(s.pub, NULL);
+	first = new_session(s.pub, NULL);
 	id1 = session_id(first);
 	cr_assert_not_null(id1);
 
 	cr_assert_eq(http_post(SES_PATH, first, NULL, NULL, &r), 0);
 	cr_assert_eq(r.status, 201, "refresh: %s", r.body);
-	cr_assert(looks_like_session_token(jstr(r.json, "session_token")), "%s", r.body);
+	cr_assert(is_session_token(jstr(r.json, "session_token")), "%s", r.body);
 	second = strdup(jstr(r.json, "session_token"));
 	cr_expect_str_neq(second, first);
 	cr_expect_str_eq(nz(jstr(r.json, "business.id")), s.biz);
@@ -295,7 +231,7 @@ Test(session, refresh_makes_a_sibling_and_keeps_the_old_token)
 	    "FROM calendence.sessions WHERE id = $1", id2);
 
 	/* a refresh of the refresh stays in the same chain */
-	third = exchange(second, NULL);
+	third = new_session(second, NULL);
 	id3 = session_id(third);
 	expect_db(id1, "SELECT root_session_id FROM calendence.sessions WHERE id = $1",
 	    nz(id3));
@@ -303,9 +239,9 @@ Test(session, refresh_makes_a_sibling_and_keeps_the_old_token)
 	    "WHERE id = $1", nz(id3));
 
 	/* every token of the chain still works */
-	cr_expect_eq(services_status(first), 200);
-	cr_expect_eq(services_status(second), 200);
-	cr_expect_eq(services_status(third), 200);
+	cr_expect_eq(get_status(SERVICES_PATH, first), 200);
+	cr_expect_eq(get_status(SERVICES_PATH, second), 200);
+	cr_expect_eq(get_status(SERVICES_PATH, third), 200);
 	free(first);
 	free(second);
 	free(third);
@@ -322,8 +258,8 @@ Test(session, delete_ends_only_the_calling_session)
 	char			*first, *sibling, *id;
 
 	shop_init(&s, NULL);
-	first = exchange(s.pub, NULL);
-	sibling = exchange(first, NULL);
+	first = new_session(s.pub, NULL);
+	sibling = new_session(first, NULL);
 	id = session_id(first);
 
 	cr_assert_eq(http_delete(SES_PATH, first, NULL, &r), 0);
@@ -341,7 +277,7 @@ Test(session, delete_ends_only_the_calling_session)
 	http_resp_free(&r);
 
 	/* the sibling made by a refresh lives on */
-	cr_expect_eq(services_status(sibling), 200);
+	cr_expect_eq(get_status(SERVICES_PATH, sibling), 200);
 	free(first);
 	free(sibling);
 	free(id);
@@ -370,7 +306,7 @@ Test(session, only_publishable_and_session_tokens_exchange)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		key = fx_key(rows[i].kind, strcmp(rows[i].kind, "hub") == 0 ? s.hub : s.biz);
 		cr_assert_eq(http_call(rows[i].method, SES_PATH, key, NULL, NULL, &r), 0);
-		expect_error(&r, 403, "permission_error", "key_type_not_allowed");
+		expect_error(&r, 403, "key_type_not_allowed", NULL, NULL);
 		cr_expect_not_null(http_header(&r, "X-RateLimit-Limit"), "%s %s",
 		    rows[i].method, rows[i].kind);
 		http_resp_free(&r);
@@ -387,9 +323,9 @@ revoked_key_case(const char *sql)
 	char		*a, *b;
 
 	shop_init(&s, NULL);
-	a = exchange(s.pub, NULL);
-	b = exchange(a, NULL);
-	cr_assert_eq(services_status(a), 200);
+	a = new_session(s.pub, NULL);
+	b = new_session(a, NULL);
+	cr_assert_eq(get_status(SERVICES_PATH, a), 200);
 	fx_exec(sql, s.pub_id, NULL);
 
 	exchange_401(s.pub, "api_key_revoked");
@@ -419,14 +355,14 @@ Test(session, expired_key_cannot_exchange_or_refresh_but_sessions_live_on)
 	char		*a;
 
 	shop_init(&s, NULL);
-	a = exchange(s.pub, NULL);
+	a = new_session(s.pub, NULL);
 	fx_exec("UPDATE calendence.api_keys SET expires_at = now() - interval '1 second' "
 	    "WHERE id = $1", s.pub_id, NULL);
 
 	exchange_401(s.pub, "api_key_expired");
 	exchange_401(a, "api_key_expired");
 	/* the session made before lives until its own expiry */
-	cr_expect_eq(services_status(a), 200);
+	cr_expect_eq(get_status(SERVICES_PATH, a), 200);
 	expect_db("1", "SELECT count(*) FROM calendence.sessions "
 	    "WHERE publishable_key_id = $1", s.pub_id);
 	free(a);
@@ -440,8 +376,8 @@ Test(session, session_past_its_hour_is_expired)
 	char			*a, *b, *id;
 
 	shop_init(&s, NULL);
-	a = exchange(s.pub, NULL);
-	b = exchange(s.pub, NULL);
+	a = new_session(s.pub, NULL);
+	b = new_session(s.pub, NULL);
 	id = session_id(a);
 	fx_exec("UPDATE calendence.sessions SET created_at = now() - interval '1 hour', "
 	    "expires_at = now() - interval '1 second' WHERE id = $1", nz(id), NULL);
@@ -452,7 +388,7 @@ Test(session, session_past_its_hour_is_expired)
 	expect_401(&r, "session_expired");
 	http_resp_free(&r);
 	/* another session of the same key is untouched */
-	cr_expect_eq(services_status(b), 200);
+	cr_expect_eq(get_status(SERVICES_PATH, b), 200);
 	free(a);
 	free(b);
 	free(id);
@@ -541,12 +477,12 @@ Test(session, allowed_origins_bind_the_exchange)
 	fx_exec("SELECT calendence.set_allowed_origins($1, ARRAY['https://shop.example'])",
 	    s.pub_id, NULL);
 	cr_assert_eq(http_post(SES_PATH, s.pub, bad, NULL, &r), 0);
-	expect_error(&r, 403, "permission_error", "origin_not_allowed");
+	expect_error(&r, 403, "origin_not_allowed", NULL, NULL);
 	http_resp_free(&r);
-	a = exchange(s.pub, good);
+	a = new_session(s.pub, good);
 	free(a);
 	/* a server (no Origin) is never refused for its origin */
-	a = exchange(s.pub, NULL);
+	a = new_session(s.pub, NULL);
 	free(a);
 	shop_cleanup(&s);
 }
@@ -562,18 +498,18 @@ Test(session, inactive_business_cannot_exchange)
 	shop_init(&s, NULL);
 	if (60 - time(NULL) % 60 < 5)	/* both exchanges in one minute window */
 		sleep(6);
-	a = exchange(s.pub, NULL);
+	a = new_session(s.pub, NULL);
 	fx_exec("UPDATE calendence.businesses SET active = false WHERE id = $1", s.biz,
 	    NULL);
 	cr_assert_eq(http_post(SES_PATH, s.pub, NULL, NULL, &r), 0);
-	expect_error(&r, 403, "permission_error", "business_inactive");
+	expect_error(&r, 403, "business_inactive", NULL, NULL);
 	/* admission comes before permission: the exchange was counted */
 	left = atoll(nz(http_header(&r, "X-RateLimit-Remaining")));
 	cr_expect_eq(left, 18, "X-RateLimit-Remaining: %s",
 	    nz(http_header(&r, "X-RateLimit-Remaining")));
 	http_resp_free(&r);
 	cr_assert_eq(http_get(SERVICES_PATH, a, NULL, &r), 0);
-	expect_error(&r, 403, "permission_error", "business_inactive");
+	expect_error(&r, 403, "business_inactive", NULL, NULL);
 	http_resp_free(&r);
 	free(a);
 	shop_cleanup(&s);

@@ -22,10 +22,10 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 #include "router.h"
 #include "token.h"
 
-#define S(x)	((x) ? (x) : "(null)")
 
 enum kind { HUB, BUSINESS, PUBLISHABLE, SESSION, NKINDS };
 
@@ -172,20 +172,6 @@ struct walk {
 	char		*b_name, *b_svc_name, *b_digest;
 };
 
-/* A session token exchanged from the publishable key; the caller frees it. */
-static char *
-new_session(const char *pub)
-{
-	struct http_resp	 r;
-	char			*tok;
-
-	cr_assert_eq(http_post("/api/v1/session", pub, NULL, NULL, &r), 0);
-	cr_assert_eq(r.status, 201, "session exchange: %s", r.body);
-	tok = strdup(S(jstr(r.json, "session_token")));
-	http_resp_free(&r);
-	return tok;
-}
-
 static void
 walk_init(struct walk *w)
 {
@@ -196,8 +182,8 @@ walk_init(struct walk *w)
 	fx_shop(&w->b, "pro");
 	w->keys[HUB] = fx_key("hub", w->a.hub);
 	w->keys[BUSINESS] = strdup(w->a.key);
-	w->keys[PUBLISHABLE] = fx_key("publishable", w->a.biz);
-	w->keys[SESSION] = new_session(w->keys[PUBLISHABLE]);
+	w->keys[PUBLISHABLE] = strdup(w->a.pub);
+	w->keys[SESSION] = new_session(w->keys[PUBLISHABLE], NULL);
 	w->day = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date + 8, "
 	    "'YYYY-MM-DD')", NULL);
 	w->start = fx_value("SELECT to_json(((now() AT TIME ZONE 'America/Chicago')::date "
@@ -208,7 +194,7 @@ walk_init(struct walk *w)
 	held = fx_value("SELECT status FROM calendence.hold($1, $2, $3, $4, $5, NULL, $6, "
 	    "'walk-idem')", w->b.biz, w->b.svc, w->b.loc, w->b_start, w->b.staff,
 	    w->b.key_id, NULL);
-	cr_assert_str_eq(S(held), "ok");
+	cr_assert_str_eq(nz(held), "ok");
 	free(held);
 	w->b_name = fx_value("SELECT name FROM calendence.businesses WHERE id = $1",
 	    w->b.biz, NULL);
@@ -350,14 +336,14 @@ ParameterizedTest(enum kind *kind, walk, kind, .timeout = 60)
 		cr_expect_eq(r.status, status, "%s: %d, want %d: %s", what, r.status, status,
 		    r.body);
 		if (code != NULL)
-			cr_expect_str_eq(S(jstr(r.json, "error.code")), code, "%s: %s", what,
+			cr_expect_str_eq(nz(jstr(r.json, "error.code")), code, "%s: %s", what,
 			    r.body);
 		if (param != NULL)
-			cr_expect_str_eq(S(jstr(r.json, "error.param")), param, "%s: %s", what,
+			cr_expect_str_eq(nz(jstr(r.json, "error.param")), param, "%s: %s", what,
 			    r.body);
 		cr_expect_null(http_header(&r, "Idempotent-Replayed"), "%s: replayed", what);
 		leak = leaked(&w, r.body);
-		cr_expect_null(leak, "%s: the answer shows B's %s: %s", what, S(leak), r.body);
+		cr_expect_null(leak, "%s: the answer shows B's %s: %s", what, nz(leak), r.body);
 		cr_expect(r.status == 403 || r.status == 404 || r.status == 422 ||
 		    (r.status < 300 && leak == NULL), "%s: %d", what, r.status);
 		http_resp_free(&r);

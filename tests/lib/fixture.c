@@ -323,11 +323,6 @@ fx_service(const char *business_id, const char *name, int active)
 	    business_id, name, active ? "true" : "false", NULL), "insert service");
 }
 
-#define FX_WEEK_HOURS	"{\"monday\":[\"09:00-17:00\"],\"tuesday\":[\"09:00-17:00\"]," \
-	"\"wednesday\":[\"09:00-17:00\"],\"thursday\":[\"09:00-17:00\"]," \
-	"\"friday\":[\"09:00-17:00\"],\"saturday\":[\"09:00-17:00\"]," \
-	"\"sunday\":[\"09:00-17:00\"]}"
-
 /* 10:00 in Chicago 'days' days from today, as RFC 3339 with an offset. */
 #define FX_START_SQL	"SELECT to_json(((now() AT TIME ZONE 'America/Chicago')::date " \
 	"+ $1::integer + time '10:00') AT TIME ZONE 'America/Chicago') #>> '{}'"
@@ -346,22 +341,44 @@ fx_shop_hold(const struct fx_shop *s, const char *days)
 	return fx_need(id, "hold");
 }
 
-void
-fx_shop(struct fx_shop *s, const char *plan)
+char *
+fx_location(const char *business_id)
 {
-	char	*hold;
+	return fx_need(fx_value("SELECT calendence.create_location($1, 'Main Shop', "
+	    "'1 Main St', NULL, $2::jsonb)", business_id, FX_WEEK_HOURS, NULL), "location");
+}
 
+char *
+fx_staff(const char *business_id, const char *location_id)
+{
+	return fx_need(fx_value("SELECT calendence.create_staff($1, 'Pat Doe', "
+	    "ARRAY[$2::uuid], '{}', $3::jsonb)", business_id, location_id, FX_WEEK_HOURS,
+	    NULL), "staff");
+}
+
+void
+fx_shop_open(struct fx_shop *s, const char *plan)
+{
 	memset(s, 0, sizeof(*s));
 	s->hub = fx_hub(plan);
 	s->biz = fx_business(s->hub, "America/Chicago");
 	s->key = fx_key("business", s->biz);
 	s->key_id = fx_need(fx_key_id(s->key), "key id");
+	s->pub = fx_key("publishable", s->biz);
 	s->svc = fx_service(s->biz, NULL, 1);
-	s->loc = fx_need(fx_value("SELECT calendence.create_location($1, 'Main Shop', "
-	    "'1 Main St', NULL, $2::jsonb)", s->biz, FX_WEEK_HOURS, NULL), "location");
-	s->staff = fx_need(fx_value("SELECT calendence.create_staff($1, 'Pat Doe', "
-	    "ARRAY[$2::uuid], '{}', $3::jsonb)", s->biz, s->loc, FX_WEEK_HOURS, NULL),
-	    "staff");
+	s->loc = fx_location(s->biz);
+	s->staff = fx_staff(s->biz, s->loc);
+	s->day = fx_need(fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date "
+	    "+ 8, 'YYYY-MM-DD')", NULL), "day");
+	s->start = fx_need(fx_value(FX_START_SQL, "8", NULL), "start time");
+}
+
+void
+fx_shop(struct fx_shop *s, const char *plan)
+{
+	char	*hold;
+
+	fx_shop_open(s, plan);
 	hold = fx_shop_hold(s, "8");
 	s->booking = fx_need(fx_value("SELECT b.body::json->>'id' FROM calendence.book($1, $2, "
 	    "'{\"first_name\":\"Robin\",\"last_name\":\"Roe\",\"email\":\"robin@example.com\"}', "
@@ -378,9 +395,12 @@ fx_shop_free(struct fx_shop *s)
 	free(s->biz);
 	free(s->key);
 	free(s->key_id);
+	free(s->pub);
 	free(s->svc);
 	free(s->loc);
 	free(s->staff);
+	free(s->day);
+	free(s->start);
 	free(s->booking);
 	free(s->hold);
 	memset(s, 0, sizeof(*s));

@@ -78,25 +78,43 @@ char	*fx_plan(int per_minute, int per_hour, int session_per_ip, int full_access)
  */
 char	*fx_service(const char *business_id, const char *name, int active);
 
+/* The week of every location and staff member made here: 09:00-17:00 every day. */
+#define FX_WEEK_HOURS	"{\"monday\":[\"09:00-17:00\"],\"tuesday\":[\"09:00-17:00\"]," \
+	"\"wednesday\":[\"09:00-17:00\"],\"thursday\":[\"09:00-17:00\"]," \
+	"\"friday\":[\"09:00-17:00\"],\"saturday\":[\"09:00-17:00\"]," \
+	"\"sunday\":[\"09:00-17:00\"]}"
+
+/* A location "Main Shop" of 'business_id' open FX_WEEK_HOURS; returns its id. */
+char	*fx_location(const char *business_id);
+
+/* A staff member "Pat Doe" of 'business_id' working FX_WEEK_HOURS at 'location_id'. */
+char	*fx_staff(const char *business_id, const char *location_id);
+
 /*
- * A shop with something of everything: a hub on 'plan', its business (in
- * America/Chicago), a business key, a service, a location open 09:00-17:00
- * every day, a staff member working there, a confirmed booking (by the
+ * A shop that takes bookings (fx_shop_open): a hub on 'plan', its business
+ * (in America/Chicago), a business key, a publishable key, a service, a
+ * location open 09:00-17:00 every day and a staff member working there.
+ * fx_shop() adds something of everything: a confirmed booking (by the
  * business key) and a live hold (10 minutes) of that service, days ahead.
- * Every field is malloc'd; fx_shop_free() releases them.
+ * Every field is malloc'd (booking and hold NULL after fx_shop_open);
+ * fx_shop_free() releases them.
  */
 struct fx_shop {
 	char	*hub;
 	char	*biz;
 	char	*key;		/* business key */
 	char	*key_id;
+	char	*pub;		/* publishable key */
 	char	*svc;
 	char	*loc;
 	char	*staff;
-	char	*booking;	/* a confirmed booking */
-	char	*hold;		/* a live hold */
+	char	*day;		/* the local date 8 days ahead, YYYY-MM-DD */
+	char	*start;		/* 10:00 local on that day, RFC 3339 */
+	char	*booking;	/* a confirmed booking (fx_shop) */
+	char	*hold;		/* a live hold (fx_shop) */
 };
 
+void	 fx_shop_open(struct fx_shop *, const char *plan);
 void	 fx_shop(struct fx_shop *, const char *plan);
 void	 fx_shop_free(struct fx_shop *);
 

@@ -10,32 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <criterion/criterion.h>
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 #include "pgcut.h"
-
-#define WEEK_HOURS	"{\"monday\":[\"09:00-17:00\"],\"tuesday\":[\"09:00-17:00\"]," \
-	"\"wednesday\":[\"09:00-17:00\"],\"thursday\":[\"09:00-17:00\"]," \
-	"\"friday\":[\"09:00-17:00\"],\"saturday\":[\"09:00-17:00\"]," \
-	"\"sunday\":[\"09:00-17:00\"]}"
-
-static const char *
-nz(const char *s)
-{
-	return s != NULL ? s : "(null)";
-}
-
-static void
-msleep(long ms)
-{
-	struct timespec	ts = { ms / 1000, ms % 1000 * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* The proxy up, CALENDENCE_URL at the cut server, and that server's worker connected. */
 static void
@@ -191,49 +172,8 @@ Test(cut, session_end_answered)
 	free(hub), free(biz), free(pub), free(tok);
 }
 
-/* A business with a location open every day, one staff member, a service. */
-struct shop {
-	char	*hub, *biz, *key, *svc, *loc, *staff;
-	char	*starts_at;	/* 10:00 local, eight days ahead */
-};
-
-static void
-shop_init(struct shop *s)
-{
-	s->hub = fx_hub("pro");
-	s->biz = fx_business(s->hub, "America/Chicago");
-	s->key = fx_key("business", s->biz);
-	s->svc = fx_service(s->biz, NULL, 1);
-	s->loc = fx_value("SELECT calendence.create_location($1, 'Main', NULL, NULL, $2::jsonb)",
-	    s->biz, WEEK_HOURS, NULL);
-	s->staff = fx_value("SELECT calendence.create_staff($1, 'Pat', ARRAY[$2::uuid], '{}', "
-	    "$3::jsonb)", s->biz, s->loc, WEEK_HOURS, NULL);
-	s->starts_at = fx_value("SELECT calendence.rfc3339((((now() AT TIME ZONE "
-	    "'America/Chicago')::date + 8) + time '10:00') AT TIME ZONE 'America/Chicago')",
-	    NULL);
-	cr_assert(s->loc && s->staff && s->starts_at);
-}
-
-static void
-shop_free(struct shop *s)
-{
-	free(s->hub), free(s->biz), free(s->key), free(s->svc), free(s->loc);
-	free(s->staff), free(s->starts_at);
-}
-
-/* POST /bookings/hold of the shop's slot; extra headers or NULL. */
-static void
-hold(const struct shop *s, const char *const *extra, struct http_resp *r)
-{
-	char	 body[512];
-
-	snprintf(body, sizeof(body), "{\"service_id\":\"%s\",\"location_id\":\"%s\","
-	    "\"starts_at\":\"%s\"}", s->svc, s->loc, s->starts_at);
-	cr_assert_eq(http_post("/api/v1/bookings/hold", s->key, extra, body, r), 0);
-}
-
 static int
-reservations(const struct shop *s)
+reservations(const struct fx_shop *s)
 {
 	return count_of("SELECT count(*) FROM calendence.reservations WHERE business_id = $1 "
 	    "AND status NOT IN ('expired', 'cancelled')", s->biz);
@@ -243,13 +183,13 @@ reservations(const struct shop *s)
 static void
 hold_made_once(const char *const *extra)
 {
-	struct shop		 s;
+	struct fx_shop		 s;
 	struct http_resp	 r;
 	char			*id;
 
-	shop_init(&s);
+	fx_shop_open(&s, "pro");
 	pgcut_arm("hold");
-	hold(&s, extra, &r);
+	hold(s.key, extra, s.svc, s.loc, s.start, NULL, &r);
 	cr_expect_eq(pgcut_cuts(), 1, "the proxy did not cut");
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	cr_expect_eq(reservations(&s), 1);
@@ -266,7 +206,7 @@ hold_made_once(const char *const *extra)
 		    "the client sees its own request answered, not a replay");
 	http_resp_free(&r);
 	free(id);
-	shop_free(&s);
+	fx_shop_free(&s);
 }
 
 Test(cut, hold_made_once)
@@ -282,12 +222,12 @@ Test(cut, hold_made_once_with_idempotency_key)
 /* The booking lost after commit is found again: 201 confirmed, not 409 hold_expired. */
 Test(cut, booking_made_once)
 {
-	struct shop		 s;
+	struct fx_shop		 s;
 	struct http_resp	 r;
 	char			 body[512], *hold_id;
 
-	shop_init(&s);
-	hold(&s, NULL, &r);
+	fx_shop_open(&s, "pro");
+	hold(s.key, NULL, s.svc, s.loc, s.start, NULL, &r);
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	hold_id = strdup(jstr(r.json, "hold_id"));
 	http_resp_free(&r);
@@ -303,18 +243,18 @@ Test(cut, booking_made_once)
 	    "WHERE id = $1 AND status = 'confirmed'", hold_id), 1);
 	http_resp_free(&r);
 	free(hold_id);
-	shop_free(&s);
+	fx_shop_free(&s);
 }
 
 /* A cancel lost after commit is answered as cancelled. */
 Test(cut, cancel_answered)
 {
-	struct shop		 s;
+	struct fx_shop		 s;
 	struct http_resp	 r;
 	char			 body[512], path[128], *id;
 
-	shop_init(&s);
-	hold(&s, NULL, &r);
+	fx_shop_open(&s, "pro");
+	hold(s.key, NULL, s.svc, s.loc, s.start, NULL, &r);
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	snprintf(body, sizeof(body), "{\"hold_id\":\"%s\",\"client\":{\"first_name\":\"Ann\","
 	    "\"last_name\":\"Lee\",\"email\":\"ann@example.com\"}}", jstr(r.json, "hold_id"));
@@ -332,5 +272,5 @@ Test(cut, cancel_answered)
 	http_resp_free(&r);
 	cr_expect_eq(reservations(&s), 0);
 	free(id);
-	shop_free(&s);
+	fx_shop_free(&s);
 }

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -18,6 +17,7 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 #include "load.h"
 #include "util.h"
 
@@ -37,14 +37,6 @@ struct fault {
 	int64_t		 begin_ms;	/* the fault was made */
 	int64_t		 end_ms;	/* the fault was lifted */
 };
-
-static void
-msleep(long ms)
-{
-	struct timespec	ts = { ms / 1000, ms % 1000 * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* Starts the load against CALENDENCE_URL with keys that are never refused. */
 static void
@@ -122,16 +114,6 @@ fault_finish(struct fault *f, long lost)
 		free(f->keys[i]);
 	lu_bg_free(&f->bg);
 	return n503;
-}
-
-static void
-pgctl(const char *verb)
-{
-	char	 cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "tests/pgctl.sh %s '%s' %s >/dev/null", verb,
-	    getenv("PG_DATA_DIR"), getenv("PGPORT"));
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
 /*

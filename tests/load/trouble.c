@@ -13,13 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 #include "load.h"
 #include "util.h"
 
@@ -27,20 +27,6 @@
 #define RECS		200000
 #define BOUND_MS	2000	/* db_timeout of the test servers (tests/run.sh) */
 #define LOAD_MS		lu_env("TROUBLE_MS", 3000)	/* how long the trouble lasts */
-
-static const char *
-nz(const char *s)
-{
-	return s != NULL ? s : "(null)";
-}
-
-static void
-msleep(long ms)
-{
-	struct timespec	ts = { ms / 1000, ms % 1000 * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* A connection of its own, as a DBA's psql would be, with no timeouts. */
 static PGconn *

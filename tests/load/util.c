@@ -17,12 +17,8 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 #include "util.h"
-
-#define WEEK_HOURS	"{\"monday\":[\"09:00-17:00\"],\"tuesday\":[\"09:00-17:00\"]," \
-	"\"wednesday\":[\"09:00-17:00\"],\"thursday\":[\"09:00-17:00\"]," \
-	"\"friday\":[\"09:00-17:00\"],\"saturday\":[\"09:00-17:00\"]," \
-	"\"sunday\":[\"09:00-17:00\"]}"
 
 long
 lu_env(const char *name, long dflt)
@@ -224,103 +220,21 @@ lu_bg_free(struct lu_bg *bg)
 	munmap(bg->recs, (size_t)bg->nrecs * sizeof(*bg->recs));
 }
 
-static char *
-take(json_object *o, const char *path)
-{
-	const char	*v = jstr(o, path);
-
-	cr_assert_not_null(v, "no %s", path);
-	return strdup(v);
-}
-
-/* Holds and books the first free slot of the day with the business key. */
-static char *
-book_first(const char *key, const char *svc, const char *day)
-{
-	struct http_resp	 r;
-	char			 path[512], p[64], body[1024], *starts, *staff, *loc, *hold;
-	char			*id;
-
-	snprintf(path, sizeof(path), "/api/v1/availability?service_id=%s&date_from=%s"
-	    "&date_to=%s", svc, day, day);
-	cr_assert_eq(http_get(path, key, NULL, &r), 0);
-	cr_assert_eq(r.status, 200, "availability: %d %s", r.status, r.body);
-	snprintf(p, sizeof(p), "data.%s.0.starts_at", day);
-	starts = take(r.json, p);
-	snprintf(p, sizeof(p), "data.%s.0.staff.id", day);
-	staff = take(r.json, p);
-	snprintf(p, sizeof(p), "data.%s.0.location.id", day);
-	loc = take(r.json, p);
-	http_resp_free(&r);
-
-	snprintf(body, sizeof(body), "{\"service_id\":\"%s\",\"location_id\":\"%s\","
-	    "\"starts_at\":\"%s\",\"staff_id\":\"%s\"}", svc, loc, starts, staff);
-	cr_assert_eq(http_post("/api/v1/bookings/hold", key, NULL, body, &r), 0);
-	cr_assert_eq(r.status, 201, "hold: %d %s", r.status, r.body);
-	hold = take(r.json, "hold_id");
-	http_resp_free(&r);
-
-	snprintf(body, sizeof(body), "{\"hold_id\":\"%s\",\"client\":{\"first_name\":"
-	    "\"Ann\",\"last_name\":\"Lee\",\"email\":\"ann@example.com\"}}", hold);
-	cr_assert_eq(http_post("/api/v1/bookings", key, NULL, body, &r), 0);
-	cr_assert_eq(r.status, 201, "book: %d %s", r.status, r.body);
-	id = take(r.json, "id");
-	http_resp_free(&r);
-	free(starts);
-	free(staff);
-	free(loc);
-	free(hold);
-	return id;
-}
-
 void
 lu_durable_make(struct lu_durable *d)
 {
-	struct http_resp	 r;
-	char			*hub = fx_hub("pro"), *svc, *loc, *staff, *day;
-	size_t			 i;
+	size_t	 i;
 
 	memset(d, 0, sizeof(*d));
-	d->biz = fx_business(hub, NULL);
-	d->key = fx_key("business", d->biz);
-	d->pub = fx_key("publishable", d->biz);
+	fx_shop_open(&d->shop, "pro");
 	for (i = 0; i < sizeof(d->keys) / sizeof(d->keys[0]); i++) {
-		d->keys[i] = fx_key("business", d->biz);
+		d->keys[i] = fx_key("business", d->shop.biz);
 		d->key_ids[i] = fx_key_id(d->keys[i]);
 	}
-	for (i = 0; i < sizeof(d->sessions) / sizeof(d->sessions[0]); i++) {
-		cr_assert_eq(http_post("/api/v1/session", d->pub, NULL, NULL, &r), 0);
-		cr_assert_eq(r.status, 201, "session: %d %s", r.status, r.body);
-		d->sessions[i] = take(r.json, "session_token");
-		http_resp_free(&r);
-	}
-	svc = fx_service(d->biz, NULL, 1);
-	loc = fx_value("SELECT calendence.create_location($1, 'Main Shop', '1 Main St', "
-	    "NULL, $2::jsonb)", d->biz, WEEK_HOURS, NULL);
-	staff = fx_value("SELECT calendence.create_staff($1, 'Pat Doe', ARRAY[$2::uuid], "
-	    "'{}', $3::jsonb)", d->biz, loc, WEEK_HOURS, NULL);
-	day = fx_value("SELECT to_char((now() AT TIME ZONE 'America/Chicago')::date + 8, "
-	    "'YYYY-MM-DD')", NULL);
-	cr_assert(loc != NULL && staff != NULL && day != NULL);
+	for (i = 0; i < sizeof(d->sessions) / sizeof(d->sessions[0]); i++)
+		d->sessions[i] = new_session(d->shop.pub, NULL);
 	for (i = 0; i < sizeof(d->bookings) / sizeof(d->bookings[0]); i++)
-		d->bookings[i] = book_first(d->key, svc, day);
-	free(hub);
-	free(svc);
-	free(loc);
-	free(staff);
-	free(day);
-}
-
-static int
-get_status(const char *path, const char *token)
-{
-	struct http_resp	 r;
-	int			 st;
-
-	cr_assert_eq(http_get(path, token, NULL, &r), 0);
-	st = r.status;
-	http_resp_free(&r);
-	return st;
+		d->bookings[i] = book_first(&d->shop, d->shop.key);
 }
 
 void
@@ -351,7 +265,7 @@ lu_durable_check(const struct lu_durable *d)
 		cr_expect_str_eq(n, "1", "booking %s lost", d->bookings[i]);
 		free(n);
 		snprintf(path, sizeof(path), "/api/v1/bookings/%s", d->bookings[i]);
-		cr_expect_eq(get_status(path, d->key), 200, "booking %s not served",
+		cr_expect_eq(get_status(path, d->shop.key), 200, "booking %s not served",
 		    d->bookings[i]);
 	}
 }
@@ -361,9 +275,7 @@ lu_durable_free(struct lu_durable *d)
 {
 	size_t	i;
 
-	free(d->biz);
-	free(d->key);
-	free(d->pub);
+	fx_shop_free(&d->shop);
 	for (i = 0; i < sizeof(d->keys) / sizeof(d->keys[0]); i++) {
 		free(d->keys[i]);
 		free(d->key_ids[i]);

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include "fixture.h"
 #include "load.h"
 
 #define LU_MAX_WORKERS	64
@@ -51,9 +52,7 @@ void	 lu_bg_free(struct lu_bg *);
  * server) and bookings (held and booked through the server).
  */
 struct lu_durable {
-	char	*biz;
-	char	*key;		/* the business key */
-	char	*pub;
+	struct fx_shop	 shop;	/* its business key, publishable key, service ... */
 	char	*keys[4];	/* more business keys */
 	char	*key_ids[4];
 	char	*sessions[3];	/* session tokens */

@@ -7,16 +7,7 @@
 
 #include "fixture.h"
 #include "http.h"
-
-static void
-pgctl(const char *verb)
-{
-	char	 cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "tests/pgctl.sh %s '%s' %s >/dev/null", verb,
-	    getenv("PG_DATA_DIR"), getenv("PGPORT"));
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
-}
+#include "api.h"
 
 Test(outage, database_down_gives_503_then_recovers, .timeout = 120)
 {

@@ -25,6 +25,7 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "api.h"
 
 /*
  * Each test starts its own pool (the sanitizer build, `--listen` on a socket
@@ -71,25 +72,6 @@ fmt(char *out, size_t len, const char *f, ...)
 	n = vsnprintf(out, len, f, ap);
 	va_end(ap);
 	cr_assert(n >= 0 && (size_t)n < len, "too long: %s", out);
-}
-
-static double
-now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-nap(double seconds)
-{
-	struct timespec	 ts = { (time_t)seconds,
-	    (long)((seconds - (double)(time_t)seconds) * 1e9) };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		continue;
 }
 
 /* The worker binary: CALENDENCE_FCGI, else BUILD/asan/ next to BUILD/tests/. */
@@ -244,14 +226,14 @@ static int
 wait_workers(double seconds)
 {
 	pid_t	 pids[MAX_WORKERS * 2];
-	double	 until = now() + seconds;
+	double	 until = now_sec() + seconds;
 	int	 n;
 
 	do {
 		if ((n = children(px.pool, pids, MAX_WORKERS * 2)) == px.workers)
 			return n;
-		nap(0.02);
-	} while (now() < until);
+		msleep(20);
+	} while (now_sec() < until);
 	return n;
 }
 
@@ -260,7 +242,7 @@ static void
 wait_port(int port)
 {
 	struct sockaddr_in	 sin = { .sin_family = AF_INET };
-	double			 until = now() + 10;
+	double			 until = now_sec() + 10;
 	int			 fd, rc;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -273,8 +255,8 @@ wait_port(int port)
 			return;
 		cr_assert_eq(waitpid(px.lighttpd, NULL, WNOHANG), 0,
 		    "lighttpd exited; see %s/lighttpd-error.log", px.dir);
-		nap(0.05);
-	} while (now() < until);
+		msleep(50);
+	} while (now_sec() < until);
 	cr_assert_fail("lighttpd does not listen on port %d", port);
 }
 
@@ -309,10 +291,10 @@ pool_up(int workers, const char *extra)
 	fmt(nw, sizeof(nw), "%d", workers);
 	px.pool = start((char *const[]){ app, "--listen", px.sock, "--workers", nw,
 	    "--socket-mode", "0660", "--config", conf, NULL }, px.log);
-	until = now() + 10;
-	while (!file_has(px.log, "listening on") && now() < until) {
+	until = now_sec() + 10;
+	while (!file_has(px.log, "listening on") && now_sec() < until) {
 		cr_assert_eq(waitpid(px.pool, NULL, WNOHANG), 0, "the pool exited");
-		nap(0.02);
+		msleep(20);
 	}
 	cr_assert_eq(wait_workers(10), workers, "the pool did not start %d workers",
 	    workers);
@@ -339,19 +321,19 @@ pool_up(int workers, const char *extra)
 static int
 stop(pid_t pid, double seconds)
 {
-	double	 until = now() + seconds;
+	double	 until = now_sec() + seconds;
 	int	 status = -1;
 
 	if (pid <= 0)
 		return 0;
 	kill(pid, SIGTERM);
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (now() > until) {
+		if (now_sec() > until) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -1;
 		}
-		nap(0.02);
+		msleep(20);
 	}
 	return status;
 }
@@ -407,10 +389,10 @@ static void
 client(int fd, double seconds)
 {
 	struct tally	 t = { 0 };
-	double		 until = now() + seconds;
+	double		 until = now_sec() + seconds;
 	int		 status, rc;
 
-	while (now() < until) {
+	while (now_sec() < until) {
 		rc = one_request(&status, t.first_bad ? NULL : t.first_body,
 		    sizeof(t.first_body));
 		if (rc == 1)
@@ -498,9 +480,9 @@ Test(pool, reload_under_load_loses_nothing)
 	pool_up(3, NULL);
 	n = children(px.pool, old, MAX_WORKERS);
 	load_start(clients, fds, LOAD_SECONDS);
-	nap(0.8);
+	msleep(800);
 	cr_expect_eq(kill(px.pool, SIGHUP), 0);
-	nap(1.2);
+	msleep(1200);
 	cr_expect_eq(kill(px.pool, SIGHUP), 0);
 	t = load_wait(clients, fds[0]);
 	fprintf(stderr, "pool reload: %d answers, %d bad, %d without an answer\n",
@@ -532,18 +514,18 @@ Test(pool, killed_worker_is_replaced)
 	expect_requests_ok(3, "before the kill");
 	cr_assert_eq(children(px.pool, before, MAX_WORKERS), 3);
 	cr_assert_eq(kill(before[0], SIGKILL), 0);
-	t0 = now();
+	t0 = now_sec();
 	/* the victim is gone (reaped) and the pool has its 3 workers again */
 	do {
-		nap(0.02);
+		msleep(20);
 		n = children(px.pool, after, MAX_WORKERS);
 		victim_back = 0;
 		for (i = 0; i < n; i++)
 			victim_back |= after[i] == before[0];
-	} while ((n != 3 || victim_back) && now() - t0 < 2.0);
-	cr_expect(n == 3 && !victim_back, "after %.2f s: %d workers%s", now() - t0, n,
+	} while ((n != 3 || victim_back) && now_sec() - t0 < 2.0);
+	cr_expect(n == 3 && !victim_back, "after %.2f s: %d workers%s", now_sec() - t0, n,
 	    victim_back ? ", the killed one among them" : "");
-	fprintf(stderr, "pool kill: replaced in %.2f s\n", now() - t0);
+	fprintf(stderr, "pool kill: replaced in %.2f s\n", now_sec() - t0);
 	cr_expect(file_has(px.log, "killed by signal 9"));
 	expect_requests_ok(20, "after the kill");
 }
@@ -564,7 +546,7 @@ Test(pool, sigterm_stops_and_removes_the_socket)
 	    "the pool did not exit cleanly (status %d)", status);
 	cr_expect_eq(stat(px.sock, &st), -1, "the socket is still there");
 	cr_expect_eq(errno, ENOENT);
-	nap(0.2);
+	msleep(200);
 	for (i = 0; i < n; i++)
 		alive += kill(workers[i], 0) == 0;
 	cr_expect_eq(alive, 0, "%d workers outlived the pool", alive);
