@@ -45,6 +45,18 @@ char	*bk_monday(int plus);
 /* YYYY-MM-DD: 'day' plus 'n' days. */
 char	*bk_date_add(const char *day, int n);
 
+/* "<day>T<hhmm>:00Z" in buf; returns buf. */
+const char	*bk_at(char buf[32], const char *day, const char *hhmm);
+
+/* A new uuid, standing for an API key's id. */
+char	*bk_uuid(void);
+
+/*
+ * A session of 'biz' by publishable key id 'pk' (root NULL: the first of its
+ * chain) made by calendence.create_session(); its id.
+ */
+char	*bk_session(const char *biz, const char *pk, const char *root);
+
 /* What an API function of 004_booking.sql answered. */
 struct bk_res {
 	char	*status;

@@ -24,17 +24,11 @@ struct world {
 	char	*day;		/* a Monday three weeks or more ahead */
 };
 
-static const char	 daily[] =
-    "{\"monday\": [\"09:00-17:00\"], \"tuesday\": [\"09:00-17:00\"], "
-    "\"wednesday\": [\"09:00-17:00\"], \"thursday\": [\"09:00-17:00\"], "
-    "\"friday\": [\"09:00-17:00\"], \"saturday\": [\"09:00-17:00\"], "
-    "\"sunday\": [\"09:00-17:00\"]}";
-
 static void
 world_new(struct world *w)
 {
 	w->biz = bk_business("UTC", 60);
-	w->loc = bk_location(w->biz, "Main", NULL, daily);
+	w->loc = bk_location(w->biz, "Main", NULL, FX_WEEK_HOURS);
 	w->ann = bk_staff(w->biz, "Ann", w->loc, "{}", BK_ALL_DAYS);
 	w->ben = bk_staff(w->biz, "Ben", w->loc, "{}", BK_ALL_DAYS);
 	w->svc = bk_service(w->biz, 60, 0, 0, "{}", NULL);
@@ -53,14 +47,6 @@ world_free(struct world *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* "<day>T<hhmm>:00Z" in buf. */
-static const char *
-at(char buf[32], const char *day, const char *hhmm)
-{
-	snprintf(buf, 32, "%sT%s:00Z", day, hhmm);
-	return buf;
-}
-
 /* A service of w's business with custom fields and a deposit or not; its id. */
 static char *
 fields_service(const struct world *w, int deposit)
@@ -74,27 +60,6 @@ fields_service(const struct world *w, int deposit)
 	    FIELDS_DEF, NULL);
 	cr_assert_not_null(id);
 	return id;
-}
-
-/* A new uuid, standing for an API key's id. */
-static char *
-new_uuid(void)
-{
-	char	*v = fx_value("SELECT gen_random_uuid()", NULL);
-
-	cr_assert_not_null(v);
-	return v;
-}
-
-/* A session of w's business (root NULL: the first of its chain); its id. */
-static char *
-session(const struct world *w, const char *pk, const char *root)
-{
-	char	*v = fx_value("SELECT session_id FROM calendence.create_session("
-	    "gen_random_bytes(32), $1, $2, $3, NULL)", w->biz, pk, root ? root : FX_NULL, NULL);
-
-	cr_assert_not_null(v);
-	return v;
 }
 
 /* The SQLSTATE of a statement that may fail (malloc'd), or NULL when it succeeded. */
@@ -148,10 +113,10 @@ Test(booking_flow, hold_answer)
 {
 	struct world	 w;
 	struct bk_res	 r;
-	char		 t[32], want[512], *id, *v, *key = new_uuid();
+	char		 t[32], want[512], *id, *v, *key = bk_uuid();
 
 	world_new(&w);
-	bk_hold(&r, w.biz, w.svc, w.loc, at(t, w.day, "10:00"), w.ann, NULL, key, NULL);
+	bk_hold(&r, w.biz, w.svc, w.loc, bk_at(t, w.day, "10:00"), w.ann, NULL, key, NULL);
 	cr_assert_str_eq(r.status, "ok", "%s", r.message);
 	cr_expect_null(r.message);
 	cr_expect_eq(r.replayed, 0);
@@ -211,8 +176,8 @@ Test(booking_flow, hold_validation)
 
 	world_new(&w);
 	world_new(&o);
-	side = bk_location(w.biz, "Side", NULL, daily);	/* nobody works there */
-	at(t, w.day, "10:00");
+	side = bk_location(w.biz, "Side", NULL, FX_WEEK_HOURS);	/* nobody works there */
+	bk_at(t, w.day, "10:00");
 	expect_hold(&w, NULL, w.loc, t, NULL, "invalid:service_id");
 	expect_hold(&w, "x", w.loc, t, NULL, "invalid:service_id");
 	expect_hold(&w, o.svc, w.loc, t, NULL, "invalid:service_id");
@@ -227,8 +192,8 @@ Test(booking_flow, hold_validation)
 	expect_hold(&w, w.svc, w.loc, "2020-01-06T10:00:00Z", NULL, "invalid:starts_at");
 	expect_hold(&w, w.svc, w.loc, t, "nobody", "invalid:staff_id");
 	expect_hold(&w, w.svc, w.loc, t, o.ann, "invalid:staff_id");
-	expect_hold(&w, w.svc, w.loc, at(bad, w.day, "17:00"), NULL, "slot_unavailable");
-	expect_hold(&w, w.svc, w.loc, at(bad, w.day, "08:00"), NULL, "slot_unavailable");
+	expect_hold(&w, w.svc, w.loc, bk_at(bad, w.day, "17:00"), NULL, "slot_unavailable");
+	expect_hold(&w, w.svc, w.loc, bk_at(bad, w.day, "08:00"), NULL, "slot_unavailable");
 	expect_hold(&w, w.svc, side, t, NULL, "slot_unavailable");
 	expect_hold(&w, w.svc, side, t, w.ann, "slot_unavailable");
 	free(side);
@@ -250,7 +215,7 @@ Test(booking_flow, hold_picks_any_qualified_staff)
 	fx_exec("UPDATE calendence.staff SET skills = '{detail}' WHERE id = $1", w.ann, NULL);
 	svc = bk_service(w.biz, 60, 0, 0, "{detail}", NULL);
 	for (i = 0; i < 2; i++) {
-		bk_hold(&r, w.biz, svc, w.loc, at(t, w.day, "10:00"), NULL, NULL, NULL, NULL);
+		bk_hold(&r, w.biz, svc, w.loc, bk_at(t, w.day, "10:00"), NULL, NULL, NULL, NULL);
 		cr_assert_str_eq(r.status, "ok", "%s", r.message);
 		v = bk_json(r.body, "staff.name");
 		cr_expect_str_eq(v, want[i]);
@@ -278,10 +243,10 @@ Test(booking_flow, exclusion_constraints)
 
 	world_new(&w);
 	bay = fx_value("SELECT calendence.create_resource($1, 'bay', 'Bay')", w.loc, NULL);
-	at(a, w.day, "10:00");
-	at(b, w.day, "11:00");
-	at(c, w.day, "10:30");
-	at(d, w.day, "12:00");
+	bk_at(a, w.day, "10:00");
+	bk_at(b, w.day, "11:00");
+	bk_at(c, w.day, "10:30");
+	bk_at(d, w.day, "12:00");
 	{
 		const char *first[] = { w.biz, w.svc, w.loc, w.ann, bay, a, b, "held" };
 		const char *same_staff[] = { w.biz, w.svc, w.loc, w.ann, NULL, c, d, "held" };
@@ -322,7 +287,7 @@ Test(booking_flow, concurrent_holds_one_wins, .timeout = 120)
 
 	world_new(&w);
 	for (k = 0; k < sizeof(rounds) / sizeof(rounds[0]); k++) {
-		const char	*p[] = { w.biz, w.svc, w.loc, at(t, w.day, rounds[k]), w.ann,
+		const char	*p[] = { w.biz, w.svc, w.loc, bk_at(t, w.day, rounds[k]), w.ann,
 				    NULL, NULL };
 
 		bk_race(race_hold_sql, 7, p, 10, out);
@@ -347,7 +312,7 @@ Test(booking_flow, concurrent_holds_any_staff, .timeout = 120)
 	world_new(&w);
 	cat = bk_staff(w.biz, "Cat", w.loc, "{}", BK_ALL_DAYS);
 	{
-		const char	*p[] = { w.biz, w.svc, w.loc, at(t, w.day, "10:00"), NULL, NULL,
+		const char	*p[] = { w.biz, w.svc, w.loc, bk_at(t, w.day, "10:00"), NULL, NULL,
 				    NULL };
 
 		bk_race(race_hold_sql, 7, p, 10, out);
@@ -368,12 +333,12 @@ Test(booking_flow, concurrent_holds_any_staff, .timeout = 120)
 Test(booking_flow, concurrent_same_idempotency_key, .timeout = 120)
 {
 	struct world	 w;
-	char		 out[6][BK_RACE_REC], t[32], *key = new_uuid(), *v;
+	char		 out[6][BK_RACE_REC], t[32], *key = bk_uuid(), *v;
 	int		 i, first;
 
 	world_new(&w);
 	{
-		const char	*p[] = { w.biz, w.svc, w.loc, at(t, w.day, "10:00"), NULL, key,
+		const char	*p[] = { w.biz, w.svc, w.loc, bk_at(t, w.day, "10:00"), NULL, key,
 				    "race-key" };
 
 		bk_race(race_hold_sql, 7, p, 6, out);
@@ -408,7 +373,7 @@ Test(booking_flow, book_answer_and_status)
 	svc = fields_service(&w, 0);
 	dep = fields_service(&w, 1);
 	sname = fx_value("SELECT name FROM calendence.services WHERE id = $1", svc, NULL);
-	hold = bk_hold_ok(w.biz, svc, w.loc, at(t, w.day, "10:00"), w.ann, NULL, NULL);
+	hold = bk_hold_ok(w.biz, svc, w.loc, bk_at(t, w.day, "10:00"), w.ann, NULL, NULL);
 	bk_book(&r, w.biz, hold, BK_CLIENT, "{\"colour\": \"red\", \"vehicle\": \"Civic\"}",
 	    "Gate code 42", NULL, NULL, NULL);
 	cr_assert_str_eq(r.status, "ok", "%s", r.message);
@@ -434,7 +399,7 @@ Test(booking_flow, book_answer_and_status)
 	bk_res_free(&r);
 
 	free(hold);
-	hold = bk_hold_ok(w.biz, dep, w.loc, at(t, w.day, "12:00"), NULL, NULL, NULL);
+	hold = bk_hold_ok(w.biz, dep, w.loc, bk_at(t, w.day, "12:00"), NULL, NULL, NULL);
 	bk_book(&r, w.biz, hold, "{\"first_name\": \"Bo\", \"last_name\": \"Li\", "
 	    "\"email\": \"bo@example.org\"}", "{\"vehicle\": \"Van\"}", NULL, NULL, NULL, NULL);
 	cr_assert_str_eq(r.status, "ok", "%s", r.message);
@@ -471,15 +436,15 @@ expect_book(const struct world *w, const char *hold, const char *client, const c
 Test(booking_flow, book_validation)
 {
 	struct world	 w;
-	char		 t[32], *svc, *hold, *key = new_uuid(), *random;
+	char		 t[32], *svc, *hold, *key = bk_uuid(), *random;
 	char		*notes;
 	const char	*car = "{\"vehicle\": \"Civic\"}";
 	size_t		 i;
 
 	world_new(&w);
 	svc = fields_service(&w, 0);
-	random = new_uuid();
-	hold = bk_hold_ok(w.biz, svc, w.loc, at(t, w.day, "10:00"), w.ann, NULL, key);
+	random = bk_uuid();
+	hold = bk_hold_ok(w.biz, svc, w.loc, bk_at(t, w.day, "10:00"), w.ann, NULL, key);
 	expect_book(&w, NULL, BK_CLIENT, car, NULL, key, "invalid:hold_id");
 	expect_book(&w, "nope", BK_CLIENT, car, NULL, key, "invalid:hold_id");
 	expect_book(&w, random, BK_CLIENT, car, NULL, key, "invalid:hold_id");
@@ -539,11 +504,11 @@ Test(booking_flow, idempotency_of_holds)
 {
 	struct world	 w;
 	struct bk_res	 r, s;
-	char		 t[32], u[32], *key = new_uuid(), *other = new_uuid(), *v;
+	char		 t[32], u[32], *key = bk_uuid(), *other = bk_uuid(), *v;
 	char		 long_key[300];
 
 	world_new(&w);
-	at(t, w.day, "10:00");
+	bk_at(t, w.day, "10:00");
 	bk_hold(&r, w.biz, w.svc, w.loc, t, w.ann, NULL, key, "k1");
 	cr_assert_str_eq(r.status, "ok", "%s", r.message);
 	cr_expect_eq(r.replayed, 0);
@@ -557,7 +522,7 @@ Test(booking_flow, idempotency_of_holds)
 	cr_expect_str_eq(v, "1");
 	free(v);
 
-	bk_hold(&s, w.biz, w.svc, w.loc, at(u, w.day, "11:00"), w.ann, NULL, key, "k1");
+	bk_hold(&s, w.biz, w.svc, w.loc, bk_at(u, w.day, "11:00"), w.ann, NULL, key, "k1");
 	cr_expect_str_eq(s.status, "invalid:Idempotency-Key");
 	bk_res_free(&s);
 	/* another caller's k1 is its own */
@@ -581,7 +546,7 @@ Test(booking_flow, idempotency_of_holds)
 	bk_hold(&s, w.biz, w.svc, w.loc, "soon", w.ann, NULL, key, "k3");
 	cr_expect_str_eq(s.status, "invalid:starts_at");
 	bk_res_free(&s);
-	bk_hold(&s, w.biz, w.svc, w.loc, at(u, w.day, "12:00"), w.ann, NULL, key, "k3");
+	bk_hold(&s, w.biz, w.svc, w.loc, bk_at(u, w.day, "12:00"), w.ann, NULL, key, "k3");
 	cr_expect_str_eq(s.status, "ok");
 	cr_expect_eq(s.replayed, 0);
 	bk_res_free(&s);
@@ -589,12 +554,12 @@ Test(booking_flow, idempotency_of_holds)
 	/* a day later, k1 starts afresh */
 	fx_exec("UPDATE calendence.idempotency_keys SET created_at = now() - interval '25 hours' "
 	    "WHERE subject = $1 AND idem_key = 'k1'", key, NULL);
-	bk_hold(&s, w.biz, w.svc, w.loc, at(u, w.day, "13:00"), w.ann, NULL, key, "k1");
+	bk_hold(&s, w.biz, w.svc, w.loc, bk_at(u, w.day, "13:00"), w.ann, NULL, key, "k1");
 	cr_expect_str_eq(s.status, "ok");
 	cr_expect_eq(s.replayed, 0);
 	bk_res_free(&s);
 
-	bk_hold(&s, w.biz, w.svc, w.loc, at(u, w.day, "14:00"), w.ann, NULL, key, "a key");
+	bk_hold(&s, w.biz, w.svc, w.loc, bk_at(u, w.day, "14:00"), w.ann, NULL, key, "a key");
 	cr_expect_str_eq(s.status, "invalid:Idempotency-Key");
 	bk_res_free(&s);
 	memset(long_key, 'k', sizeof(long_key) - 1);
@@ -617,10 +582,10 @@ Test(booking_flow, idempotency_of_bookings)
 {
 	struct world	 w;
 	struct bk_res	 r, s;
-	char		 t[32], *key = new_uuid(), *hold, *h2, *pk_token, *pk, *s1, *s2;
+	char		 t[32], *key = bk_uuid(), *hold, *h2, *pk_token, *pk, *s1, *s2;
 
 	world_new(&w);
-	hold = bk_hold_ok(w.biz, w.svc, w.loc, at(t, w.day, "10:00"), w.ann, NULL, key);
+	hold = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, w.day, "10:00"), w.ann, NULL, key);
 	bk_book(&r, w.biz, hold, BK_CLIENT, NULL, "hi", NULL, key, "b1");
 	cr_assert_str_eq(r.status, "ok", "%s", r.message);
 	bk_book(&s, w.biz, hold, BK_CLIENT, NULL, "hi", NULL, key, "b1");
@@ -636,7 +601,7 @@ Test(booking_flow, idempotency_of_bookings)
 	cr_expect_str_eq(s.status, "hold_expired");
 	bk_res_free(&s);
 	/* a refused booking leaves its key unused */
-	h2 = bk_hold_ok(w.biz, w.svc, w.loc, at(t, w.day, "11:00"), w.ann, NULL, key);
+	h2 = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, w.day, "11:00"), w.ann, NULL, key);
 	bk_book(&s, w.biz, h2, "{\"first_name\": \"A\", \"last_name\": \"B\", \"email\": "
 	    "\"nope\"}", NULL, NULL, NULL, key, "b2");
 	cr_expect_str_eq(s.status, "invalid:client.email");
@@ -651,9 +616,9 @@ Test(booking_flow, idempotency_of_bookings)
 	/* sessions: the chain's root is the caller */
 	pk_token = fx_key("publishable", w.biz);
 	pk = fx_key_id(pk_token);
-	s1 = session(&w, pk, NULL);
-	s2 = session(&w, pk, s1);
-	h2 = bk_hold_ok(w.biz, w.svc, w.loc, at(t, w.day, "12:00"), NULL, s1, s1);
+	s1 = bk_session(w.biz, pk, NULL);
+	s2 = bk_session(w.biz, pk, s1);
+	h2 = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, w.day, "12:00"), NULL, s1, s1);
 	bk_book(&r, w.biz, h2, BK_CLIENT, NULL, NULL, s1, s1, "w1");
 	cr_assert_str_eq(r.status, "ok", "%s", r.message);
 	bk_book(&s, w.biz, h2, BK_CLIENT, NULL, NULL, s1, s2, "w1");
@@ -704,18 +669,18 @@ Test(booking_flow, session_chain_sees_its_own)
 	struct world	 w;
 	struct bk_res	 r;
 	char		 t[32], want[160], *pk_token, *pk, *s1, *s2, *s3, *h1, *h3, *b1, *b3;
-	char		*v, *key = new_uuid();
+	char		*v, *key = bk_uuid();
 
 	world_new(&w);
 	pk_token = fx_key("publishable", w.biz);
 	pk = fx_key_id(pk_token);
-	s1 = session(&w, pk, NULL);
-	s2 = session(&w, pk, s1);	/* a refresh of s1 */
-	s3 = session(&w, pk, NULL);	/* someone else */
+	s1 = bk_session(w.biz, pk, NULL);
+	s2 = bk_session(w.biz, pk, s1);	/* a refresh of s1 */
+	s3 = bk_session(w.biz, pk, NULL);	/* someone else */
 
 	/* held in the refreshed session, booked through the first */
-	h1 = bk_hold_ok(w.biz, w.svc, w.loc, at(t, w.day, "10:00"), NULL, s1, s2);
-	h3 = bk_hold_ok(w.biz, w.svc, w.loc, at(t, w.day, "11:00"), NULL, s3, s3);
+	h1 = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, w.day, "10:00"), NULL, s1, s2);
+	h3 = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, w.day, "11:00"), NULL, s3, s3);
 	bk_book(&r, w.biz, h3, BK_CLIENT, NULL, NULL, s1, s1, NULL);
 	cr_expect_str_eq(r.status, "invalid:hold_id");
 	bk_res_free(&r);
@@ -761,9 +726,9 @@ Test(booking_flow, other_business_ids_are_not_found)
 
 	world_new(&a);
 	world_new(&b);
-	hold = bk_hold_ok(a.biz, a.svc, a.loc, at(t, a.day, "10:00"), NULL, NULL, NULL);
+	hold = bk_hold_ok(a.biz, a.svc, a.loc, bk_at(t, a.day, "10:00"), NULL, NULL, NULL);
 	booking = bk_book_ok(a.biz, hold, NULL, NULL);
-	open_hold = bk_hold_ok(a.biz, a.svc, a.loc, at(t, a.day, "11:00"), NULL, NULL, NULL);
+	open_hold = bk_hold_ok(a.biz, a.svc, a.loc, bk_at(t, a.day, "11:00"), NULL, NULL, NULL);
 
 	v = fx_value("SELECT calendence.booking_json($1, $2)", b.biz, booking, NULL);
 	cr_expect_null(v);
@@ -775,7 +740,7 @@ Test(booking_flow, other_business_ids_are_not_found)
 	bk_book(&r, b.biz, open_hold, BK_CLIENT, NULL, NULL, NULL, NULL, NULL);
 	cr_expect_str_eq(r.status, "invalid:hold_id");
 	bk_res_free(&r);
-	expect_hold(&b, a.svc, b.loc, at(t, b.day, "12:00"), NULL, "invalid:service_id");
+	expect_hold(&b, a.svc, b.loc, bk_at(t, b.day, "12:00"), NULL, "invalid:service_id");
 	expect_hold(&b, b.svc, a.loc, t, NULL, "invalid:location_id");
 	expect_hold(&b, b.svc, b.loc, t, a.ann, "invalid:staff_id");
 	bk_availability(&r, b.biz, a.svc, b.day, b.day, NULL, NULL);
@@ -800,16 +765,16 @@ Test(booking_flow, bookings_list_filters_and_pages)
 	dep = fields_service(&w, 1);
 	d1 = bk_date_add(w.day, 1);
 	d2 = bk_date_add(w.day, 2);
-	h = bk_hold_ok(w.biz, w.svc, w.loc, at(t, w.day, "10:00"), w.ann, NULL, NULL);
+	h = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, w.day, "10:00"), w.ann, NULL, NULL);
 	b[0] = bk_book_ok(w.biz, h, NULL, NULL);
 	free(h);
-	h = bk_hold_ok(w.biz, w.svc, w.loc, at(t, w.day, "12:00"), w.ann, NULL, NULL);
+	h = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, w.day, "12:00"), w.ann, NULL, NULL);
 	b[1] = bk_book_ok(w.biz, h, NULL, NULL);
 	free(h);
-	h = bk_hold_ok(w.biz, w.svc, w.loc, at(t, d1, "09:00"), w.ann, NULL, NULL);
+	h = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, d1, "09:00"), w.ann, NULL, NULL);
 	b[2] = bk_book_ok(w.biz, h, NULL, NULL);
 	free(h);
-	h = bk_hold_ok(w.biz, dep, w.loc, at(t, d2, "09:00"), w.ann, NULL, NULL);
+	h = bk_hold_ok(w.biz, dep, w.loc, bk_at(t, d2, "09:00"), w.ann, NULL, NULL);
 	{
 		struct bk_res	r;
 
@@ -819,7 +784,7 @@ Test(booking_flow, bookings_list_filters_and_pages)
 		bk_res_free(&r);
 	}
 	free(h);
-	h = bk_hold_ok(w.biz, w.svc, w.loc, at(t, d2, "15:00"), w.ann, NULL, NULL); /* no booking */
+	h = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, d2, "15:00"), w.ann, NULL, NULL); /* no booking */
 	v = fx_value("SELECT status FROM calendence.cancel_booking($1, $2)", w.biz, b[1], NULL);
 	cr_expect_str_eq(v, "ok");
 	free(v);
@@ -840,7 +805,7 @@ Test(booking_flow, bookings_list_filters_and_pages)
 	expect_list(&w, NULL, NULL, w.day, "15", "0", NULL, want);
 	expect_list(&w, NULL, w.day, w.day, "15", "0", NULL, want);
 	snprintf(want, sizeof(want), "ok 1 %s", b[1]);
-	expect_list(&w, NULL, at(f, w.day, "11:00"), at(u, d1, "09:00"), "15", "0", NULL, want);
+	expect_list(&w, NULL, bk_at(f, w.day, "11:00"), bk_at(u, d1, "09:00"), "15", "0", NULL, want);
 	expect_list(&w, NULL, "yesterday", NULL, "15", "0", NULL, "invalid:from");
 	expect_list(&w, NULL, NULL, "2027-13-01", "15", "0", NULL, "invalid:to");
 	expect_list(&w, NULL, d1, w.day, "15", "0", NULL, "invalid:to");
@@ -865,7 +830,7 @@ Test(booking_flow, cancel_frees_the_slot)
 
 	world_new(&w);
 	snprintf(slot, sizeof(slot), "\"starts_at\":\"%sT10:00:00+00:00\"", w.day);
-	h = bk_hold_ok(w.biz, w.svc, w.loc, at(t, w.day, "10:00"), w.ann, NULL, NULL);
+	h = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, w.day, "10:00"), w.ann, NULL, NULL);
 	b = bk_book_ok(w.biz, h, NULL, NULL);
 	body = bk_avail_ok(w.biz, w.svc, w.day, w.day, w.ann, NULL);
 	cr_expect_null(strstr(body, slot));
@@ -891,7 +856,7 @@ Test(booking_flow, cancel_frees_the_slot)
 	    "FROM calendence.cancel_booking($1, $2)", w.biz, b2, NULL);
 	cr_expect_str_eq(v, "not_cancellable t t");
 	free(v);
-	open_hold = bk_hold_ok(w.biz, w.svc, w.loc, at(t, w.day, "12:00"), w.ann, NULL, NULL);
+	open_hold = bk_hold_ok(w.biz, w.svc, w.loc, bk_at(t, w.day, "12:00"), w.ann, NULL, NULL);
 	v = fx_value("SELECT status FROM calendence.cancel_booking($1, $2)", w.biz, open_hold,
 	    NULL);
 	cr_expect_str_eq(v, "not_found");
@@ -1024,7 +989,7 @@ Test(booking_flow, dba_functions_and_invariants)
 	    "staff_id, starts_at, ends_at, during, status, expires_at) VALUES ($1, $2, $3, $4, "
 	    "$5::timestamptz, $5::timestamptz + interval '1 hour', tstzrange($5::timestamptz, "
 	    "$5::timestamptz + interval '1 hour'), 'held', now())", 5,
-	    (const char *[]){ w.biz, w.svc, w.loc, o.ann, at(t, w.day, "10:00") }, "23503");
+	    (const char *[]){ w.biz, w.svc, w.loc, o.ann, bk_at(t, w.day, "10:00") }, "23503");
 	/* a booking has a client */
 	expect_state("INSERT INTO calendence.reservations (business_id, service_id, location_id, "
 	    "staff_id, starts_at, ends_at, during, status, booked_at) VALUES ($1, $2, $3, $4, "

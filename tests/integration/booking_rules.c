@@ -54,39 +54,10 @@ shop_free(struct shop *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* "<day>T<hhmm>:00Z" in buf. */
-static const char *
-at(char buf[32], const char *day, const char *hhmm)
-{
-	snprintf(buf, 32, "%sT%s:00Z", day, hhmm);
-	return buf;
-}
-
 static const char *
 nn(const char *s)
 {
 	return s != NULL ? s : FX_NULL;
-}
-
-/* A new uuid, standing for an API key's id. */
-static char *
-new_uuid(void)
-{
-	char	*v = fx_value("SELECT gen_random_uuid()", NULL);
-
-	cr_assert_not_null(v);
-	return v;
-}
-
-/* A session of s's business (root NULL: the first of its chain); its id. */
-static char *
-session(const struct shop *s, const char *root)
-{
-	char	*v = fx_value("SELECT session_id FROM calendence.create_session("
-	    "gen_random_bytes(32), $1, $2, $3, NULL)", s->biz, s->pk, nn(root), NULL);
-
-	cr_assert_not_null(v);
-	return v;
 }
 
 /*
@@ -192,42 +163,42 @@ expect_book(const struct shop *s, const char *hold_id, const char *root, const c
 Test(booking_rules, hold_cap_per_chain)
 {
 	struct shop	 s;
-	char		 t[32], *s1, *s2, *s3, *key = new_uuid(), *h1, *h2, *d1, *v;
+	char		 t[32], *s1, *s2, *s3, *key = bk_uuid(), *h1, *h2, *d1, *v;
 
 	shop_new(&s);
 	d1 = bk_date_add(s.day, 1);
-	s1 = session(&s, NULL);
-	s2 = session(&s, s1);		/* a refresh: the C side passes root s1 */
-	s3 = session(&s, NULL);		/* another chain */
-	h1 = hold_ok(&s, at(t, s.day, "10:00"), s1, NULL, "3");
-	h2 = hold_ok(&s, at(t, s.day, "11:00"), s1, NULL, "3");
-	free(hold_ok(&s, at(t, s.day, "12:00"), s1, NULL, "3"));
-	v = hold(&s, at(t, s.day, "13:00"), NULL, s1, NULL, "3");
+	s1 = bk_session(s.biz, s.pk, NULL);
+	s2 = bk_session(s.biz, s.pk, s1);		/* a refresh: the C side passes root s1 */
+	s3 = bk_session(s.biz, s.pk, NULL);		/* another chain */
+	h1 = hold_ok(&s, bk_at(t, s.day, "10:00"), s1, NULL, "3");
+	h2 = hold_ok(&s, bk_at(t, s.day, "11:00"), s1, NULL, "3");
+	free(hold_ok(&s, bk_at(t, s.day, "12:00"), s1, NULL, "3"));
+	v = hold(&s, bk_at(t, s.day, "13:00"), NULL, s1, NULL, "3");
 	cr_expect_str_eq(v, "too_many_holds");
 	free(v);
 	v = fx_value("SELECT message FROM calendence.hold($1, $2, $3, $4, NULL, $5, NULL, "
-	    "NULL, 3)", s.biz, s.svc, s.loc, at(t, s.day, "13:00"), s1, NULL);
+	    "NULL, 3)", s.biz, s.svc, s.loc, bk_at(t, s.day, "13:00"), s1, NULL);
 	cr_expect(v != NULL && strstr(v, "3 slots") != NULL, "message: %s", v ? v : "-");
 	free(v);
-	expect_hold(&s, at(t, s.day, "13:00"), s3, NULL, "3", "ok");
+	expect_hold(&s, bk_at(t, s.day, "13:00"), s3, NULL, "3", "ok");
 
 	/* keys have no cap */
-	expect_hold(&s, at(t, s.day, "14:00"), NULL, key, "3", "ok");
-	expect_hold(&s, at(t, s.day, "15:00"), NULL, key, "3", "ok");
-	expect_hold(&s, at(t, s.day, "16:00"), NULL, key, "3", "ok");
-	expect_hold(&s, at(t, s.day, "17:00"), NULL, key, "3", "ok");
+	expect_hold(&s, bk_at(t, s.day, "14:00"), NULL, key, "3", "ok");
+	expect_hold(&s, bk_at(t, s.day, "15:00"), NULL, key, "3", "ok");
+	expect_hold(&s, bk_at(t, s.day, "16:00"), NULL, key, "3", "ok");
+	expect_hold(&s, bk_at(t, s.day, "17:00"), NULL, key, "3", "ok");
 
 	/* a lapsed hold no longer counts, nor does a released one */
 	fx_exec("UPDATE calendence.reservations SET expires_at = now() - interval '1 second' "
 	    "WHERE id = $1", h1, NULL);
-	expect_hold(&s, at(t, d1, "10:00"), s1, NULL, "3", "ok");
-	expect_hold(&s, at(t, d1, "11:00"), s1, NULL, "3", "too_many_holds");
+	expect_hold(&s, bk_at(t, d1, "10:00"), s1, NULL, "3", "ok");
+	expect_hold(&s, bk_at(t, d1, "11:00"), s1, NULL, "3", "too_many_holds");
 	expect_release(s.biz, h2, s1, "ok");
-	expect_hold(&s, at(t, d1, "11:00"), s1, NULL, "3", "ok");
-	expect_hold(&s, at(t, d1, "12:00"), s1, NULL, "3", "too_many_holds");
+	expect_hold(&s, bk_at(t, d1, "11:00"), s1, NULL, "3", "ok");
+	expect_hold(&s, bk_at(t, d1, "12:00"), s1, NULL, "3", "too_many_holds");
 	/* a cap of 1; and none at all when the caller gives none */
-	expect_hold(&s, at(t, d1, "12:00"), s3, NULL, "1", "too_many_holds");
-	expect_hold(&s, at(t, d1, "12:00"), s1, NULL, NULL, "ok");
+	expect_hold(&s, bk_at(t, d1, "12:00"), s3, NULL, "1", "too_many_holds");
+	expect_hold(&s, bk_at(t, d1, "12:00"), s1, NULL, NULL, "ok");
 	v = fx_value("SELECT count(*) FROM calendence.reservations WHERE root_session_id = $1 "
 	    "AND status = 'held' AND expires_at > now()", s1, NULL);
 	cr_expect_str_eq(v, "4");
@@ -252,9 +223,9 @@ Test(booking_rules, hold_cap_concurrent, .timeout = 120)
 		snprintf(name, sizeof(name), "Staff %d", i);
 		free(bk_staff(s.biz, name, s.loc, "{}", BK_ALL_DAYS));
 	}
-	root = session(&s, NULL);
+	root = bk_session(s.biz, s.pk, NULL);
 	{
-		const char	*p[] = { s.biz, s.svc, s.loc, at(t, s.day, "10:00"), root };
+		const char	*p[] = { s.biz, s.svc, s.loc, bk_at(t, s.day, "10:00"), root };
 
 		bk_race("SELECT status FROM calendence.hold($1, $2, $3, $4, NULL, $5, NULL, "
 		    "NULL, 3)", 5, p, 10, out);
@@ -296,15 +267,15 @@ offered(const struct shop *s, const char *hhmm)
 Test(booking_rules, release_hold)
 {
 	struct shop	 s, o;
-	char		 t[32], *s1, *s3, *key = new_uuid(), *hk, *hs, *hb, *hl, *b, *v, *rnd;
+	char		 t[32], *s1, *s3, *key = bk_uuid(), *hk, *hs, *hb, *hl, *b, *v, *rnd;
 
 	shop_new(&s);
 	shop_new(&o);
-	s1 = session(&s, NULL);
-	s3 = session(&s, NULL);
-	rnd = new_uuid();
-	hk = hold_ok(&s, at(t, s.day, "10:00"), NULL, key, NULL);
-	hs = hold_ok(&s, at(t, s.day, "11:00"), s1, NULL, NULL);
+	s1 = bk_session(s.biz, s.pk, NULL);
+	s3 = bk_session(s.biz, s.pk, NULL);
+	rnd = bk_uuid();
+	hk = hold_ok(&s, bk_at(t, s.day, "10:00"), NULL, key, NULL);
+	hs = hold_ok(&s, bk_at(t, s.day, "11:00"), s1, NULL, NULL);
 	cr_expect_not(offered(&s, "10:00"));
 
 	expect_release(s.biz, hk, s1, "not_found");	/* a key's hold, a session */
@@ -327,7 +298,7 @@ Test(booking_rules, release_hold)
 	cr_expect(offered(&s, "11:00"));
 
 	/* a booked hold is no longer a hold */
-	hb = hold_ok(&s, at(t, s.day, "12:00"), NULL, key, NULL);
+	hb = hold_ok(&s, bk_at(t, s.day, "12:00"), NULL, key, NULL);
 	b = bk_book_ok(s.biz, hb, NULL, key);
 	expect_release(s.biz, hb, NULL, "not_found");
 	v = fx_value("SELECT status FROM calendence.reservations WHERE id = $1", b, NULL);
@@ -335,7 +306,7 @@ Test(booking_rules, release_hold)
 	free(v);
 
 	/* a lapsed hold, marked or not */
-	hl = hold_ok(&s, at(t, s.day, "13:00"), NULL, key, NULL);
+	hl = hold_ok(&s, bk_at(t, s.day, "13:00"), NULL, key, NULL);
 	fx_exec("UPDATE calendence.reservations SET expires_at = now() - interval '1 minute' "
 	    "WHERE id = $1", hl, NULL);
 	expect_release(s.biz, hl, NULL, "ok");
@@ -356,16 +327,16 @@ Test(booking_rules, release_hold)
 Test(booking_rules, any_key_of_the_business_uses_its_holds)
 {
 	struct shop	 s;
-	char		 t[32], *k1 = new_uuid(), *k2 = new_uuid(), *s1, *s3;
+	char		 t[32], *k1 = bk_uuid(), *k2 = bk_uuid(), *s1, *s3;
 	char		*h1, *h2, *h3, *hs;
 
 	shop_new(&s);
-	s1 = session(&s, NULL);
-	s3 = session(&s, NULL);
-	h1 = hold_ok(&s, at(t, s.day, "10:00"), NULL, k1, NULL);
-	h2 = hold_ok(&s, at(t, s.day, "11:00"), NULL, k1, NULL);
-	h3 = hold_ok(&s, at(t, s.day, "12:00"), NULL, k1, NULL);
-	hs = hold_ok(&s, at(t, s.day, "13:00"), s1, NULL, NULL);	/* s2 passes its root */
+	s1 = bk_session(s.biz, s.pk, NULL);
+	s3 = bk_session(s.biz, s.pk, NULL);
+	h1 = hold_ok(&s, bk_at(t, s.day, "10:00"), NULL, k1, NULL);
+	h2 = hold_ok(&s, bk_at(t, s.day, "11:00"), NULL, k1, NULL);
+	h3 = hold_ok(&s, bk_at(t, s.day, "12:00"), NULL, k1, NULL);
+	hs = hold_ok(&s, bk_at(t, s.day, "13:00"), s1, NULL, NULL);	/* s2 passes its root */
 
 	expect_book(&s, h1, NULL, k2, "ok");		/* another key of the business */
 	expect_book(&s, h2, s1, NULL, "invalid:hold_id");	/* not a session */
@@ -423,11 +394,11 @@ Test(booking_rules, horizon)
 	expect_avail(&s, d175, d180, "ok");
 	expect_avail(&s, d175, d181, "invalid:date_to");
 	expect_avail(&s, d181, d181, "invalid:date_from");
-	expect_hold(&s, at(t, d180, "23:00"), NULL, NULL, NULL, "ok");
-	expect_hold(&s, at(t, d181, "00:00"), NULL, NULL, NULL, "invalid:starts_at");
+	expect_hold(&s, bk_at(t, d180, "23:00"), NULL, NULL, NULL, "ok");
+	expect_hold(&s, bk_at(t, d181, "00:00"), NULL, NULL, NULL, "invalid:starts_at");
 	expect_hold(&s, "9999-12-31T10:00:00Z", NULL, NULL, NULL, "invalid:starts_at");
 	v = fx_value("SELECT message FROM calendence.hold($1, $2, $3, $4)", s.biz, s.svc,
-	    s.loc, at(t, d181, "10:00"), NULL);
+	    s.loc, bk_at(t, d181, "10:00"), NULL);
 	cr_expect(v != NULL && strstr(v, "180 days") != NULL, "message: %s", v ? v : "-");
 	free(v);
 	bk_availability(&r, s.biz, s.svc, "9999-12-31", "9999-12-31", NULL, NULL);
@@ -442,7 +413,7 @@ Test(booking_rules, horizon)
 	fx_exec("UPDATE calendence.businesses SET booking_horizon_days = 181 WHERE id = $1",
 	    s.biz, NULL);
 	expect_avail(&s, d181, d181, "ok");
-	expect_hold(&s, at(t, d181, "10:00"), NULL, NULL, NULL, "ok");
+	expect_hold(&s, bk_at(t, d181, "10:00"), NULL, NULL, NULL, "ok");
 	{
 		const char	*bad[] = { "0", "3651", "-1" };
 
@@ -492,7 +463,7 @@ Test(booking_rules, blank_values)
 		"\"\\ufeff\"", "\"\\u2060\"", "\"\\t\\u3000\\u200d \"", "\"\"" };
 	struct shop	 s;
 	struct bk_res	 r;
-	char		 t[32], c[256], f[256], *svc, *h, *key = new_uuid(), *v;
+	char		 t[32], c[256], f[256], *svc, *h, *key = bk_uuid(), *v;
 	size_t		 i;
 
 	shop_new(&s);
@@ -502,7 +473,7 @@ Test(booking_rules, blank_values)
 	cr_assert_not_null(svc);
 	free(s.svc);
 	s.svc = svc;
-	h = hold_ok(&s, at(t, s.day, "10:00"), NULL, key, NULL);
+	h = hold_ok(&s, bk_at(t, s.day, "10:00"), NULL, key, NULL);
 	for (i = 0; i < sizeof(blanks) / sizeof(blanks[0]); i++) {
 		client(c, sizeof(c), blanks[i], "\"Lovelace\"");
 		bk_book(&r, s.biz, h, c, "{\"vehicle\": \"Civic\"}", NULL, NULL, key, NULL);
@@ -605,7 +576,7 @@ Test(booking_rules, hold_without_staff_keeps_looking, .timeout = 120)
 		snprintf(name, sizeof(name), "Staff %d", i + 1);
 		staff[i] = bk_staff(s.biz, name, s.loc, "{}", BK_ALL_DAYS);
 	}
-	at(t, s.day, "10:00");
+	bk_at(t, s.day, "10:00");
 	for (i = 0; i < RIVALS; i++) {
 		const char	*p[] = { s.biz, s.svc, s.loc, staff[i], t };
 
@@ -681,13 +652,13 @@ expect_cancel(const struct shop *s, const char *id, const char *root, const char
 Test(booking_rules, cancel_idempotency)
 {
 	struct shop	 s;
-	char		 t[32], *key = new_uuid(), *other = new_uuid(), *b1, *b2, *h, *s1, *bs;
+	char		 t[32], *key = bk_uuid(), *other = bk_uuid(), *b1, *b2, *h, *s1, *bs;
 
 	shop_new(&s);
-	h = hold_ok(&s, at(t, s.day, "10:00"), NULL, key, NULL);
+	h = hold_ok(&s, bk_at(t, s.day, "10:00"), NULL, key, NULL);
 	b1 = bk_book_ok(s.biz, h, NULL, key);
 	free(h);
-	h = hold_ok(&s, at(t, s.day, "11:00"), NULL, key, NULL);
+	h = hold_ok(&s, bk_at(t, s.day, "11:00"), NULL, key, NULL);
 	b2 = bk_book_ok(s.biz, h, NULL, key);
 	free(h);
 	expect_cancel(&s, b1, NULL, key, "c1", "ok f cancelled");
@@ -701,8 +672,8 @@ Test(booking_rules, cancel_idempotency)
 	expect_cancel(&s, b2, NULL, key, "c2", "not_cancellable f");
 	expect_cancel(&s, b2, NULL, key, "c2", "not_cancellable t");
 	/* a session chain is one caller */
-	s1 = session(&s, NULL);
-	h = hold_ok(&s, at(t, s.day, "12:00"), s1, NULL, NULL);
+	s1 = bk_session(s.biz, s.pk, NULL);
+	h = hold_ok(&s, bk_at(t, s.day, "12:00"), s1, NULL, NULL);
 	bs = bk_book_ok(s.biz, h, s1, NULL);
 	expect_cancel(&s, bs, s1, NULL, "c1", "ok f cancelled");
 	expect_cancel(&s, bs, s1, NULL, "c1", "ok t cancelled");

@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "booking.h"
+#include "helpers.h"
 
 static char *
 bk_strdup(const char *s)
@@ -21,20 +22,6 @@ bk_strdup(const char *s)
 
 	cr_assert_not_null(p, "out of memory");
 	return p;
-}
-
-/* Runs 'sql' with n text parameters (NULL: SQL NULL); it must succeed. */
-static PGresult *
-bk_exec(const char *sql, int n, const char *const *params)
-{
-	PGresult	*res;
-	ExecStatusType	 st;
-
-	res = PQexecParams(fx_db(), sql, n, NULL, params, NULL, NULL, 0);
-	st = PQresultStatus(res);
-	cr_assert(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK,
-	    "statement failed: %s\n%s", sql, PQresultErrorMessage(res));
-	return res;
 }
 
 /* As fx_value(), for values that must be there. */
@@ -113,6 +100,27 @@ bk_date_add(const char *day, int n)
 	    day, p, NULL), "bk_date_add");
 }
 
+const char *
+bk_at(char buf[32], const char *day, const char *hhmm)
+{
+	snprintf(buf, 32, "%sT%s:00Z", day, hhmm);
+	return buf;
+}
+
+char *
+bk_uuid(void)
+{
+	return bk_need(fx_value("SELECT gen_random_uuid()", NULL), "gen_random_uuid()");
+}
+
+char *
+bk_session(const char *biz, const char *pk, const char *root)
+{
+	return bk_need(fx_value("SELECT session_id FROM calendence.create_session("
+	    "gen_random_bytes(32), $1, $2, $3, NULL)", biz, pk, root ? root : FX_NULL, NULL),
+	    "create_session()");
+}
+
 void
 bk_res_free(struct bk_res *r)
 {
@@ -149,7 +157,7 @@ bk_availability(struct bk_res *r, const char *biz, const char *service, const ch
 {
 	const char	*p[] = { biz, service, from, to, staff, location };
 
-	bk_res_fill(r, bk_exec("SELECT * FROM calendence.availability($1, $2, $3, $4, $5, $6)",
+	bk_res_fill(r, it_queryv("SELECT * FROM calendence.availability($1, $2, $3, $4, $5, $6)",
 	    6, p));
 }
 
@@ -161,7 +169,7 @@ bk_hold(struct bk_res *r, const char *biz, const char *service, const char *loca
 	const char	*p[] = { biz, service, location, starts_at, staff, root_session, key_id,
 			    idem_key };
 
-	bk_res_fill(r, bk_exec("SELECT * FROM calendence.hold($1, $2, $3, $4, $5, $6, $7, $8)",
+	bk_res_fill(r, it_queryv("SELECT * FROM calendence.hold($1, $2, $3, $4, $5, $6, $7, $8)",
 	    8, p));
 }
 
@@ -173,7 +181,7 @@ bk_book(struct bk_res *r, const char *biz, const char *hold_id, const char *clie
 	const char	*p[] = { biz, hold_id, client, fields, notes, root_session, key_id,
 			    idem_key };
 
-	bk_res_fill(r, bk_exec("SELECT * FROM calendence.book($1, $2, $3::jsonb, $4::jsonb, "
+	bk_res_fill(r, it_queryv("SELECT * FROM calendence.book($1, $2, $3::jsonb, $4::jsonb, "
 	    "$5, $6, $7, $8)", 8, p));
 }
 

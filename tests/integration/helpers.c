@@ -70,14 +70,21 @@ PGresult *
 it_query(const char *sql, ...)
 {
 	const char	*params[IT_MAX_PARAMS];
-	PGresult	*res;
-	ExecStatusType	 st;
 	va_list		 ap;
 	int		 n;
 
 	va_start(ap, sql);
 	n = it_params(sql, ap, params);
 	va_end(ap);
+	return it_queryv(sql, n, params);
+}
+
+PGresult *
+it_queryv(const char *sql, int n, const char *const *params)
+{
+	PGresult	*res;
+	ExecStatusType	 st;
+
 	res = PQexecParams(fx_db(), sql, n, NULL, params, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	cr_assert(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK,

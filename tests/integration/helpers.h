@@ -31,6 +31,9 @@ void		 it_str_eq_at(const char *file, int line, const char *got, const char *wan
  */
 PGresult	*it_query(const char *sql, ...) FX_SENTINEL;
 
+/* As it_query() with n parameters in an array (NULL: SQL NULL). */
+PGresult	*it_queryv(const char *sql, int n, const char *const *params);
+
 /*
  * Runs a statement that may fail. Returns the SQLSTATE of its error
  * ("23514" ...), or NULL when it succeeded.
