@@ -14,6 +14,26 @@ pg_up() {
 	"${ADMIN:-$top/fcgi/calendence-admin}" migrate --dir "$top/sql" >/dev/null
 }
 
+# need_pg WHO: exits 2 unless PG* name a running PostgreSQL (scripts run by hand)
+need_pg() {
+	local v
+	for v in PGHOST PGPORT PGDATABASE PGUSER; do
+		if [ -z "${!v:-}" ]; then
+			echo "$1: $v is not set (a running PostgreSQL is needed)" >&2
+			exit 2
+		fi
+	done
+}
+
+# need_built WHO FILE...: exits 2 unless every FILE is built
+need_built() {
+	local who=$1 f
+	shift
+	for f in "$@"; do
+		[ -x "$f" ] || { echo "$who: $f is missing (make check-build)" >&2; exit 2; }
+	done
+}
+
 # lighttpd_conf OUT PORT APP APP_CONFIG STATE_DIR WORKERS: conf/lighttpd.conf
 # with its var.* lines changed, as a user would
 lighttpd_conf() {

@@ -32,15 +32,8 @@ app=$build/asan/calendence.fcgi
 e2e=$build/tests/e2e
 wuser=$(web_user)
 
-for v in PGHOST PGPORT PGDATABASE PGUSER; do
-	if [ -z "${!v:-}" ]; then
-		echo "servers.sh: $v is not set (a running PostgreSQL is needed)" >&2
-		exit 2
-	fi
-done
-for f in "$app" "$e2e"; do
-	[ -x "$f" ] || { echo "servers.sh: $f is missing (make check-build)" >&2; exit 2; }
-done
+need_pg servers.sh
+need_built servers.sh "$app" "$e2e"
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 for n in "${names[@]}"; do

@@ -33,15 +33,8 @@ repeat=${VALGRIND_REPEAT:-2}
 # bookings), errors of every kind (401, 403, 404, 405, 413, 415, 429), CORS
 filter=${VALGRIND_FILTER:-@(servers|session|booking|http|services|businesses)/*}
 
-for v in PGHOST PGPORT PGDATABASE PGUSER; do
-	if [ -z "${!v:-}" ]; then
-		echo "valgrind.sh: $v is not set (a running PostgreSQL is needed)" >&2
-		exit 2
-	fi
-done
-for f in "$app" "$e2e"; do
-	[ -x "$f" ] || { echo "valgrind.sh: $f is missing (make check-build)" >&2; exit 2; }
-done
+need_pg valgrind.sh
+need_built valgrind.sh "$app" "$e2e"
 command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is not installed" >&2; exit 2; }
 
 rm -rf "$work"
