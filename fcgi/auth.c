@@ -1,4 +1,4 @@
-/* auth.c: Bearer credential -> principal; admission; permission checks. */
+/* auth.c: Bearer credential -> principal, its admission by ratelimit.c's rules, permission. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,31 +61,6 @@ now_seconds(void)
 	return (long long)time(NULL);
 }
 
-/* The digest under which a per-IP window of kind tag ('a' or 'x') is cached. */
-static void
-ip_digest(char tag, const char *subject, const unsigned char *hash,
-    unsigned char out[RL_DIGEST_LEN])
-{
-	crypto_hash_sha256_state st;
-
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)&tag, 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)subject, strlen(subject));
-	if (hash != NULL)
-		crypto_hash_sha256_update(&st, hash, TOKEN_HASH_LEN);
-	crypto_hash_sha256_final(&st, out);
-}
-
-static void
-reply_429(struct request *r)
-{
-	char	 msg[128];
-
-	snprintf(msg, sizeof(msg), "Too many requests; retry after %lld seconds.",
-	    rl_retry_after(&r->rl));
-	resp_error(r, 429, "rate_limited", NULL, msg);
-}
-
 static void
 reply_401(struct request *r, enum failure f, int presented)
 {
@@ -104,10 +79,9 @@ fail_counted(struct request *r, enum failure f, int presented, int admitted)
 		reply_401(r, f, presented);
 		return;
 	}
-	ip_digest('a', r->ip_subject, NULL, d);
-	rl_cache_put(&r->worker->refusals, d, &r->rl,
-	    rl_refusal_until(&r->rl, now_seconds()));
-	reply_429(r);
+	rl_cache_key(RL_TRAFFIC_FAILED, r->ip_subject, NULL, d);
+	rl_refuse(&r->worker->refusals, d, &r->rl);
+	resp_rate_limited(r);
 }
 
 /*
@@ -124,9 +98,9 @@ fail_or_reply(struct request *r, enum failure f, int presented)
 	PGresult	*res;
 	int		 st;
 
-	ip_digest('a', r->ip_subject, NULL, d);
+	rl_cache_key(RL_TRAFFIC_FAILED, r->ip_subject, NULL, d);
 	if (rl_cache_get(&w->refusals, d, now_seconds(), &r->rl)) {
-		reply_429(r);
+		resp_rate_limited(r);
 		return -1;
 	}
 	snprintf(limit, sizeof(limit), "%d", w->conf.auth_fail_limit);
@@ -235,22 +209,18 @@ lookup_or_reply(struct request *r, enum token_kind kind, const unsigned char *ha
 static int
 admit_or_reply(struct request *r, const unsigned char *cache_key)
 {
-	const char	*w = col(r, AC_WINDOW);
-	int		 refresh = strcmp(w, "refresh") == 0;
+	enum rl_kind	 k = rl_kind_of(col(r, AC_WINDOW));
 
-	rl_fill(&r->rl, strcmp(w, "exchange") == 0 ? RL_EXCHANGE :
-	    refresh ? RL_REFRESH : RL_KEY,
-	    atoll(col(r, AC_NOW)), col_int(r, AC_MINUTE_LIMIT),
+	rl_fill(&r->rl, k, atoll(col(r, AC_NOW)), col_int(r, AC_MINUTE_LIMIT),
 	    col_int(r, AC_MINUTE_COUNT), col_int(r, AC_HOUR_LIMIT),
 	    col_int(r, AC_HOUR_COUNT), col_true(r, AC_ADMITTED));
-	if (refresh)
+	if (k == RL_REFRESH)
 		rl_fill_session(&r->rl, col_int(r, AC_SESSION_LIMIT),
 		    col_int(r, AC_SESSION_COUNT));
 	if (!r->rl.refused)
 		return 0;
-	rl_cache_put(&r->worker->refusals, cache_key, &r->rl,
-	    rl_refusal_until(&r->rl, now_seconds()));
-	reply_429(r);
+	rl_refuse(&r->worker->refusals, cache_key, &r->rl);
+	resp_rate_limited(r);
 	return -1;
 }
 
@@ -351,14 +321,11 @@ auth_or_reply(struct request *r)
 		return fail_or_reply(r, F_INVALID, 1);
 	token_display(tok, r->display);
 	token_hash(tok, len, hash);
-	if (r->route == &routes[ROUTE_SESSION_CREATE] && kind == TOKEN_PUBLISHABLE)
-		ip_digest('x', r->ip_subject, hash, key);
-	else if (r->route == &routes[ROUTE_SESSION_CREATE])
-		ip_digest('r', r->ip_subject, hash, key);	/* a refresh */
-	else
-		memcpy(key, hash, sizeof(key));
+	rl_cache_key(r->route != &routes[ROUTE_SESSION_CREATE] ? RL_TRAFFIC_API :
+	    kind == TOKEN_PUBLISHABLE ? RL_TRAFFIC_EXCHANGE : RL_TRAFFIC_REFRESH,
+	    r->ip_subject, hash, key);
 	if (rl_cache_get(&r->worker->refusals, key, now_seconds(), &r->rl)) {
-		reply_429(r);
+		resp_rate_limited(r);
 		return -1;
 	}
 	if (rl_cache_get(&r->worker->unknown, hash, now_seconds(), &cached))

@@ -307,6 +307,13 @@ contract_broken(enum stmt s, const PGresult *res, char *why, size_t len)
 	return 0;
 }
 
+static void
+say_unnamed(struct db *db)
+{
+	log_msg(db->log_level, LOG_LEVEL_WARN, "prepared statements do not survive "
+	    "on this connection (a pooler in transaction mode?): using unnamed ones");
+}
+
 /*
  * Prepares statement i and holds its description against its row of the
  * table. 0, or -1 (logged) when the server refused it or the two disagree.
@@ -331,11 +338,25 @@ prepare_one(struct db *db, enum stmt i)
 	if (!PQsendDescribePrepared(db->conn, stmts[i].name) ||
 	    wait_result(db, &res) != W_RESULT)
 		return -1;
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK &&
-	    !contract_broken(i, res, why, sizeof(why));
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		/*
+		 * Not a disagreement: the description went elsewhere (a pooler in
+		 * transaction mode hands each round trip to any server connection,
+		 * where the statement is missing: 26000), and the connection falls
+		 * back to unnamed statements as for a failed prepare.
+		 */
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (state != NULL && strcmp(state, "26000") == 0)
+			say_unnamed(db);
+		else
+			log_msg(db->log_level, LOG_LEVEL_WARN, "describe %s: %s",
+			    stmts[i].name, PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	ok = !contract_broken(i, res, why, sizeof(why));
 	if (!ok) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			snprintf(why, sizeof(why), "%s", PQresultErrorMessage(res));
 		db->contract_broken = 1;
 		if (!db->contract_logged)	/* once, not at every attempt */
 			log_msg(db->log_level, LOG_LEVEL_ERROR, "statement %s does not "
@@ -553,8 +574,7 @@ lost_prepared(struct db *db, const char *state)
 	if (!db->prepared || db->prepare != DB_PREPARE_AUTO || state == NULL ||
 	    strcmp(state, "26000") != 0)
 		return 0;
-	log_msg(db->log_level, LOG_LEVEL_WARN, "prepared statements do not survive "
-	    "on this connection (a pooler in transaction mode?): using unnamed ones");
+	say_unnamed(db);
 	db->prepared = 0;
 	return 1;
 }

@@ -1,5 +1,13 @@
-/* ratelimit.c: windows, admission result, the rate headers, the refusal cache. */
+/*
+ * ratelimit.c: SPEC 6 in C: which windows count a request and under what
+ * it is remembered, the windows an admission returned, the reported
+ * window and the rate headers, and the refusal caches. (The counting
+ * itself is one statement in PostgreSQL: rl_admit(), 30_admission.sql.)
+ */
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "ratelimit.h"
 
@@ -9,6 +17,55 @@ static const char *const window_names[RL__MAX][2] = {
 	[RL_AUTH] = { "auth", NULL },
 	[RL_REFRESH] = { "minute", "hour" },	/* and "session": rl_fill_session() */
 };
+
+/* The kind of windows authenticate() names ("key", "exchange", "refresh", "auth"). */
+enum rl_kind
+rl_kind_of(const char *window)
+{
+	if (strcmp(window, "exchange") == 0)
+		return RL_EXCHANGE;
+	if (strcmp(window, "refresh") == 0)
+		return RL_REFRESH;
+	if (strcmp(window, "auth") == 0)
+		return RL_AUTH;
+	return RL_KEY;
+}
+
+/*
+ * The digest under which a refusal of this traffic is remembered: an
+ * exchange by the client IP and the publishable key (the IP's window of
+ * that plan); a refresh by the IP and the session token (the IP's window
+ * refuses only refreshes, never the chain's other requests); failed
+ * credentials by the IP alone; anything else by its token's hash (the
+ * key's windows, or the chain's). ip is the client IP subject; hash is
+ * the token's SHA-256 (RL_DIGEST_LEN bytes; unused for failed credentials).
+ */
+void
+rl_cache_key(enum rl_traffic t, const char *ip, const unsigned char *hash,
+    unsigned char out[RL_DIGEST_LEN])
+{
+	static const char	 tags[] = { [RL_TRAFFIC_EXCHANGE] = 'x',
+				    [RL_TRAFFIC_REFRESH] = 'r', [RL_TRAFFIC_FAILED] = 'a' };
+	crypto_hash_sha256_state st;
+
+	if (t == RL_TRAFFIC_API) {
+		memcpy(out, hash, RL_DIGEST_LEN);
+		return;
+	}
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)&tags[t], 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)ip, strlen(ip));
+	if (t != RL_TRAFFIC_FAILED)
+		crypto_hash_sha256_update(&st, hash, RL_DIGEST_LEN);
+	crypto_hash_sha256_final(&st, out);
+}
+
+/* Remembers the refusal st under key for as long as rl_refusal_until() allows. */
+void
+rl_refuse(struct rl_cache *c, const unsigned char *key, const struct rl_state *st)
+{
+	rl_cache_put(c, key, st, rl_refusal_until(st, (long long)time(NULL)));
+}
 
 /* The start of the clock-aligned window of the given length holding t. */
 long long

@@ -55,7 +55,20 @@ struct rl_cache {
 	struct rl_cache_entry e[RL_CACHE_SETS][RL_CACHE_WAYS];
 };
 
+/* What a request is, as far as its windows go (SPEC 6's table). */
+enum rl_traffic {
+	RL_TRAFFIC_API,		/* per key, or per session chain */
+	RL_TRAFFIC_EXCHANGE,	/* POST /session with a publishable key: per IP */
+	RL_TRAFFIC_REFRESH,	/* POST /session with a session: chain and IP */
+	RL_TRAFFIC_FAILED	/* credentials that failed: per IP */
+};
+
 long long	 rl_window_start(long long, int);
+enum rl_kind	 rl_kind_of(const char *);
+void		 rl_cache_key(enum rl_traffic, const char *, const unsigned char *,
+		    unsigned char [RL_DIGEST_LEN]);
+void		 rl_refuse(struct rl_cache *, const unsigned char *,
+		    const struct rl_state *);
 void		 rl_fill(struct rl_state *, enum rl_kind, long long, int, int, int, int,
 		    int);
 void		 rl_fill_session(struct rl_state *, int, int);

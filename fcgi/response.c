@@ -135,6 +135,17 @@ resp_unavailable(struct request *r, int st)
 	    "the service is temporarily unavailable; retry later");
 }
 
+/* 429 rate_limited for the refusal in r->rl (its headers: resp_write()). */
+void
+resp_rate_limited(struct request *r)
+{
+	char	 msg[128];
+
+	snprintf(msg, sizeof(msg), "Too many requests; retry after %lld seconds.",
+	    rl_retry_after(&r->rl));
+	resp_error(r, 429, "rate_limited", NULL, msg);
+}
+
 /*
  * Writes the complete FastCGI response (Status, headers, body) into w. HEAD
  * gets the headers of GET and no body.

@@ -14,6 +14,7 @@ void		 resp_json(struct request *, int, json_object *);
 void		 resp_raw(struct request *, int, const char *, size_t);
 void		 resp_empty(struct request *, int);
 void		 resp_unavailable(struct request *, int);
+void		 resp_rate_limited(struct request *);
 const char	*resp_reason(int);
 const char	*resp_error_type(int);
 void		 resp_write(struct request *, struct buf *);
