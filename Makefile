@@ -31,6 +31,10 @@ CORE_SRC	:= fcgi/buf.c fcgi/token.c fcgi/conf.c fcgi/log.c fcgi/ip.c \
 		   fcgi/h_services.c fcgi/h_businesses.c fcgi/h_session.c fcgi/h_bookings.c \
 		   fcgi/pool.c
 HDRS		:= $(wildcard fcgi/*.h)
+# the DBA tool, with the worker's buffer, token format and log redaction
+ADMIN_SRC	:= $(wildcard admin/*.c)
+ADMIN_HDRS	:= $(wildcard admin/*.h)
+ADMIN_CORE	:= buf.o token.o log.o
 
 REL_OBJ		:= $(CORE_SRC:fcgi/%.c=$(B)/rel/%.o)
 ASAN_OBJ	:= $(CORE_SRC:fcgi/%.c=$(B)/asan/%.o)
@@ -45,7 +49,7 @@ OUTAGE_SRC	:= $(wildcard tests/outage/*.c)
 LOAD_SRC	:= $(wildcard tests/load/*.c)
 
 .PHONY: all run check check-build test-unit install uninstall clean migrate
-all: fcgi/calendence.fcgi fcgi/calendence-admin
+all: fcgi/calendence.fcgi admin/calendence-admin
 
 $(B)/rel/%.o: fcgi/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -58,14 +62,15 @@ $(B)/asan/%.o: fcgi/%.c $(HDRS)
 fcgi/calendence.fcgi: fcgi/main.c $(REL_OBJ) $(HDRS)
 	$(CC) $(ALL_CFLAGS) -o $@ fcgi/main.c $(REL_OBJ) $(LIBS)
 
-fcgi/calendence-admin: fcgi/admin.c $(HDRS)
-	$(CC) $(ALL_CFLAGS) -o $@ fcgi/admin.c $(LIBS)
+admin/calendence-admin: $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/rel/%) $(ADMIN_HDRS) $(HDRS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/rel/%) $(PKG_LIBS)
 
 $(B)/asan/calendence.fcgi: fcgi/main.c $(ASAN_OBJ) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ fcgi/main.c $(ASAN_OBJ) $(LIBS)
 
-$(B)/asan/calendence-admin: fcgi/admin.c $(HDRS)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ fcgi/admin.c $(LIBS)
+$(B)/asan/calendence-admin: $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/asan/%) $(ADMIN_HDRS) $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/asan/%) \
+		$(PKG_LIBS)
 
 $(B)/tests/unit: $(UNIT_SRC) $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(@D)
@@ -170,14 +175,14 @@ fuzz-check: $(FUZZ_BIN)
 # `make check` builds the harnesses with everything else
 check-build: $(FUZZ_BIN)
 
-migrate: fcgi/calendence-admin
-	fcgi/calendence-admin migrate --dir sql
+migrate: admin/calendence-admin
+	admin/calendence-admin migrate --dir sql
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/sql/migrations \
 		$(DESTDIR)$(SHAREDIR)/sql/functions $(DESTDIR)$(SHAREDIR)/conf \
 		$(DESTDIR)$(DOCDIR)
-	install -m 0755 fcgi/calendence.fcgi fcgi/calendence-admin $(DESTDIR)$(BINDIR)/
+	install -m 0755 fcgi/calendence.fcgi admin/calendence-admin $(DESTDIR)$(BINDIR)/
 	install -m 0644 sql/demo.sql $(DESTDIR)$(SHAREDIR)/sql/
 	install -m 0644 sql/migrations/*.sql $(DESTDIR)$(SHAREDIR)/sql/migrations/
 	install -m 0644 sql/functions/*.sql $(DESTDIR)$(SHAREDIR)/sql/functions/
@@ -196,4 +201,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build fcgi/calendence.fcgi fcgi/calendence-admin
+	rm -rf build fcgi/calendence.fcgi admin/calendence-admin

@@ -11,7 +11,7 @@ pg_up() {
 	if ! psql -X -qAt -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
 		createdb "$db"
 	fi
-	"${ADMIN:-$top/fcgi/calendence-admin}" migrate --dir "$top/sql" >/dev/null
+	"${ADMIN:-$top/admin/calendence-admin}" migrate --dir "$top/sql" >/dev/null
 }
 
 # need_pg WHO: exits 2 unless PG* name a running PostgreSQL (scripts run by hand)

@@ -58,7 +58,7 @@ CONF
 # as PORT may differ from the last one
 sed -i '/^public_url[[:space:]]*=/d' "$run/calendence.conf"
 echo "public_url = http://127.0.0.1:$port" >>"$run/calendence.conf"
-keys=$("$top/fcgi/calendence-admin" demo --dir "$top/sql")
+keys=$("$top/admin/calendence-admin" demo --dir "$top/sql")
 umask 077
 {
 	echo "CALENDENCE_URL=http://127.0.0.1:$port"

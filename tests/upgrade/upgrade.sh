@@ -12,7 +12,7 @@
 # $ADMIN (calendence-admin); makes and drops its own databases.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-admin=${ADMIN:-$top/fcgi/calendence-admin}
+admin=${ADMIN:-$top/admin/calendence-admin}
 old=calendence_upgrade_old
 new=calendence_upgrade_new
 work=$(mktemp -d)
