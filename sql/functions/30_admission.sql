@@ -200,58 +200,47 @@ BEGIN
 	END IF;
 
 	IF status <> 'ok' THEN
+		-- counted in the client IP's failed-credentials window instead
 		"window" := 'auth';
+		subject := 'a:' || ip;
 		minute_limit := auth_limit;
-		r := calendence.rl_admit('a:' || ip, now_epoch, auth_limit, NULL);
-		admitted := r.admitted;
-		minute_count := r.minute_count;
-		IF r.stalled THEN
-			status := 'stalled';
-		END IF;
-		RETURN;
-	END IF;
-
-	-- the business the request acts for: a hub key's named one, else the key's own
-	IF hub_id IS NOT NULL THEN
-		SELECT * INTO p FROM calendence.plans
-		 WHERE code = (SELECT h.plan FROM calendence.hubs h WHERE h.id = hub_id);
-		IF authenticate.business IS NOT NULL THEN
-			SELECT * INTO b FROM calendence.businesses x
-			 WHERE x.id = authenticate.business AND x.hub_id = authenticate.hub_id;
-		END IF;
 	ELSE
-		SELECT * INTO b FROM calendence.businesses x WHERE x.id = business_id;
-		SELECT * INTO p FROM calendence.plans
-		 WHERE code = (SELECT h.plan FROM calendence.hubs h WHERE h.id = b.hub_id);
-		hub_id := b.hub_id;
-	END IF;
-	business_ok := b.id IS NOT NULL;
-	business_active := b.active;
-	business_name := b.name;
-	business_timezone := b.timezone;
-	business_id := b.id;	-- a hub key's: NULL when not named or not reachable
-	full_api_access := p.full_api_access;
-	origin_ok := origin IS NULL OR k.allowed_origins IS NULL
-	    OR cardinality(k.allowed_origins) = 0 OR origin = ANY (k.allowed_origins);
-
-	IF exchange AND kind = 'publishable' THEN
-		"window" := 'exchange';
-		minute_limit := p.session_per_minute_per_ip;
-		r := calendence.rl_admit('x:' || ip, now_epoch, minute_limit, NULL);
-		admitted := r.admitted;
-		minute_count := r.minute_count;
-		IF r.stalled THEN
-			status := 'stalled';
+		-- the business the request acts for: a hub key's named one, else the key's own
+		IF hub_id IS NOT NULL THEN
+			SELECT * INTO p FROM calendence.plans
+			 WHERE code = (SELECT h.plan FROM calendence.hubs h WHERE h.id = hub_id);
+			IF authenticate.business IS NOT NULL THEN
+				SELECT * INTO b FROM calendence.businesses x
+				 WHERE x.id = authenticate.business
+				   AND x.hub_id = authenticate.hub_id;
+			END IF;
+		ELSE
+			SELECT * INTO b FROM calendence.businesses x WHERE x.id = business_id;
+			SELECT * INTO p FROM calendence.plans
+			 WHERE code = (SELECT h.plan FROM calendence.hubs h WHERE h.id = b.hub_id);
+			hub_id := b.hub_id;
 		END IF;
-		RETURN;
+		business_ok := b.id IS NOT NULL;
+		business_active := b.active;
+		business_name := b.name;
+		business_timezone := b.timezone;
+		business_id := b.id;	-- a hub key's: NULL when not named or not reachable
+		full_api_access := p.full_api_access;
+		origin_ok := origin IS NULL OR k.allowed_origins IS NULL
+		    OR cardinality(k.allowed_origins) = 0 OR origin = ANY (k.allowed_origins);
+		IF exchange AND kind = 'publishable' THEN
+			"window" := 'exchange';
+			subject := 'x:' || ip;
+			minute_limit := p.session_per_minute_per_ip;
+		ELSE
+			"window" := CASE WHEN exchange THEN 'refresh' ELSE 'key' END;
+			minute_limit := p.api_per_minute;
+			hour_limit := p.api_per_hour;
+		END IF;
 	END IF;
 
-	minute_limit := p.api_per_minute;
-	hour_limit := p.api_per_hour;
-	"window" := 'key';
-	IF exchange THEN
-		-- a refresh: the client IP's session window first, then the chain's
-		"window" := 'refresh';
+	IF "window" = 'refresh' THEN
+		-- the client IP's session window first, then the chain's below
 		session_limit := p.session_per_minute_per_ip;
 		sw := calendence.rl_admit('x:' || ip, now_epoch, session_limit, NULL);
 		session_count := sw.minute_count;
@@ -270,8 +259,10 @@ BEGIN
 	r := calendence.rl_admit(subject, now_epoch, minute_limit, hour_limit);
 	admitted := r.admitted;
 	minute_count := r.minute_count;
-	hour_count := r.hour_count;
-	IF exchange AND NOT r.admitted THEN
+	IF hour_limit IS NOT NULL THEN
+		hour_count := r.hour_count;
+	END IF;
+	IF "window" = 'refresh' AND NOT r.admitted THEN
 		-- refused by the chain: the IP's session window did not count it either
 		PERFORM calendence.rl_unadmit('x:' || ip, false);
 		session_count := session_count - 1;
