@@ -33,8 +33,8 @@ demo_tenant(PGconn *db, const char *dir, char *hub, char *biz, size_t size)
 	if ((res = adm_sql_file_exec(db, dir, DEMO_FILE)) == NULL)
 		return -1;
 	if (PQntuples(res) != 1 || PQnfields(res) != 2) {
-		adm_errmsg("%s/%s: does not end with the SELECT of the demo's hub "
-		    "and business ids", dir, DEMO_FILE);
+		adm_errmsg("%s/%s: does not end with the SELECT of the demo's "
+		    "hub and business ids", dir, DEMO_FILE);
 		goto out;
 	}
 	snprintf(hub, size, "%s", PQgetvalue(res, 0, 0));

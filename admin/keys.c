@@ -12,15 +12,16 @@
 int
 adm_cmd_create_hub(PGconn *db, const struct adm_args *a)
 {
-	return adm_print_value(db, ADM_CREATE_HUB, PARAMS(a->pos[0], a->pos[1]));
+	return adm_print_value(db, ADM_CREATE_HUB,
+	    PARAMS(a->pos[0], a->pos[1]));
 }
 
 /* create-business HUB_ID NAME TIMEZONE [SLUG]: prints the new business's id. */
 int
 adm_cmd_create_business(PGconn *db, const struct adm_args *a)
 {
-	return adm_print_value(db, ADM_CREATE_BUSINESS, PARAMS(a->pos[0], a->pos[1],
-	    a->pos[2], a->npos > 3 ? a->pos[3] : NULL));
+	return adm_print_value(db, ADM_CREATE_BUSINESS, PARAMS(a->pos[0],
+	    a->pos[1], a->pos[2], a->npos > 3 ? a->pos[3] : NULL));
 }
 
 /* issue-key KIND OWNER_ID [--label L] [--expires T]: prints the token, once. */
@@ -89,8 +90,8 @@ origin_check(const char *origin)
 
 	if (host == NULL || host == origin || host[3] == '\0' ||
 	    strpbrk(host + 3, "/?#") != NULL)
-		adm_errmsg("warning: \"%s\" is not scheme://host[:port], the form "
-		    "browsers send", origin);
+		adm_errmsg("warning: \"%s\" is not scheme://host[:port], the "
+		    "form browsers send", origin);
 }
 
 /* The origins as a JSON array for the caller to put, or NULL. */

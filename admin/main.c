@@ -70,7 +70,8 @@ static const struct adm_command commands[CMD__MAX] = {
 	    "list live keys (--all: also revoked and expired ones)" },
 	[CMD_REVOKE_KEY] = { "revoke-key", adm_cmd_revoke_key, 1, 1, 0,
 	    "revoke-key KEY_ID", "revoke a key at once" },
-	[CMD_ROLL_KEY] = { "roll-key", adm_cmd_roll_key, 1, 1, OPTBIT(OPT_GRACE),
+	[CMD_ROLL_KEY] = { "roll-key", adm_cmd_roll_key, 1, 1,
+	    OPTBIT(OPT_GRACE),
 	    "roll-key KEY_ID [--grace INTERVAL]",
 	    "replace a key; the old one works for the grace (24 hours)" },
 	[CMD_SET_ORIGINS] = { "set-origins", adm_cmd_set_origins, 1, -1, 0,
@@ -153,7 +154,8 @@ args_parse(struct adm_args *a, const struct adm_command *cmd, int argc,
 		}
 		if (opts[o].has_value && value == NULL &&
 		    (value = argv[++i]) == NULL) {
-			adm_errmsg("%s: %s needs a value", cmd->name, argv[i - 1]);
+			adm_errmsg("%s: %s needs a value", cmd->name,
+			    argv[i - 1]);
 			return -1;
 		}
 		if (!opts[o].has_value && value != NULL) {

@@ -248,7 +248,8 @@ migrations_apply(PGconn *db, const struct sql_files *mig, bool *applied)
 		file = mig->names[i]->d_name;
 		snprintf(version, sizeof(version), "%.*s",
 		    (int)(strlen(file) - 4), file);
-		if ((res = adm_query(db, ADM_MIGRATION_DONE, PARAMS(version))) == NULL)
+		if ((res = adm_query(db, ADM_MIGRATION_DONE,
+		    PARAMS(version))) == NULL)
 			return -1;
 		done = PQntuples(res) > 0;
 		PQclear(res);

@@ -171,8 +171,8 @@ query_about(PGconn *db, const char *what, enum adm_stmt st,
 {
 	PGresult	*res;
 
-	res = PQexecParams(db, adm_stmts[st].sql, adm_stmts[st].nparams, NULL, params,
-	    NULL, NULL, 0);
+	res = PQexecParams(db, adm_stmts[st].sql, adm_stmts[st].nparams, NULL,
+	    params, NULL, NULL, 0);
 	if (!adm_result_ok(res)) {
 		adm_pg_warn(db, res, what);
 		PQclear(res);
@@ -181,6 +181,7 @@ query_about(PGconn *db, const char *what, enum adm_stmt st,
 	return res;
 }
 
+/* query_about without the 'what': the error is printed as it is. */
 PGresult *
 adm_query(PGconn *db, enum adm_stmt st, const char *const *params)
 {
@@ -204,8 +205,8 @@ void
 adm_rollback(PGconn *db)
 {
 	if (PQtransactionStatus(db) != PQTRANS_IDLE)
-		PQclear(PQexecParams(db, adm_stmts[ADM_ROLLBACK].sql, 0, NULL, NULL,
-		    NULL, NULL, 0));
+		PQclear(PQexecParams(db, adm_stmts[ADM_ROLLBACK].sql, 0, NULL,
+		    NULL, NULL, NULL, 0));
 }
 
 /* Overwrites a secret held in a result, before PQclear frees it. */
@@ -247,12 +248,14 @@ adm_print_value(PGconn *db, enum adm_stmt st, const char *const *params)
 	return 0;
 }
 
-/* Prints the token 'st' returns, the only time it is ever shown: 0, or 1. */
+/*
+ * Prints the token 'st' returns, the only time it is ever shown, once
+ * adm_token_check has found it well formed; wipes it. 0, or 1.
+ */
 int
 adm_print_token(PGconn *db, enum adm_stmt st, const char *const *params)
 {
 	PGresult	*res;
-
 	int		 rc = 1;
 
 	if ((res = adm_query(db, st, params)) == NULL)
