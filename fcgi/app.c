@@ -19,7 +19,7 @@ static void
 preflight(struct request *r, const char *allow)
 {
 	resp_header(r, "Access-Control-Allow-Methods", "%s",
-	    allow[0] ? allow : "GET, HEAD, POST, DELETE, OPTIONS");
+	    allow[0] ? allow : "GET, HEAD, POST, PATCH, DELETE, OPTIONS");
 	resp_header(r, "Access-Control-Allow-Headers",
 	    "Authorization, Content-Type, Calendence-Business, Idempotency-Key");
 	resp_header(r, "Access-Control-Max-Age", "%d", PREFLIGHT_MAX_AGE);

@@ -120,31 +120,35 @@ h_bookings_create(struct request *r)
 }
 
 /*
- * GET /api/v1/bookings?status&from&to&page&per_page
- * 200 with a page of bookings by start (a session: only its chain's); 422.
+ * GET /api/v1/bookings?status&from&to&updated_since&page&per_page
+ * 200 with a page of bookings by start, or with updated_since (RFC 3339)
+ * those whose updated_at is at or after it, by updated_at (a session: only
+ * its chain's); 422 naming the parameter; the links keep the filters.
  */
 void
 h_bookings_list(struct request *r)
 {
-	char		 buf[3][KIT_VALUE_MAX], limit[16], offset[24];
-	const char	*st, *from, *to;
+	char		 buf[4][KIT_VALUE_MAX], limit[16], offset[24];
+	const char	*st, *from, *to, *since;
 	struct page	 pg;
 	PGresult	*res;
 
 	if (kit_query_or_reply(r, "status", buf[0], sizeof(buf[0]), &st) == -1 ||
 	    kit_query_or_reply(r, "from", buf[1], sizeof(buf[1]), &from) == -1 ||
 	    kit_query_or_reply(r, "to", buf[2], sizeof(buf[2]), &to) == -1 ||
+	    kit_query_or_reply(r, "updated_since", buf[3], sizeof(buf[3]), &since) == -1 ||
 	    page_parse_or_reply(r, &pg) == -1)
 		return;
 	snprintf(limit, sizeof(limit), "%d", pg.per_page);
 	snprintf(offset, sizeof(offset), "%lld", page_offset(&pg));
 	if (kit_call_or_reply(r, STMT_BOOKINGS_LIST, KIT_ARGS(r->principal.business_id,
-	    st, from, to, limit, offset, root_session(r)), &res) == -1)
+	    st, from, to, limit, offset, root_session(r), since), &res) == -1)
 		return;
 	if (strcmp(PQgetvalue(res, 0, OC_STATUS), "ok") != 0)
 		kit_outcome_reply(r, res, 200);
 	else {
-		const char	*params[] = { "status", st, "from", from, "to", to, NULL };
+		const char	*params[] = { "status", st, "from", from, "to", to,
+		    "updated_since", since, NULL };
 
 		/* (status, message, total, data) */
 		pg.total = atoll(PQgetvalue(res, 0, 2));
@@ -167,21 +171,74 @@ h_bookings_get(struct request *r)
 }
 
 /*
- * POST /api/v1/bookings/{id}/cancel
- * 200 with the cancelled booking (the slot is free again); 404 as for GET;
- * 409 booking_not_cancellable once in progress or completed; 422 for an
- * Idempotency-Key used with another request (a key replays the first
- * answer); 503.
+ * POST /api/v1/bookings/{id}/cancel {reason?}
+ * 200 with the cancelled booking (the slot is free again, the reason kept
+ * as cancel_reason); 404 as for GET; 409 booking_not_cancellable once in
+ * progress or completed; 422 naming reason (not a string, over 500
+ * characters) or Idempotency-Key (used with another request; a key replays
+ * the first answer); 503.
  */
 void
 h_bookings_cancel(struct request *r)
 {
+	const char	*reason;
+
 	if (!uuid_valid(r->args[0])) {
 		resp_error(r, 404, "not_found", NULL, "No such booking.");
 		return;
 	}
+	if (kit_member_or_reply(r, "reason", 0, &reason) == -1)
+		return;
 	kit_outcome(r, STMT_BOOKINGS_CANCEL, 200, KIT_ARGS(r->principal.business_id,
-	    r->args[0], root_session(r), key_of(r), r->idem_key));
+	    r->args[0], root_session(r), key_of(r), r->idem_key, reason));
+}
+
+/*
+ * POST /api/v1/bookings/{id}/reschedule {hold_id}
+ * 200 with the booking, moved to the hold's slot (its old slot free, the
+ * hold used, in one transaction); 404 as for GET; 409 invalid_transition
+ * unless it is pending_payment or confirmed, hold_expired for a hold lapsed
+ * or used; 422 naming hold_id (missing, unknown, another caller's, another
+ * service's) or Idempotency-Key; a key replays the first answer; 503.
+ */
+void
+h_bookings_reschedule(struct request *r)
+{
+	const char	*hold;
+	char		 key[REQ_ID_LEN + 2];
+
+	if (!uuid_valid(r->args[0])) {
+		resp_error(r, 404, "not_found", NULL, "No such booking.");
+		return;
+	}
+	if (kit_member_or_reply(r, "hold_id", 0, &hold) == -1)
+		return;
+	kit_outcome(r, STMT_BOOKINGS_RESCHEDULE, 200, KIT_ARGS(r->principal.business_id,
+	    r->args[0], hold, root_session(r), key_of(r),
+	    idem_key_of(r, key, sizeof(key))));
+}
+
+/*
+ * PATCH /api/v1/bookings/{id} {status} (hub and business keys)
+ * 200 with the booking: pending_payment -> confirmed, confirmed ->
+ * in_progress -> completed, confirmed -> completed, or a move to the status
+ * it already has (nothing changes: a re-sent PATCH answers the same); 404
+ * as for GET; 409 invalid_transition for any other move; 422 naming status
+ * (missing, not a string, not one of the three); 503.
+ */
+void
+h_bookings_update(struct request *r)
+{
+	const char	*st;
+
+	if (!uuid_valid(r->args[0])) {
+		resp_error(r, 404, "not_found", NULL, "No such booking.");
+		return;
+	}
+	if (kit_member_or_reply(r, "status", 0, &st) == -1)
+		return;
+	kit_outcome(r, STMT_BOOKINGS_STATUS, 200, KIT_ARGS(r->principal.business_id,
+	    r->args[0], st));
 }
 
 /*

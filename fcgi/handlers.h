@@ -18,5 +18,7 @@ void	h_bookings_list(struct request *);
 void	h_bookings_get(struct request *);
 void	h_bookings_cancel(struct request *);
 void	h_bookings_release(struct request *);
+void	h_bookings_reschedule(struct request *);
+void	h_bookings_update(struct request *);
 
 #endif

@@ -28,6 +28,7 @@ static const struct {
 	{ "hold_expired",	409, "hold_expired" },
 	{ "too_many_holds",	409, "too_many_holds" },
 	{ "not_cancellable",	409, "booking_not_cancellable" },
+	{ "invalid_transition",	409, "invalid_transition" },
 	{ "not_found",		404, "not_found" },
 };
 

@@ -38,6 +38,10 @@ const struct route routes[ROUTE__MAX] = {
 	    h_bookings_cancel, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1 },
 	[ROUTE_BOOKINGS_RELEASE] = { "DELETE", "/api/v1/bookings/hold/{}",
 	    h_bookings_release, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0 },
+	[ROUTE_BOOKINGS_RESCHEDULE] = { "POST", "/api/v1/bookings/{}/reschedule",
+	    h_bookings_reschedule, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1 },
+	[ROUTE_BOOKINGS_UPDATE] = { "PATCH", "/api/v1/bookings/{}", h_bookings_update,
+	    SERVER_KEYS, SCOPE_BUSINESS, 1 },
 };
 
 /* True when path is /api/v1 or below it. */

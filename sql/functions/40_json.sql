@@ -92,7 +92,9 @@ LANGUAGE sql STABLE AS $$
 	    calendence.local_text(r.ends_at, b.timezone) AS ends_at_local,
 	    r.notes,
 	    coalesce(r.custom_field_values, '{}'::json) AS custom_field_values,
-	    calendence.rfc3339(r.booked_at) AS created_at
+	    calendence.rfc3339(r.booked_at) AS created_at,
+	    calendence.rfc3339(r.updated_at) AS updated_at,
+	    r.cancel_reason
 	  FROM calendence.services sv, calendence.locations l, calendence.staff st,
 	       calendence.businesses b
 	 WHERE sv.id = r.service_id AND sv.business_id = r.business_id

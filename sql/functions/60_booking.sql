@@ -6,7 +6,8 @@
 -- which they validate themselves. They answer with
 --	status	'ok', or 'invalid:<param>' (422 validation_failed, param <param>),
 --		'slot_unavailable' (409), 'too_many_holds' (409), 'hold_expired'
---		(409), 'not_found' (404), 'not_cancellable' (409)
+--		(409), 'not_found' (404), 'not_cancellable' (409), 'invalid_transition'
+--		(409)
 --	message	a sentence for the error envelope (NULL for 'ok')
 --	body	the JSON to send for 'ok' (compact, in the field order of SPEC 9)
 -- and POSTs with an Idempotency-Key also say whether the answer is a replay.
@@ -76,11 +77,12 @@ BEGIN
 	END IF;
 END $$;
 
--- Every booking POST with its Idempotency-Key (SPEC 9): hold(), book() and
--- cancel() are this function. p_request is the endpoint ('hold', 'book' or
--- 'cancel') and its parameters as sent, a JSON array that is both what the
--- key's request hash covers and what runs: make_hold(), make_booking() or
--- cancel_booking() (a JSON null is an absent parameter). The key is claimed
+-- Every booking POST with its Idempotency-Key (SPEC 9): hold(), book(),
+-- cancel() and reschedule() are this function. p_request is the endpoint
+-- ('hold', 'book', 'cancel' or 'reschedule') and its parameters as sent, a
+-- JSON array that is both what the key's request hash covers and what runs:
+-- make_hold(), make_booking(), cancel_booking() or reschedule_booking() (a
+-- JSON null is an absent parameter). The key is claimed
 -- for the caller (idem_claim(): its session chain, else its API key); a
 -- replay answers what the first request answered (replayed), a malformed
 -- key or one used with another request is 'invalid:Idempotency-Key' (422);
@@ -122,7 +124,9 @@ BEGIN
 		x := calendence.make_booking(p_business, r->>1, nullif(r->2, 'null'),
 		    nullif(r->3, 'null'), r->>4, p_root_session, p_key);
 	WHEN 'cancel' THEN
-		x := calendence.cancel_booking(p_business, r->>1, p_root_session);
+		x := calendence.cancel_booking(p_business, r->>1, p_root_session, r->>2);
+	WHEN 'reschedule' THEN
+		x := calendence.reschedule_booking(p_business, r->>1, r->>2, p_root_session);
 	END CASE;
 	status := x.status;
 	message := x.message;
@@ -470,6 +474,7 @@ BEGIN
 		    ELSE 'pending_payment' END,
 		expires_at = NULL,
 		booked_at = now(),
+		updated_at = now(),
 		client_first_name = btrim(p_client->>'first_name'),
 		client_last_name = btrim(p_client->>'last_name'),
 		client_email = p_client->>'email',
@@ -521,16 +526,21 @@ $$;
 --   through its end) or an RFC 3339 time (to: exclusive), NULL for no bound;
 --   bookings whose starts_at falls in between
 --   p_limit, p_offset: the page (from the C side's page/per_page)
+--   p_updated_since: an RFC 3339 time, NULL for no bound: only bookings whose
+--   updated_at is at or after it, then listed by updated_at (for polling)
 -- status 'ok' with total (all matching) and data (the page's JSON array);
--- or 'invalid:status' | 'invalid:from' | 'invalid:to' with a message.
+-- or 'invalid:status' | 'invalid:from' | 'invalid:to' |
+-- 'invalid:updated_since' with a message.
 CREATE OR REPLACE FUNCTION calendence.bookings_list(p_business uuid, p_status text, p_from text,
     p_to text, p_limit integer, p_offset bigint, p_root_session uuid DEFAULT NULL,
+    p_updated_since text DEFAULT NULL,
     OUT status text, OUT message text, OUT total bigint, OUT data text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	v_tz text;
 	v_from timestamptz;
 	v_to timestamptz;
+	v_since timestamptz := calendence.parse_rfc3339(p_updated_since);
 BEGIN
 	SELECT b.timezone INTO STRICT v_tz FROM calendence.businesses b WHERE b.id = p_business;
 	v_from := coalesce(calendence.parse_rfc3339(p_from),
@@ -550,6 +560,9 @@ BEGIN
 	ELSIF v_to <= v_from THEN
 		status := 'invalid:to';
 		message := 'to must be after from.';
+	ELSIF p_updated_since IS NOT NULL AND v_since IS NULL THEN
+		status := 'invalid:updated_since';
+		message := 'updated_since must be an RFC 3339 time with an offset.';
 	END IF;
 	IF status IS NOT NULL THEN
 		RETURN;
@@ -559,9 +572,11 @@ BEGIN
 	   AND (p_status IS NULL OR r.status = p_status)
 	   AND (v_from IS NULL OR r.starts_at >= v_from)
 	   AND (v_to IS NULL OR r.starts_at < v_to)
-	   AND (p_root_session IS NULL OR r.root_session_id = p_root_session);
+	   AND (p_root_session IS NULL OR r.root_session_id = p_root_session)
+	   AND (v_since IS NULL OR r.updated_at >= v_since);
 	SELECT coalesce('[' || string_agg(calendence.booking_row_json(r)::text, ','
-		   ORDER BY r.starts_at, r.id) || ']', '[]')
+		   ORDER BY CASE WHEN v_since IS NULL THEN r.starts_at ELSE r.updated_at END,
+		   r.id) || ']', '[]')
 	  INTO data
 	  FROM (SELECT * FROM calendence.reservations r
 		 WHERE r.business_id = p_business AND r.status NOT IN ('held', 'expired')
@@ -569,16 +584,21 @@ BEGIN
 		   AND (v_from IS NULL OR r.starts_at >= v_from)
 		   AND (v_to IS NULL OR r.starts_at < v_to)
 		   AND (p_root_session IS NULL OR r.root_session_id = p_root_session)
-		 ORDER BY r.starts_at, r.id LIMIT p_limit OFFSET coalesce(p_offset, 0)) r;
+		   AND (v_since IS NULL OR r.updated_at >= v_since)
+		 ORDER BY CASE WHEN v_since IS NULL THEN r.starts_at ELSE r.updated_at END,
+		   r.id LIMIT p_limit OFFSET coalesce(p_offset, 0)) r;
 	status := 'ok';
 END $$;
 
 -- POST /api/v1/bookings/{id}/cancel: status 'ok' with the booking, now
--- 'cancelled' (its slot free again; cancelling a cancelled booking answers
--- the same); 'not_found' (404) as booking_json(); 'not_cancellable' (409)
--- when it is in_progress or completed.
+-- 'cancelled' with p_reason kept as its cancel_reason (its slot free again;
+-- cancelling a cancelled booking answers the same and keeps the first
+-- reason); 'not_found' (404) as booking_json(); 'invalid:reason' (422) for
+-- a reason over 500 characters; 'not_cancellable' (409) when it is
+-- in_progress or completed.
 CREATE OR REPLACE FUNCTION calendence.cancel_booking(p_business uuid, p_id text,
-    p_root_session uuid DEFAULT NULL, OUT status text, OUT message text, OUT body text)
+    p_root_session uuid DEFAULT NULL, p_reason text DEFAULT NULL, OUT status text,
+    OUT message text, OUT body text)
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_row calendence.reservations;
@@ -593,6 +613,11 @@ BEGIN
 		message := 'No such booking.';
 		RETURN;
 	END IF;
+	IF char_length(p_reason) > 500 THEN
+		status := 'invalid:reason';
+		message := 'reason may be at most 500 characters.';
+		RETURN;
+	END IF;
 	IF v_row.status IN ('in_progress', 'completed') THEN
 		status := 'not_cancellable';
 		message := 'A booking that is ' || replace(v_row.status, '_', ' ')
@@ -600,7 +625,8 @@ BEGIN
 		RETURN;
 	END IF;
 	IF v_row.status <> 'cancelled' THEN
-		UPDATE calendence.reservations r SET status = 'cancelled', cancelled_at = now()
+		UPDATE calendence.reservations r SET status = 'cancelled', cancelled_at = now(),
+		    cancel_reason = p_reason, updated_at = now()
 		 WHERE r.id = v_row.id
 		RETURNING r.* INTO v_row;
 	END IF;
@@ -609,17 +635,145 @@ BEGIN
 END $$;
 
 -- POST /api/v1/bookings/{id}/cancel, in one round trip: cancel_booking()
--- with Idempotency-Key (SPEC 9: every booking POST). p_root_session,
--- p_key, p_idem_key as hold(). status, message, body as cancel_booking(),
--- or 'invalid:Idempotency-Key' (422); replayed as hold().
+-- with Idempotency-Key (SPEC 9: every booking POST). p_reason: the body's
+-- reason (NULL when absent); p_root_session, p_key, p_idem_key as hold().
+-- status, message, body as cancel_booking(), or 'invalid:Idempotency-Key'
+-- (422); replayed as hold().
 CREATE OR REPLACE FUNCTION calendence.cancel(p_business uuid, p_id text,
+    p_root_session uuid DEFAULT NULL, p_key uuid DEFAULT NULL,
+    p_idem_key text DEFAULT NULL, p_reason text DEFAULT NULL, OUT status text,
+    OUT message text, OUT body text, OUT replayed boolean)
+LANGUAGE sql AS $$
+	SELECT * FROM calendence.idempotent(p_business, p_root_session, p_key, p_idem_key,
+	    jsonb_build_array('cancel', p_id, p_reason))
+$$;
+
+-- POST /api/v1/bookings/{id}/reschedule, without idempotency (reschedule()
+-- adds it): the booking p_id (found as booking_json() finds it) moves to the
+-- slot of the hold p_hold, in the caller's transaction: the hold is used
+-- (it becomes 'expired', so that it blocks nothing and cannot be booked),
+-- then the booking takes its staff member, resource, location and times,
+-- which frees its old slot. The booking keeps its id, client and status.
+-- status 'ok' with the booking; 'not_found' (404) as booking_json();
+-- 'invalid:hold_id' (422) for a hold missing, unknown, not the caller's to
+-- use (hold_usable()) or of another service; 'invalid_transition' (409)
+-- for a booking neither pending_payment nor confirmed; 'hold_expired'
+-- (409) for a hold lapsed, released or already used. The horizon holds
+-- through the hold (make_hold() checked it).
+CREATE OR REPLACE FUNCTION calendence.reschedule_booking(p_business uuid, p_id text,
+    p_hold text, p_root_session uuid DEFAULT NULL, OUT status text, OUT message text,
+    OUT body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_row calendence.reservations;
+	v_hold calendence.reservations;
+BEGIN
+	SELECT r.* INTO v_row FROM calendence.reservations r
+	 WHERE r.id = calendence.parse_uuid(p_id) AND r.business_id = p_business
+	   AND r.status NOT IN ('held', 'expired')
+	   AND (p_root_session IS NULL OR r.root_session_id = p_root_session)
+	   FOR UPDATE;
+	IF NOT FOUND THEN
+		status := 'not_found';
+		message := 'No such booking.';
+		RETURN;
+	END IF;
+	SELECT r.* INTO v_hold FROM calendence.reservations r
+	 WHERE r.id = calendence.parse_uuid(p_hold) AND r.business_id = p_business
+	   AND r.id <> v_row.id
+	   AND calendence.hold_usable(r.root_session_id, p_root_session)
+	   FOR UPDATE;
+	IF NOT FOUND THEN
+		status := 'invalid:hold_id';
+		message := CASE WHEN p_hold IS NULL THEN 'hold_id is required.'
+		    ELSE 'No such hold.' END;
+	ELSIF v_hold.service_id <> v_row.service_id THEN
+		status := 'invalid:hold_id';
+		message := 'The hold is for another service than the booking.';
+	ELSIF v_row.status NOT IN ('pending_payment', 'confirmed') THEN
+		status := 'invalid_transition';
+		message := 'A booking that is ' || replace(v_row.status, '_', ' ')
+		    || ' cannot be rescheduled.';
+	ELSIF v_hold.status <> 'held' OR v_hold.expires_at <= now() THEN
+		status := 'hold_expired';
+		message := CASE WHEN v_hold.status IN ('held', 'expired')
+		    THEN 'This hold has expired.' ELSE 'This hold was already used.' END;
+	END IF;
+	IF status IS NOT NULL THEN
+		RETURN;
+	END IF;
+	UPDATE calendence.reservations r SET status = 'expired',
+	    expires_at = least(r.expires_at, now()), updated_at = now()
+	 WHERE r.id = v_hold.id;
+	UPDATE calendence.reservations r SET location_id = v_hold.location_id,
+	    staff_id = v_hold.staff_id, resource_id = v_hold.resource_id,
+	    starts_at = v_hold.starts_at, ends_at = v_hold.ends_at, during = v_hold.during,
+	    updated_at = now()
+	 WHERE r.id = v_row.id
+	RETURNING r.* INTO v_row;
+	status := 'ok';
+	body := calendence.booking_row_json(v_row)::text;
+END $$;
+
+-- POST /api/v1/bookings/{id}/reschedule, in one round trip:
+-- reschedule_booking() with Idempotency-Key. p_id, p_hold: the path's id and
+-- the body's hold_id as sent; p_root_session, p_key, p_idem_key as hold()
+-- (the C side sends a key of its own when the client sent none). status,
+-- message, body as reschedule_booking(), or 'invalid:Idempotency-Key'
+-- (422); replayed as hold().
+CREATE OR REPLACE FUNCTION calendence.reschedule(p_business uuid, p_id text, p_hold text,
     p_root_session uuid DEFAULT NULL, p_key uuid DEFAULT NULL,
     p_idem_key text DEFAULT NULL, OUT status text, OUT message text, OUT body text,
     OUT replayed boolean)
 LANGUAGE sql AS $$
 	SELECT * FROM calendence.idempotent(p_business, p_root_session, p_key, p_idem_key,
-	    jsonb_build_array('cancel', p_id))
+	    jsonb_build_array('reschedule', p_id, p_hold))
 $$;
+
+-- PATCH /api/v1/bookings/{id} {status}, for hub and business keys (the C
+-- side refuses sessions). The moves allowed (SPEC 9): pending_payment ->
+-- confirmed, confirmed -> in_progress, in_progress -> completed, confirmed
+-- -> completed. A move to the status the booking already has changes
+-- nothing and answers 'ok' (so that a re-sent PATCH answers the same).
+-- status 'ok' with the booking; 'not_found' (404) as booking_json();
+-- 'invalid:status' (422) for a status missing or not one of confirmed,
+-- in_progress, completed; 'invalid_transition' (409) for any other move.
+CREATE OR REPLACE FUNCTION calendence.set_booking_status(p_business uuid, p_id text,
+    p_status text, OUT status text, OUT message text, OUT body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_row calendence.reservations;
+BEGIN
+	SELECT r.* INTO v_row FROM calendence.reservations r
+	 WHERE r.id = calendence.parse_uuid(p_id) AND r.business_id = p_business
+	   AND r.status NOT IN ('held', 'expired')
+	   FOR UPDATE;
+	IF NOT FOUND THEN
+		status := 'not_found';
+		message := 'No such booking.';
+		RETURN;
+	END IF;
+	IF p_status IS NULL OR p_status NOT IN ('confirmed', 'in_progress', 'completed') THEN
+		status := 'invalid:status';
+		message := 'status must be confirmed, in_progress or completed.';
+		RETURN;
+	END IF;
+	IF v_row.status <> p_status THEN
+		IF (v_row.status, p_status) NOT IN (('pending_payment', 'confirmed'),
+		    ('confirmed', 'in_progress'), ('in_progress', 'completed'),
+		    ('confirmed', 'completed')) THEN
+			status := 'invalid_transition';
+			message := 'A booking that is ' || replace(v_row.status, '_', ' ')
+			    || ' cannot become ' || replace(p_status, '_', ' ') || '.';
+			RETURN;
+		END IF;
+		UPDATE calendence.reservations r SET status = p_status, updated_at = now()
+		 WHERE r.id = v_row.id
+		RETURNING r.* INTO v_row;
+	END IF;
+	status := 'ok';
+	body := calendence.booking_row_json(v_row)::text;
+END $$;
 
 -- Removes what can no longer matter: Idempotency-Key answers older than a
 -- day, and holds that lapsed more than a day ago (a booking attempt with one

@@ -688,3 +688,201 @@ Test(booking, own_key_when_the_client_sends_none)
 	slot_free(&sl);
 	fx_shop_free(&s);
 }
+
+/* A request on booking 'id' (suffix appended to its path) answering 'status'. */
+static void
+on_booking(const char *method, const char *id, const char *suffix, const char *token,
+    const char *const *extra, const char *body, struct http_resp *r)
+{
+	char	 path[256];
+
+	snprintf(path, sizeof(path), BOOK_PATH "/%s%s", id, suffix);
+	cr_assert_eq(http_call(method, path, token, extra, body, r), 0);
+}
+
+/*
+ * Reschedule through the web server: the booking moves to the hold's slot
+ * (same id), a re-sent request with its Idempotency-Key replays, the used
+ * hold is 409 hold_expired, a missing hold_id 422, a session sees only its
+ * chain's bookings.
+ */
+Test(booking, reschedule)
+{
+	struct fx_shop		 s;
+	struct slot		 sl;
+	struct http_resp	 r1, r2;
+	const char *const	 idem[] = { "Idempotency-Key: resched-1", NULL };
+	char			 body[128], *b, *h, *ses;
+
+	fx_shop_open(&s, "pro");
+	b = book_first(&s, s.key);
+	first_slot(&s, s.key, &sl);
+	h = hold_ok(&s, s.key, &sl);
+	snprintf(body, sizeof(body), "{\"hold_id\":\"%s\"}", h);
+	on_booking("POST", b, "/reschedule", s.key, idem, body, &r1);
+	cr_expect_eq(r1.status, 200, "%s", r1.body);
+	cr_expect_str_eq(nz(jstr(r1.json, "id")), b);
+	cr_expect_str_eq(nz(jstr(r1.json, "starts_at")), sl.starts_at, "%s", r1.body);
+	cr_expect_str_eq(nz(jstr(r1.json, "status")), "confirmed");
+	on_booking("POST", b, "/reschedule", s.key, idem, body, &r2);
+	cr_expect_eq(r2.status, 200, "%s", r2.body);
+	cr_expect_str_eq(nz(http_header(&r2, "Idempotent-Replayed")), "true");
+	cr_expect_str_eq(r2.body, r1.body);
+	http_resp_free(&r1);
+	http_resp_free(&r2);
+	on_booking("POST", b, "/reschedule", s.key, NULL, body, &r1);
+	expect_error(&r1, 409, "hold_expired", NULL, NULL);
+	http_resp_free(&r1);
+	on_booking("POST", b, "/reschedule", s.key, NULL, "{}", &r1);
+	expect_error(&r1, 422, "validation_failed", "hold_id", NULL);
+	http_resp_free(&r1);
+	ses = new_session(s.pub, NULL);
+	on_booking("POST", b, "/reschedule", ses, NULL, body, &r1);
+	expect_error(&r1, 404, "not_found", NULL, NULL);
+	http_resp_free(&r1);
+	on_booking("POST", "nope", "/reschedule", s.key, NULL, body, &r1);
+	expect_error(&r1, 404, "not_found", NULL, NULL);
+	http_resp_free(&r1);
+	slot_free(&sl);
+	free(ses);
+	free(h);
+	free(b);
+	fx_shop_free(&s);
+}
+
+/*
+ * PATCH status through the web server: every allowed move answers 200 (and
+ * the same again), a refused one 409 invalid_transition, an unknown status
+ * 422, a session 403; a completed booking can be neither rescheduled nor
+ * cancelled.
+ */
+Test(booking, status_moves)
+{
+	static const struct {
+		const char	*to;
+		int		 status;
+		const char	*code;
+	} steps[] = {
+		{ "pending_payment", 422, "validation_failed" },
+		{ "cancelled", 422, "validation_failed" },
+		{ "confirmed", 200, NULL },	/* what it is: nothing changes */
+		{ "in_progress", 200, NULL },
+		{ "in_progress", 200, NULL },
+		{ "confirmed", 409, "invalid_transition" },
+		{ "completed", 200, NULL },
+		{ "in_progress", 409, "invalid_transition" },
+		{ "confirmed", 409, "invalid_transition" },
+		{ "completed", 200, NULL },
+	};
+	struct fx_shop		 s;
+	struct http_resp	 r;
+	char			 body[64], *b, *c, *ses;
+	size_t			 i;
+
+	fx_shop_open(&s, "pro");
+	b = book_first(&s, s.key);
+	c = book_first(&s, s.key);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		snprintf(body, sizeof(body), "{\"status\":\"%s\"}", steps[i].to);
+		on_booking("PATCH", b, "", s.key, NULL, body, &r);
+		if (steps[i].status == 200) {
+			cr_expect_eq(r.status, 200, "step %zu: %s", i, r.body);
+			cr_expect_str_eq(nz(jstr(r.json, "status")), steps[i].to, "step %zu", i);
+		} else
+			expect_error(&r, steps[i].status, steps[i].code,
+			    steps[i].status == 422 ? "status" : NULL, NULL);
+		http_resp_free(&r);
+	}
+	on_booking("POST", b, "/cancel", s.key, NULL, NULL, &r);
+	expect_error(&r, 409, "booking_not_cancellable", NULL, NULL);
+	http_resp_free(&r);
+	on_booking("POST", b, "/reschedule", s.key, NULL, "{\"hold_id\":\"x\"}", &r);
+	expect_error(&r, 422, "validation_failed", "hold_id", NULL);
+	http_resp_free(&r);
+	/* confirmed -> completed directly; a hub key too */
+	on_booking("PATCH", c, "", s.key, NULL, "{\"status\":\"completed\"}", &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	on_booking("PATCH", c, "", s.key, NULL, "{\"status\":7}", &r);
+	expect_error(&r, 422, "validation_failed", "status", NULL);
+	http_resp_free(&r);
+	ses = new_session(s.pub, NULL);
+	on_booking("PATCH", c, "", ses, NULL, "{\"status\":\"completed\"}", &r);
+	expect_error(&r, 403, "key_type_not_allowed", NULL, NULL);
+	http_resp_free(&r);
+	on_booking("PATCH", "nope", "", s.key, NULL, "{\"status\":\"completed\"}", &r);
+	expect_error(&r, 404, "not_found", NULL, NULL);
+	http_resp_free(&r);
+	free(ses);
+	free(b);
+	free(c);
+	fx_shop_free(&s);
+}
+
+/*
+ * A cancel reason is kept and shown (cancel_reason; null without one, 422
+ * over 500 characters); updated_at is shown; updated_since lists what
+ * changed at or after it, 422 when malformed, and the links keep it.
+ */
+Test(booking, cancel_reason_and_updated_since)
+{
+	struct fx_shop		 s;
+	struct http_resp	 r;
+	char			 body[700], reason[502], *b, *c;
+
+	fx_shop_open(&s, "pro");
+	b = book_first(&s, s.key);
+	c = book_first(&s, s.key);
+	memset(reason, 'r', 501);
+	reason[501] = '\0';
+	snprintf(body, sizeof(body), "{\"reason\":\"%s\"}", reason);
+	on_booking("POST", b, "/cancel", s.key, NULL, body, &r);
+	expect_error(&r, 422, "validation_failed", "reason", NULL);
+	http_resp_free(&r);
+	on_booking("POST", b, "/cancel", s.key, NULL, "{\"reason\":5}", &r);
+	expect_error(&r, 422, "validation_failed", "reason", NULL);
+	http_resp_free(&r);
+	on_booking("POST", b, "/cancel", s.key, NULL, "{\"reason\":\"Car broke down\"}", &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "cancel_reason")), "Car broke down");
+	http_resp_free(&r);
+	on_booking("GET", b, "", s.key, NULL, NULL, &r);
+	cr_expect_str_eq(nz(jstr(r.json, "cancel_reason")), "Car broke down");
+	cr_expect(matches(nz(jstr(r.json, "updated_at")),
+	    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"), "%s", r.body);
+	http_resp_free(&r);
+	on_booking("GET", c, "", s.key, NULL, NULL, &r);
+	cr_expect(jhas(r.json, "cancel_reason") && jstr(r.json, "cancel_reason") == NULL,
+	    "%s", r.body);
+	http_resp_free(&r);
+
+	fx_exec("UPDATE calendence.reservations SET updated_at = now() - interval '1 day' "
+	    "WHERE id = $1", c, NULL);
+	cr_assert_eq(http_get(BOOK_PATH "?updated_since=yesterday", s.key, NULL, &r), 0);
+	expect_error(&r, 422, "validation_failed", "updated_since", NULL);
+	http_resp_free(&r);
+	cr_assert_eq(http_get(BOOK_PATH "?updated_since=2000-01-01T00:00:00Z&per_page=1",
+	    s.key, NULL, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "data.0.id")), c, "oldest change first: %s", r.body);
+	cr_expect(strstr(nz(jstr(r.json, "links.next")), "updated_since=") != NULL, "%s",
+	    r.body);
+	http_resp_free(&r);
+	fx_exec("UPDATE calendence.reservations SET updated_at = now() - interval '1 hour' "
+	    "WHERE id = $1", b, NULL);
+	{
+		char	*since = fx_value("SELECT to_char(now() AT TIME ZONE 'UTC' - interval "
+		    "'2 hours', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", NULL), path[256];
+
+		snprintf(path, sizeof(path), BOOK_PATH "?updated_since=%s", nz(since));
+		free(since);
+		cr_assert_eq(http_get(path, s.key, NULL, &r), 0);
+		cr_expect_eq(r.status, 200, "%s %s", path, r.body);
+		cr_expect_eq(jint(r.json, "meta.total"), 1, "%s", r.body);
+		cr_expect_str_eq(nz(jstr(r.json, "data.0.id")), b, "%s", r.body);
+		http_resp_free(&r);
+	}
+	free(b);
+	free(c);
+	fx_shop_free(&s);
+}

@@ -19,7 +19,7 @@ static const char *const kind_names[] = {
 };
 
 /* What a path names besides the endpoint itself. */
-enum arg { NO_ARG, SERVICE_ID, BUSINESS_ID, HOLD_ID };
+enum arg { NO_ARG, SERVICE_ID, BUSINESS_ID, HOLD_ID, BOOKING_ID };
 
 /*
  * One cell of the matrix: the request, the kind of key, and the status it
@@ -31,39 +31,55 @@ struct cell {
 	char		 path[32];	/* followed by "/<id>" when arg names one */
 	enum arg	 arg;
 	enum kind	 kind;
-	int		 status;	/* 403 means key_type_not_allowed */
+	int		 status;	/* 403 means key_type_not_allowed; 422: let through,
+				   refused for the missing body member 'param' */
+	char		 suffix[16];	/* after the id */
+	char		 param[16];
 };
 
 static const struct cell cells[] = {
-	{ "POST",   "/api/v1/session",        NO_ARG,      HUB,         403 },
-	{ "POST",   "/api/v1/session",        NO_ARG,      BUSINESS,    403 },
-	{ "POST",   "/api/v1/session",        NO_ARG,      PUBLISHABLE, 201 },
-	{ "POST",   "/api/v1/session",        NO_ARG,      SESSION,     201 },
-	{ "DELETE", "/api/v1/session",        NO_ARG,      HUB,         403 },
-	{ "DELETE", "/api/v1/session",        NO_ARG,      BUSINESS,    403 },
-	{ "DELETE", "/api/v1/session",        NO_ARG,      PUBLISHABLE, 403 },
-	{ "DELETE", "/api/v1/session",        NO_ARG,      SESSION,     204 },
-	{ "GET",    "/api/v1/services",       NO_ARG,      HUB,         200 },
-	{ "GET",    "/api/v1/services",       NO_ARG,      BUSINESS,    200 },
-	{ "GET",    "/api/v1/services",       NO_ARG,      PUBLISHABLE, 403 },
-	{ "GET",    "/api/v1/services",       NO_ARG,      SESSION,     200 },
-	{ "GET",    "/api/v1/services",       SERVICE_ID,  HUB,         200 },
-	{ "GET",    "/api/v1/services",       SERVICE_ID,  BUSINESS,    200 },
-	{ "GET",    "/api/v1/services",       SERVICE_ID,  PUBLISHABLE, 403 },
-	{ "GET",    "/api/v1/services",       SERVICE_ID,  SESSION,     200 },
-	{ "GET",    "/api/v1/businesses",     NO_ARG,      HUB,         200 },
-	{ "GET",    "/api/v1/businesses",     NO_ARG,      BUSINESS,    200 },
-	{ "GET",    "/api/v1/businesses",     NO_ARG,      PUBLISHABLE, 403 },
-	{ "GET",    "/api/v1/businesses",     NO_ARG,      SESSION,     403 },
-	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, HUB,         200 },
-	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, BUSINESS,    200 },
-	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, PUBLISHABLE, 403 },
-	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, SESSION,     403 },
+	{ "POST",   "/api/v1/session",        NO_ARG,      HUB,         403, "", "" },
+	{ "POST",   "/api/v1/session",        NO_ARG,      BUSINESS,    403, "", "" },
+	{ "POST",   "/api/v1/session",        NO_ARG,      PUBLISHABLE, 201, "", "" },
+	{ "POST",   "/api/v1/session",        NO_ARG,      SESSION,     201, "", "" },
+	{ "DELETE", "/api/v1/session",        NO_ARG,      HUB,         403, "", "" },
+	{ "DELETE", "/api/v1/session",        NO_ARG,      BUSINESS,    403, "", "" },
+	{ "DELETE", "/api/v1/session",        NO_ARG,      PUBLISHABLE, 403, "", "" },
+	{ "DELETE", "/api/v1/session",        NO_ARG,      SESSION,     204, "", "" },
+	{ "GET",    "/api/v1/services",       NO_ARG,      HUB,         200, "", "" },
+	{ "GET",    "/api/v1/services",       NO_ARG,      BUSINESS,    200, "", "" },
+	{ "GET",    "/api/v1/services",       NO_ARG,      PUBLISHABLE, 403, "", "" },
+	{ "GET",    "/api/v1/services",       NO_ARG,      SESSION,     200, "", "" },
+	{ "GET",    "/api/v1/services",       SERVICE_ID,  HUB,         200, "", "" },
+	{ "GET",    "/api/v1/services",       SERVICE_ID,  BUSINESS,    200, "", "" },
+	{ "GET",    "/api/v1/services",       SERVICE_ID,  PUBLISHABLE, 403, "", "" },
+	{ "GET",    "/api/v1/services",       SERVICE_ID,  SESSION,     200, "", "" },
+	{ "GET",    "/api/v1/businesses",     NO_ARG,      HUB,         200, "", "" },
+	{ "GET",    "/api/v1/businesses",     NO_ARG,      BUSINESS,    200, "", "" },
+	{ "GET",    "/api/v1/businesses",     NO_ARG,      PUBLISHABLE, 403, "", "" },
+	{ "GET",    "/api/v1/businesses",     NO_ARG,      SESSION,     403, "", "" },
+	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, HUB,         200, "", "" },
+	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, BUSINESS,    200, "", "" },
+	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, PUBLISHABLE, 403, "", "" },
+	{ "GET",    "/api/v1/businesses",     BUSINESS_ID, SESSION,     403, "", "" },
 	/* each on a live hold the caller made itself */
-	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     HUB,         204 },
-	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     BUSINESS,    204 },
-	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     PUBLISHABLE, 403 },
-	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     SESSION,     204 },
+	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     HUB,         204, "", "" },
+	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     BUSINESS,    204, "", "" },
+	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     PUBLISHABLE, 403, "", "" },
+	{ "DELETE", "/api/v1/bookings/hold",  HOLD_ID,     SESSION,     204, "", "" },
+	/* each on a booking the caller made itself, without a body */
+	{ "POST",   "/api/v1/bookings",       BOOKING_ID,  HUB,         422, "/reschedule",
+	    "hold_id" },
+	{ "POST",   "/api/v1/bookings",       BOOKING_ID,  BUSINESS,    422, "/reschedule",
+	    "hold_id" },
+	{ "POST",   "/api/v1/bookings",       BOOKING_ID,  PUBLISHABLE, 403, "/reschedule",
+	    "" },
+	{ "POST",   "/api/v1/bookings",       BOOKING_ID,  SESSION,     422, "/reschedule",
+	    "hold_id" },
+	{ "PATCH",  "/api/v1/bookings",       BOOKING_ID,  HUB,         422, "", "status" },
+	{ "PATCH",  "/api/v1/bookings",       BOOKING_ID,  BUSINESS,    422, "", "status" },
+	{ "PATCH",  "/api/v1/bookings",       BOOKING_ID,  PUBLISHABLE, 403, "", "" },
+	{ "PATCH",  "/api/v1/bookings",       BOOKING_ID,  SESSION,     403, "", "" },
 };
 
 ParameterizedTestParameters(matrix, cell)
@@ -140,10 +156,22 @@ ParameterizedTest(struct cell *c, matrix, cell)
 		break;
 	}
 	cr_assert_not_null(token);
-	if (c->arg == HOLD_ID)
+	if (c->arg == HOLD_ID || c->arg == BOOKING_ID)
 		id = hold_of(biz, svc, token, c->kind);
-	snprintf(path, sizeof(path), "%s%s%s", c->path, c->arg == NO_ARG ? "" : "/",
-	    c->arg == NO_ARG ? "" : c->arg == SERVICE_ID ? svc : c->arg == HOLD_ID ? id : biz);
+	if (c->arg == BOOKING_ID) {
+		char	*held = id;
+
+		id = fx_value("SELECT b.body::json->>'id' FROM calendence.reservations h, "
+		    "calendence.book($1, $2, '{\"first_name\": \"Mat\", \"last_name\": "
+		    "\"Rix\", \"email\": \"mat@example.com\"}', NULL, NULL, "
+		    "h.root_session_id, h.key_id) b WHERE h.id = $2::uuid AND b.status = 'ok'",
+		    biz, held, NULL);
+		cr_assert_not_null(id, "no booking");
+		free(held);
+	}
+	snprintf(path, sizeof(path), "%s%s%s%s", c->path, c->arg == NO_ARG ? "" : "/",
+	    c->arg == NO_ARG ? "" : c->arg == SERVICE_ID ? svc :
+	    c->arg == HOLD_ID || c->arg == BOOKING_ID ? id : biz, c->suffix);
 	snprintf(what, sizeof(what), "%s %s with a %s key", c->method, path,
 	    kind_names[c->kind]);
 	/* a hub key names the business wherever it acts for one */
@@ -156,7 +184,9 @@ ParameterizedTest(struct cell *c, matrix, cell)
 		cr_expect_str_eq(nz(jstr(r.json, "error.type")), "permission_error", "%s", what);
 		cr_expect_str_eq(nz(jstr(r.json, "error.code")), "key_type_not_allowed", "%s",
 		    what);
-	} else if (r.status == c->status)
+	} else if (c->status == 422)
+		expect_error(&r, 422, "validation_failed", c->param, NULL);
+	else if (r.status == c->status)
 		expect_body(c, &r, biz, svc, what);
 	http_resp_free(&r);
 	free(id);

@@ -159,6 +159,23 @@ static const struct probe probes[] = {
 	    NULL, 404, "not_found", NULL, NULL },
 	{ ROUTE_BOOKINGS_RELEASE, IN_HEADER, "DELETE", "/api/v1/bookings/hold/{B_HOLD}",
 	    NULL, 404, "not_found", NULL, NULL },
+
+	{ ROUTE_BOOKINGS_RESCHEDULE, IN_PATH, "POST", "/api/v1/bookings/{B_BOOKING}/reschedule",
+	    "{\"hold_id\":\"{B_HOLD}\"}", 404, "not_found", NULL, NULL },
+	{ ROUTE_BOOKINGS_RESCHEDULE, IN_BODY, "POST", "/api/v1/bookings/{B_HOLD}/reschedule",
+	    "{\"hold_id\":\"{B_HOLD}\",\"business_id\":\"{B_BIZ}\"}", 404, "not_found",
+	    NULL, NULL },
+	{ ROUTE_BOOKINGS_RESCHEDULE, IN_HEADER, "POST",
+	    "/api/v1/bookings/{B_BOOKING}/reschedule", "{\"hold_id\":\"{B_HOLD}\"}", 404,
+	    "not_found", NULL, NULL },
+
+	{ ROUTE_BOOKINGS_UPDATE, IN_PATH, "PATCH", "/api/v1/bookings/{B_BOOKING}",
+	    "{\"status\":\"completed\"}", 404, "not_found", NULL, NULL },
+	{ ROUTE_BOOKINGS_UPDATE, IN_BODY, "PATCH", "/api/v1/bookings/{B_HOLD}",
+	    "{\"status\":\"confirmed\",\"business_id\":\"{B_BIZ}\"}", 404, "not_found",
+	    NULL, NULL },
+	{ ROUTE_BOOKINGS_UPDATE, IN_HEADER, "PATCH", "/api/v1/bookings/{B_BOOKING}",
+	    "{\"status\":\"completed\"}", 404, "not_found", NULL, NULL },
 };
 
 #define NPROBES	(sizeof(probes) / sizeof(probes[0]))

@@ -274,3 +274,74 @@ Test(cut, cancel_answered)
 	free(id);
 	fx_shop_free(&s);
 }
+
+/* A booking of the shop's 10:00 slot with its key; its id. */
+static char *
+booked(const struct fx_shop *s)
+{
+	struct http_resp	 r;
+	char			 body[512], *id;
+
+	hold(s->key, NULL, s->svc, s->loc, s->start, NULL, &r);
+	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
+	snprintf(body, sizeof(body), "{\"hold_id\":\"%s\",\"client\":{\"first_name\":\"Ann\","
+	    "\"last_name\":\"Lee\",\"email\":\"ann@example.com\"}}", jstr(r.json, "hold_id"));
+	http_resp_free(&r);
+	cr_assert_eq(http_post("/api/v1/bookings", s->key, NULL, body, &r), 0);
+	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
+	id = strdup(jstr(r.json, "id"));
+	http_resp_free(&r);
+	return id;
+}
+
+/*
+ * A reschedule lost after commit is found again by the worker's own key:
+ * 200 with the booking moved, not 409 hold_expired for the hold it used.
+ */
+Test(cut, reschedule_made_once)
+{
+	struct fx_shop		 s;
+	struct http_resp	 r;
+	struct slot		 sl;
+	char			 body[128], path[128], *id, *h;
+
+	fx_shop_open(&s, "pro");
+	id = booked(&s);
+	first_slot(&s, s.key, &sl);
+	h = hold_ok(&s, s.key, &sl);
+	snprintf(body, sizeof(body), "{\"hold_id\":\"%s\"}", h);
+	snprintf(path, sizeof(path), "/api/v1/bookings/%s/reschedule", id);
+	pgcut_arm("bookings_reschedule");
+	cr_assert_eq(http_post(path, s.key, NULL, body, &r), 0);
+	cr_expect_eq(pgcut_cuts(), 1, "the proxy did not cut");
+	cr_expect_eq(r.status, 200, "%d %s", r.status, r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "starts_at")), sl.starts_at, "%s", r.body);
+	cr_expect_null(http_header(&r, "Idempotent-Replayed"));
+	http_resp_free(&r);
+	cr_expect_eq(reservations(&s), 1, "the booking, and no hold left");
+	slot_free(&sl);
+	free(h);
+	free(id);
+	fx_shop_free(&s);
+}
+
+/* A status move lost after commit is answered with the new status. */
+Test(cut, status_answered)
+{
+	struct fx_shop		 s;
+	struct http_resp	 r;
+	char			 path[128], *id;
+
+	fx_shop_open(&s, "pro");
+	id = booked(&s);
+	snprintf(path, sizeof(path), "/api/v1/bookings/%s", id);
+	pgcut_arm("bookings_status");
+	cr_assert_eq(http_call("PATCH", path, s.key, NULL, "{\"status\":\"in_progress\"}", &r),
+	    0);
+	cr_expect_eq(pgcut_cuts(), 1, "the proxy did not cut");
+	cr_expect_eq(r.status, 200, "%d %s", r.status, r.body);
+	cr_expect_str_eq(nz(jstr(r.json, "status")), "in_progress");
+	http_resp_free(&r);
+	free(id);
+	fx_shop_free(&s);
+}

@@ -34,6 +34,13 @@ static const struct {
 	{ "GET", "/api/v1/bookings/hold/x", ROUTE_BAD_METHOD, NONE, NULL, "DELETE, OPTIONS" },
 	{ "POST", "/api/v1/bookings/" UUID "/cancel", ROUTE_FOUND, ROUTE_BOOKINGS_CANCEL, UUID,
 	    NULL },
+	{ "POST", "/api/v1/bookings/" UUID "/reschedule", ROUTE_FOUND,
+	    ROUTE_BOOKINGS_RESCHEDULE, UUID, NULL },
+	{ "PATCH", "/api/v1/bookings/" UUID, ROUTE_FOUND, ROUTE_BOOKINGS_UPDATE, UUID, NULL },
+	{ "PUT", "/api/v1/bookings/" UUID, ROUTE_BAD_METHOD, NONE, NULL,
+	    "GET, HEAD, PATCH, OPTIONS" },
+	{ "GET", "/api/v1/bookings/" UUID "/reschedule", ROUTE_BAD_METHOD, NONE, NULL,
+	    "POST, OPTIONS" },
 	/* a known path with another method: 405 and its Allow list */
 	{ "POST", "/api/v1/services", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
 	{ "DELETE", "/api/v1/services/x", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
@@ -172,6 +179,10 @@ Test(router, table_matches_the_spec)
 		    SCOPE_BUSINESS, 1 },
 		{ ROUTE_BOOKINGS_RELEASE, "DELETE", "/api/v1/bookings/hold/{}", BOOKING_KEYS,
 		    SCOPE_BUSINESS, 0 },
+		{ ROUTE_BOOKINGS_RESCHEDULE, "POST", "/api/v1/bookings/{}/reschedule",
+		    BOOKING_KEYS, SCOPE_BUSINESS, 1 },
+		{ ROUTE_BOOKINGS_UPDATE, "PATCH", "/api/v1/bookings/{}",
+		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESS, 1 },
 	};
 	size_t	 i;
 
