@@ -429,6 +429,8 @@ Test(http, preflight)
 		{ "/api/v1/services", { "GET", NULL } },
 		{ "/api/v1/services/0b8e7c9a-5d0b-4f1e-9a55-3c0f2f7f1a10", { "GET", NULL } },
 		{ "/api/v1/session", { "POST", "DELETE", NULL } },
+		{ "/api/v1/bookings/0b8e7c9a-5d0b-4f1e-9a55-3c0f2f7f1a10", { "GET", "PATCH",
+		    NULL } },
 		{ "/api/v1/businesses/", { "GET", NULL } },
 	};
 	const char		*hdrs[] = { "Origin: https://shop.example",
