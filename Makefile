@@ -29,12 +29,20 @@ CORE_SRC	:= fcgi/buf.c fcgi/token.c fcgi/conf.c fcgi/log.c fcgi/ip.c \
 		   fcgi/request.c fcgi/router.c fcgi/response.c fcgi/page.c fcgi/body.c \
 		   fcgi/ratelimit.c fcgi/db.c fcgi/worker.c fcgi/auth.c fcgi/kit.c fcgi/app.c \
 		   fcgi/h_services.c fcgi/h_businesses.c fcgi/h_session.c fcgi/h_bookings.c \
+		   fcgi/h_webhooks.c fcgi/seal.c \
 		   fcgi/pool.c
 HDRS		:= $(wildcard fcgi/*.h)
 # the DBA tool, with the worker's buffer, token format and log redaction
 ADMIN_SRC	:= $(wildcard admin/*.c)
 ADMIN_HDRS	:= $(wildcard admin/*.h)
 ADMIN_CORE	:= buf.o token.o log.o
+# the webhook sender (webhooks/): the worker's settings, log, statements,
+# addresses and sealed secrets, with libcurl
+WH_SRC		:= $(wildcard webhooks/*.c)
+WH_HDRS		:= $(wildcard webhooks/*.h)
+WH_CORE		:= conf.o log.o db.o ip.o seal.o token.o
+WH_CFLAGS	 = -Iwebhooks $(shell pkg-config --cflags libcurl)
+WH_LIBS		 = $(PKG_LIBS) $(shell pkg-config --libs libcurl)
 
 REL_OBJ		:= $(CORE_SRC:fcgi/%.c=$(B)/rel/%.o)
 ASAN_OBJ	:= $(CORE_SRC:fcgi/%.c=$(B)/asan/%.o)
@@ -47,9 +55,10 @@ E2E_LIB		:= $(wildcard tests/lib/*.c)
 E2E_LIB_H	:= $(wildcard tests/lib/*.h)
 OUTAGE_SRC	:= $(wildcard tests/outage/*.c)
 LOAD_SRC	:= $(wildcard tests/load/*.c)
+WEBHOOKS_TEST_SRC := $(wildcard tests/webhooks/*.c)
 
 .PHONY: all run check check-build test-unit install uninstall clean migrate
-all: fcgi/calendence.fcgi admin/calendence-admin
+all: fcgi/calendence.fcgi admin/calendence-admin webhooks/calendence-webhooks
 
 $(B)/rel/%.o: fcgi/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -64,6 +73,13 @@ fcgi/calendence.fcgi: fcgi/main.c $(REL_OBJ) $(HDRS)
 
 admin/calendence-admin: $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/rel/%) $(ADMIN_HDRS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/rel/%) $(PKG_LIBS)
+
+webhooks/calendence-webhooks: $(WH_SRC) $(WH_CORE:%=$(B)/rel/%) $(WH_HDRS) $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(WH_CFLAGS) -o $@ $(WH_SRC) $(WH_CORE:%=$(B)/rel/%) $(WH_LIBS)
+
+$(B)/asan/calendence-webhooks: $(WH_SRC) $(WH_CORE:%=$(B)/asan/%) $(WH_HDRS) $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(WH_CFLAGS) -o $@ $(WH_SRC) \
+		$(WH_CORE:%=$(B)/asan/%) $(WH_LIBS)
 
 $(B)/asan/calendence.fcgi: fcgi/main.c $(ASAN_OBJ) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ fcgi/main.c $(ASAN_OBJ) $(LIBS)
@@ -91,6 +107,12 @@ $(B)/tests/outage: $(OUTAGE_SRC) $(E2E_LIB) $(HDRS) $(E2E_LIB_H)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/lib -o $@ $(OUTAGE_SRC) $(E2E_LIB) \
 		$(LIBS) -lcriterion
 
+# the webhook suite: the sender (a child process), a receiver in the test
+$(B)/tests/webhooks: $(WEBHOOKS_TEST_SRC) $(E2E_LIB) $(ASAN_OBJ) $(HDRS) $(E2E_LIB_H)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/lib -o $@ $(WEBHOOKS_TEST_SRC) $(E2E_LIB) \
+		$(ASAN_OBJ) $(LIBS) -lcriterion -lpthread
+
 # the load generator is built without sanitizers: it has to keep up with the
 # workers on the same cores (the workers under load are the sanitizer build)
 $(B)/tests/load: $(LOAD_SRC) $(E2E_LIB) $(wildcard tests/load/*.h) $(E2E_LIB_H)
@@ -99,6 +121,7 @@ $(B)/tests/load: $(LOAD_SRC) $(E2E_LIB) $(wildcard tests/load/*.h) $(E2E_LIB_H)
 		$(PKG_LIBS) -lcriterion
 
 TEST_BINS := $(B)/asan/calendence.fcgi $(B)/asan/calendence-admin \
+	     $(B)/asan/calendence-webhooks $(B)/tests/webhooks \
 	     $(B)/tests/unit $(B)/tests/integration $(B)/tests/e2e $(B)/tests/outage \
 	     $(B)/tests/load
 
@@ -182,7 +205,8 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/sql/migrations \
 		$(DESTDIR)$(SHAREDIR)/sql/functions $(DESTDIR)$(SHAREDIR)/conf \
 		$(DESTDIR)$(DOCDIR)
-	install -m 0755 fcgi/calendence.fcgi admin/calendence-admin $(DESTDIR)$(BINDIR)/
+	install -m 0755 fcgi/calendence.fcgi admin/calendence-admin \
+		webhooks/calendence-webhooks $(DESTDIR)$(BINDIR)/
 	install -m 0644 sql/demo.sql $(DESTDIR)$(SHAREDIR)/sql/
 	install -m 0644 sql/migrations/*.sql $(DESTDIR)$(SHAREDIR)/sql/migrations/
 	install -m 0644 sql/functions/*.sql $(DESTDIR)$(SHAREDIR)/sql/functions/
@@ -197,8 +221,9 @@ install: all
 
 # leaves $(SYSCONFDIR)/calendence.conf, which holds the administrator's settings
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/calendence.fcgi $(DESTDIR)$(BINDIR)/calendence-admin
+	rm -f $(DESTDIR)$(BINDIR)/calendence.fcgi $(DESTDIR)$(BINDIR)/calendence-admin \
+		$(DESTDIR)$(BINDIR)/calendence-webhooks
 	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build fcgi/calendence.fcgi admin/calendence-admin
+	rm -rf build fcgi/calendence.fcgi admin/calendence-admin webhooks/calendence-webhooks

@@ -253,7 +253,8 @@ permit_or_reply(struct request *r)
 	if ((rt->kinds & TOKEN_BIT(p->kind)) == 0)
 		return forbid(r, "key_type_not_allowed",
 		    "This kind of key may not call this endpoint.");
-	if ((p->kind == TOKEN_HUB || p->kind == TOKEN_BUSINESS) && !p->full_api_access)
+	if ((p->kind == TOKEN_HUB || p->kind == TOKEN_BUSINESS) && !p->full_api_access &&
+	    !rt->any_plan)
 		return forbid(r, "plan_upgrade_required",
 		    "The plan of this account does not include full API access.");
 	if (one && p->business_ok && !p->business_active)

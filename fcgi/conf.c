@@ -26,6 +26,13 @@ static int	set_max_requests(struct conf *, const char *, char *, size_t);
 static int	set_prepared(struct conf *, const char *, char *, size_t);
 static int	set_db_timeout(struct conf *, const char *, char *, size_t);
 static int	set_max_holds(struct conf *, const char *, char *, size_t);
+static int	set_wh_key_file(struct conf *, const char *, char *, size_t);
+static int	set_wh_allow_http(struct conf *, const char *, char *, size_t);
+static int	set_wh_allow_private(struct conf *, const char *, char *, size_t);
+static int	set_wh_timeout(struct conf *, const char *, char *, size_t);
+static int	set_wh_delays(struct conf *, const char *, char *, size_t);
+static int	set_wh_concurrency(struct conf *, const char *, char *, size_t);
+static int	set_wh_poll(struct conf *, const char *, char *, size_t);
 
 static const struct {
 	const char	*name;
@@ -46,6 +53,13 @@ static const struct {
 	{ "prepared_statements",	set_prepared },
 	{ "db_timeout",			set_db_timeout },
 	{ "max_holds",			set_max_holds },
+	{ "webhook_key_file",		set_wh_key_file },
+	{ "webhook_allow_http",		set_wh_allow_http },
+	{ "webhook_allow_private",	set_wh_allow_private },
+	{ "webhook_timeout",		set_wh_timeout },
+	{ "webhook_retry_delays",	set_wh_delays },
+	{ "webhook_concurrency",	set_wh_concurrency },
+	{ "webhook_poll_interval",	set_wh_poll },
 };
 
 static const char *const level_names[LOG_LEVEL__MAX] = {
@@ -69,6 +83,12 @@ conf_defaults(struct conf *c)
 	c->socket_mode = 0660;
 	c->db_timeout = 5000;
 	c->max_holds = 3;
+	c->webhook_timeout = 10000;
+	c->webhook_delays[0] = 10000;
+	c->webhook_delays[1] = 60000;
+	c->webhook_ndelays = 2;
+	c->webhook_concurrency = 8;
+	c->webhook_poll_interval = 5000;
 }
 
 static int
@@ -176,6 +196,104 @@ static int
 set_max_holds(struct conf *c, const char *v, char *err, size_t errlen)
 {
 	return parse_int(v, 1, 1000, &c->max_holds, err, errlen);
+}
+
+/* yes or no (also true/false, on/off, 1/0) into *out. */
+static int
+parse_bool(const char *v, int *out, char *err, size_t errlen)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+			*out = strcmp(v, yes[i]) == 0;
+			return 0;
+		}
+	snprintf(err, errlen, "expected yes or no, got \"%s\"", v);
+	return -1;
+}
+
+/*
+ * The file of the key that seals webhook secrets (seal.c), read now, so
+ * that a missing or malformed key stops start-up; empty: webhooks are off.
+ */
+static int
+set_wh_key_file(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	sodium_memzero(c->webhook_key, sizeof(c->webhook_key));
+	if (copy_value(c->webhook_key_file, sizeof(c->webhook_key_file), v, err,
+	    errlen) == -1)
+		return -1;
+	if (*v == '\0')
+		return 0;
+	return seal_key_load(v, c->webhook_key, err, errlen);
+}
+
+static int
+set_wh_allow_http(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_bool(v, &c->webhook_allow_http, err, errlen);
+}
+
+static int
+set_wh_allow_private(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_bool(v, &c->webhook_allow_private, err, errlen);
+}
+
+/* Milliseconds one delivery attempt may take (SPEC 11: 10 s). */
+static int
+set_wh_timeout(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_int(v, 100, 600000, &c->webhook_timeout, err, errlen);
+}
+
+/* Milliseconds before the 2nd, 3rd ... attempt: 1 to 9 of them, by commas. */
+static int
+set_wh_delays(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	char	 item[16];
+	size_t	 len;
+	int	 n = 0;
+
+	while (*v != '\0') {
+		len = strcspn(v, ", \t");
+		if (len > 0) {
+			if (len >= sizeof(item) || n == CONF_MAX_RETRIES) {
+				snprintf(err, errlen, "at most %d delays of at most 8 "
+				    "digits", CONF_MAX_RETRIES);
+				return -1;
+			}
+			memcpy(item, v, len);
+			item[len] = '\0';
+			if (parse_int(item, 0, 86400000, &c->webhook_delays[n], err,
+			    errlen) == -1)
+				return -1;
+			n++;
+		}
+		v += len;
+		v += strspn(v, ", \t");
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "expected one or more delays in milliseconds");
+		return -1;
+	}
+	c->webhook_ndelays = n;
+	return 0;
+}
+
+static int
+set_wh_concurrency(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_int(v, 1, 256, &c->webhook_concurrency, err, errlen);
+}
+
+static int
+set_wh_poll(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_int(v, 100, 3600000, &c->webhook_poll_interval, err, errlen);
 }
 
 /* auto, on or off: off for PgBouncer in transaction pooling mode. */

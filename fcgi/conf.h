@@ -5,6 +5,9 @@
 #include <stddef.h>
 
 #include "ip.h"
+#include "seal.h"
+
+#define CONF_MAX_RETRIES	9	/* webhook_retry_delays entries */
 
 enum log_level {
 	LOG_LEVEL_ERROR,
@@ -31,6 +34,16 @@ struct conf {
 	int		 prepared_statements;	/* 0 auto, 1 on, 2 off (enum db_prepare) */
 	int		 db_timeout;		/* ms a request may wait for PostgreSQL */
 	int		 max_holds;		/* live holds per session chain */
+	/* webhooks (SPEC 11): the API workers and the sender */
+	char		 webhook_key_file[512];	/* "" = webhooks off */
+	unsigned char	 webhook_key[SEAL_KEY_LEN]; /* read from it at load */
+	int		 webhook_allow_http;	/* http:// URLs may be registered */
+	int		 webhook_allow_private;	/* loopback, private ... destinations */
+	int		 webhook_timeout;	/* ms per attempt */
+	int		 webhook_delays[CONF_MAX_RETRIES]; /* ms before attempt 2, 3 ... */
+	int		 webhook_ndelays;	/* attempts = 1 + this */
+	int		 webhook_concurrency;	/* attempts in flight per sender */
+	int		 webhook_poll_interval;	/* ms between polls without NOTIFY */
 };
 
 void	 conf_defaults(struct conf *);

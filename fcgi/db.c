@@ -107,11 +107,52 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    "SELECT * FROM calendence.release_hold($1::uuid, $2, $3::uuid)",
 	    P("business", "id", "root_session"), C("status", "message"),
 	    .retry = DB_RETRY_SAFE },
+	[STMT_WEBHOOK_CREATE] = { "webhook_create",
+	    "SELECT * FROM calendence.webhook_create($1::uuid, $2, $3, $4, $5::bytea, "
+	    "$6::boolean)",
+	    P("business", "url", "events", "description", "secret_box", "allow_http"),
+	    C("status", "message", "body"), .retry = DB_RETRY_NEVER },
+	[STMT_WEBHOOKS_LIST] = { "webhooks_list",
+	    "SELECT * FROM calendence.webhooks_list($1::uuid, $2::integer, $3::bigint)",
+	    P("business", "limit", "offset"), C("total", "data"), .retry = DB_RETRY_SAFE },
+	[STMT_WEBHOOKS_GET] = { "webhooks_get",
+	    "SELECT calendence.webhook_get($1::uuid, $2) AS body",
+	    P("business", "id"), C("body"), .retry = DB_RETRY_SAFE },
+	/* a second run would answer 404 for the first one's 204: never re-sent */
+	[STMT_WEBHOOK_DELETE] = { "webhook_delete",
+	    "SELECT * FROM calendence.webhook_delete($1::uuid, $2)",
+	    P("business", "id"), C("status", "message"), .retry = DB_RETRY_NEVER },
+	[STMT_WEBHOOK_DELIVERIES] = { "webhook_deliveries",
+	    "SELECT * FROM calendence.webhook_deliveries($1::uuid, $2, $3::integer, "
+	    "$4::bigint)",
+	    P("business", "id", "limit", "offset"), C("status", "message", "total", "data"),
+	    .retry = DB_RETRY_SAFE },
+	[STMT_WEBHOOK_RETRY] = { "webhook_retry",
+	    "SELECT * FROM calendence.webhook_retry($1::uuid, $2, $3)",
+	    P("business", "id", "delivery_id"), C("status", "message", "body"),
+	    .retry = DB_RETRY_SAFE },
 	[STMT_MAINTENANCE] = { "maintenance",
 	    "SELECT m.*, b.* FROM calendence.maintenance() m, "
 	    "calendence.booking_maintenance() b",
 	    NO_PARAMS, C("sessions_removed", "windows_removed", "keys_removed",
 	    "holds_removed"), .retry = DB_RETRY_SAFE },
+	[STMT_WH_CLAIM] = { "wh_claim",
+	    "SELECT * FROM calendence.webhook_claim($1::uuid, $2::integer, $3::integer)",
+	    P("sender", "limit", "lease_ms"), C("delivery_id", "webhook_id", "url",
+	    "secret_box", "event", "payload", "attempt"),
+	    .retry = DB_RETRY_NEVER, .program = DB_SENDER },
+	[STMT_WH_RECORD] = { "wh_record",
+	    "SELECT * FROM calendence.webhook_record($1::uuid, $2::uuid, $3::integer, $4, "
+	    "$5::integer)",
+	    P("delivery", "sender", "code", "error", "retry_ms"), C("recorded", "status"),
+	    .retry = DB_RETRY_SAFE, .program = DB_SENDER },
+	[STMT_WH_RELEASE] = { "wh_release",
+	    "SELECT * FROM calendence.webhook_release($1::uuid, $2::uuid)",
+	    P("delivery", "sender"), C("released"), .retry = DB_RETRY_SAFE,
+	    .program = DB_SENDER },
+	[STMT_WH_MAINTENANCE] = { "wh_maintenance",
+	    "SELECT * FROM calendence.webhook_maintenance()",
+	    NO_PARAMS, C("events_removed"), .retry = DB_RETRY_SAFE, .program = DB_SENDER },
 	[STMT_PING] = { "ping",
 	    "SELECT 1 AS ok",
 	    NO_PARAMS, C("ok"), .retry = DB_RETRY_SAFE },
@@ -138,6 +179,19 @@ db_init(struct db *db, const char *conninfo, enum log_level ll, enum db_prepare 
 	db->timeout_ms = timeout_ms;
 	db->up = 1;	/* so that a first failure is logged */
 }
+
+/*
+ * Makes db the webhook sender's: its own statements are prepared, and each
+ * new connection LISTENs on channel (so that db_notified() hears of new
+ * deliveries).
+ */
+void
+db_for_sender(struct db *db, const char *channel)
+{
+	db->program = DB_SENDER;
+	db->listen = channel;
+}
+
 
 void
 db_cleanup(struct db *db)
@@ -383,7 +437,7 @@ prepare_all(struct db *db)
 	int	 i;
 
 	for (i = 0; i < STMT__MAX; i++)
-		if (prepare_one(db, (enum stmt)i) == -1)
+		if (stmts[i].program == db->program && prepare_one(db, (enum stmt)i) == -1)
 			return -1;
 	return 0;
 }
@@ -433,7 +487,8 @@ open_bounded(struct db *db)
 {
 	/* the conninfo first: what it says wins over the fallback name */
 	const char *const	 kw[] = { "dbname", "fallback_application_name", NULL };
-	const char *const	 val[] = { db->conninfo, "calendence-worker", NULL };
+	const char *const	 val[] = { db->conninfo, db->program == DB_SENDER ?
+	    "calendence-webhooks" : "calendence-worker", NULL };
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
 	db->conn = PQconnectStartParams(kw, val, 1);
@@ -479,6 +534,18 @@ set_bounds(struct db *db)
 	return simple(db, sql);
 }
 
+/* LISTEN on db->listen, a quoted identifier of the program's own. */
+static int
+listen_on(struct db *db)
+{
+	char	 sql[128];
+
+	if (strlen(db->listen) > 63 || strchr(db->listen, '"') != NULL)
+		return -1;
+	snprintf(sql, sizeof(sql), "LISTEN \"%s\"", db->listen);
+	return simple(db, sql);
+}
+
 /*
  * Makes sure there is a live connection with every statement prepared,
  * within the deadline. Returns 0, or -1 when the database cannot be
@@ -514,6 +581,12 @@ db_connect(struct db *db)
 			db->conn = NULL;
 			return -1;
 		}
+	}
+	if (db->listen != NULL && listen_on(db) == -1) {
+		mark(db, 0, "could not LISTEN");
+		PQfinish(db->conn);
+		db->conn = NULL;
+		return -1;
 	}
 	db->contract_logged = 0;
 	mark(db, 1, NULL);
@@ -680,4 +753,37 @@ db_exec(struct db *db, enum stmt s, const char *const *params, PGresult **out)
 			return (enum db_status)st;
 	}
 	return DB_UNAVAILABLE;
+}
+
+/* The connection's socket, for a poll() that waits for notifications; -1 without one. */
+int
+db_socket(const struct db *db)
+{
+	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK ?
+	    PQsocket(db->conn) : -1;
+}
+
+/*
+ * Reads what the server sent while idle and counts the notifications among
+ * it (each freed). -1 when the connection broke (it is closed; the next
+ * statement opens another).
+ */
+int
+db_notified(struct db *db)
+{
+	PGnotify	*n;
+	int		 count = 0;
+
+	if (db->conn == NULL)
+		return -1;
+	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
+		mark(db, 0, "the server ended the session");
+		drop(db);
+		return -1;
+	}
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
 }

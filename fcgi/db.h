@@ -27,9 +27,26 @@ enum stmt {
 	STMT_BOOKINGS_RESCHEDULE,
 	STMT_BOOKINGS_STATUS,
 	STMT_HOLD_RELEASE,
+	STMT_WEBHOOK_CREATE,
+	STMT_WEBHOOKS_LIST,
+	STMT_WEBHOOKS_GET,
+	STMT_WEBHOOK_DELETE,
+	STMT_WEBHOOK_DELIVERIES,
+	STMT_WEBHOOK_RETRY,
 	STMT_MAINTENANCE,
 	STMT_PING,
+	/* the webhook sender's (webhooks/), prepared by it alone */
+	STMT_WH_CLAIM,
+	STMT_WH_RECORD,
+	STMT_WH_RELEASE,
+	STMT_WH_MAINTENANCE,
 	STMT__MAX
+};
+
+/* Which program prepares a statement: each prepares only its own. */
+enum db_program {
+	DB_WORKER,
+	DB_SENDER
 };
 
 /*
@@ -60,6 +77,7 @@ struct db_stmt {
 	const char *const	*cols;
 	enum db_retry		 retry;
 	int			 key_param;	/* DB_RETRY_KEYED: index of the key */
+	enum db_program		 program;
 };
 
 /*
@@ -119,15 +137,20 @@ struct db {
 	int		 contract_logged; /* ... and that was said in the log */
 	int		 timeout_ms;	/* db_timeout */
 	long long	 deadline;	/* ms on CLOCK_MONOTONIC: waits end here */
+	enum db_program	 program;	/* whose statements are prepared */
+	const char	*listen;	/* a channel to LISTEN on at connect, or NULL */
 };
 
 void		 db_init(struct db *, const char *, enum log_level, enum db_prepare,
 		    int);
+void		 db_for_sender(struct db *, const char *);
 void		 db_deadline(struct db *, int);
 const struct db_stmt *db_stmt(enum stmt);
 void		 db_cleanup(struct db *);
 int		 db_connect(struct db *);
 enum db_status	 db_exec(struct db *, enum stmt, const char *const *, PGresult **);
 int		 db_nparams(enum stmt);
+int		 db_socket(const struct db *);
+int		 db_notified(struct db *);
 
 #endif

@@ -86,10 +86,10 @@ h_bookings_hold(struct request *r)
 	const char	*svc, *loc, *start, *staff;
 	char		 key[REQ_ID_LEN + 2], cap[16];
 
-	if (kit_member_or_reply(r, "service_id", 0, &svc) == -1 ||
-	    kit_member_or_reply(r, "location_id", 0, &loc) == -1 ||
-	    kit_member_or_reply(r, "starts_at", 0, &start) == -1 ||
-	    kit_member_or_reply(r, "staff_id", 0, &staff) == -1)
+	if (kit_member_or_reply(r, "service_id", json_type_string, &svc) == -1 ||
+	    kit_member_or_reply(r, "location_id", json_type_string, &loc) == -1 ||
+	    kit_member_or_reply(r, "starts_at", json_type_string, &start) == -1 ||
+	    kit_member_or_reply(r, "staff_id", json_type_string, &staff) == -1)
 		return;
 	snprintf(cap, sizeof(cap), "%d", r->worker->conf.max_holds);
 	kit_outcome(r, STMT_HOLD, 201, KIT_ARGS(r->principal.business_id, svc, loc,
@@ -109,10 +109,10 @@ h_bookings_create(struct request *r)
 	const char	*hold, *client, *fields, *notes;
 	char		 key[REQ_ID_LEN + 2];
 
-	if (kit_member_or_reply(r, "hold_id", 0, &hold) == -1 ||
-	    kit_member_or_reply(r, "client", 1, &client) == -1 ||
-	    kit_member_or_reply(r, "custom_field_values", 1, &fields) == -1 ||
-	    kit_member_or_reply(r, "notes", 0, &notes) == -1)
+	if (kit_member_or_reply(r, "hold_id", json_type_string, &hold) == -1 ||
+	    kit_member_or_reply(r, "client", json_type_object, &client) == -1 ||
+	    kit_member_or_reply(r, "custom_field_values", json_type_object, &fields) == -1 ||
+	    kit_member_or_reply(r, "notes", json_type_string, &notes) == -1)
 		return;
 	kit_outcome(r, STMT_BOOK, 201, KIT_ARGS(r->principal.business_id, hold,
 	    client, fields, notes, root_session(r), key_of(r),
@@ -187,7 +187,7 @@ h_bookings_cancel(struct request *r)
 		resp_error(r, 404, "not_found", NULL, "No such booking.");
 		return;
 	}
-	if (kit_member_or_reply(r, "reason", 0, &reason) == -1)
+	if (kit_member_or_reply(r, "reason", json_type_string, &reason) == -1)
 		return;
 	kit_outcome(r, STMT_BOOKINGS_CANCEL, 200, KIT_ARGS(r->principal.business_id,
 	    r->args[0], root_session(r), key_of(r), r->idem_key, reason));
@@ -211,7 +211,7 @@ h_bookings_reschedule(struct request *r)
 		resp_error(r, 404, "not_found", NULL, "No such booking.");
 		return;
 	}
-	if (kit_member_or_reply(r, "hold_id", 0, &hold) == -1)
+	if (kit_member_or_reply(r, "hold_id", json_type_string, &hold) == -1)
 		return;
 	kit_outcome(r, STMT_BOOKINGS_RESCHEDULE, 200, KIT_ARGS(r->principal.business_id,
 	    r->args[0], hold, root_session(r), key_of(r),
@@ -235,7 +235,7 @@ h_bookings_update(struct request *r)
 		resp_error(r, 404, "not_found", NULL, "No such booking.");
 		return;
 	}
-	if (kit_member_or_reply(r, "status", 0, &st) == -1)
+	if (kit_member_or_reply(r, "status", json_type_string, &st) == -1)
 		return;
 	kit_outcome(r, STMT_BOOKINGS_STATUS, 200, KIT_ARGS(r->principal.business_id,
 	    r->args[0], st));

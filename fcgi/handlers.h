@@ -20,5 +20,11 @@ void	h_bookings_cancel(struct request *);
 void	h_bookings_release(struct request *);
 void	h_bookings_reschedule(struct request *);
 void	h_bookings_update(struct request *);
+void	h_webhooks_create(struct request *);
+void	h_webhooks_list(struct request *);
+void	h_webhooks_get(struct request *);
+void	h_webhooks_delete(struct request *);
+void	h_webhooks_deliveries(struct request *);
+void	h_webhooks_retry(struct request *);
 
 #endif

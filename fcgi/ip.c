@@ -169,3 +169,56 @@ ip_subject(const struct ip_addr *a, char out[IP_STRLEN])
 	len = strlen(out);
 	snprintf(out + len, IP_STRLEN - len, "/64");
 }
+
+/*
+ * The address of a socket (sockaddr_in or sockaddr_in6; an IPv4-mapped
+ * IPv6 address becomes IPv4) into a. 0, or -1 for another family.
+ */
+int
+ip_from_sockaddr(const struct sockaddr *sa, struct ip_addr *a)
+{
+	char	 text[INET6_ADDRSTRLEN];
+	const void *src;
+
+	if (sa->sa_family == AF_INET)
+		src = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		src = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	else
+		return -1;
+	if (inet_ntop(sa->sa_family, src, text, sizeof(text)) == NULL)
+		return -1;
+	return ip_parse(text, strlen(text), a);
+}
+
+/*
+ * What kind of address a is when it is not a public unicast one: what a
+ * webhook must not reach unless the configuration allows it (SPEC 11), so
+ * that a webhook cannot make the server call its own network. NULL for a
+ * public address.
+ */
+const char *
+ip_special(const struct ip_addr *a)
+{
+	static const struct {
+		const char	*net;
+		const char	*kind;
+	} special[] = {
+		{ "0.0.0.0/8", "unspecified" },		{ "10.0.0.0/8", "private" },
+		{ "100.64.0.0/10", "shared (CGNAT)" },	{ "127.0.0.0/8", "loopback" },
+		{ "169.254.0.0/16", "link-local" },	{ "172.16.0.0/12", "private" },
+		{ "192.0.0.0/24", "reserved" },		{ "192.168.0.0/16", "private" },
+		{ "198.18.0.0/15", "reserved" },	{ "224.0.0.0/4", "multicast" },
+		{ "240.0.0.0/4", "reserved" },		{ "::/128", "unspecified" },
+		{ "::1/128", "loopback" },		{ "64:ff9b::/96", "translated" },
+		{ "fc00::/7", "unique-local" },		{ "fe80::/10", "link-local" },
+		{ "fec0::/10", "site-local" },		{ "ff00::/8", "multicast" },
+	};
+	struct ip_net	 n;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (ip_net_parse(special[i].net, &n) == 0 && ip_in_nets(a, &n, 1))
+			return special[i].kind;
+	return NULL;
+}

@@ -25,5 +25,8 @@ int	 ip_client(const char *, const char *, const struct ip_net *, size_t,
 	    struct ip_addr *);
 void	 ip_format(const struct ip_addr *, char [IP_STRLEN]);
 void	 ip_subject(const struct ip_addr *, char [IP_STRLEN]);
+struct sockaddr;
+int	 ip_from_sockaddr(const struct sockaddr *, struct ip_addr *);
+const char *ip_special(const struct ip_addr *);
 
 #endif

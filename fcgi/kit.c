@@ -30,6 +30,7 @@ static const struct {
 	{ "not_cancellable",	409, "booking_not_cancellable" },
 	{ "invalid_transition",	409, "invalid_transition" },
 	{ "not_found",		404, "not_found" },
+	{ "webhook_limit",	409, "webhook_limit_reached" },
 };
 
 /*
@@ -73,12 +74,13 @@ kit_query_or_reply(struct request *r, const char *name, char *buf, size_t len,
 }
 
 /*
- * A member of the JSON body as the text SQL takes: a string's value, or an
- * object's JSON (want_object). NULL when absent or null; -1 with a 422
- * naming the member when it has the wrong type. The text belongs to r->json.
+ * A member of the JSON body as the text SQL takes: a string's value
+ * (json_type_string), or the JSON of an object or array (json_type_object,
+ * json_type_array). NULL when absent or null; -1 with a 422 naming the
+ * member when it has another type. The text belongs to r->json.
  */
 int
-kit_member_or_reply(struct request *r, const char *name, int want_object,
+kit_member_or_reply(struct request *r, const char *name, enum json_type want,
     const char **out)
 {
 	json_object	*m;
@@ -87,16 +89,15 @@ kit_member_or_reply(struct request *r, const char *name, int want_object,
 	if (r->json == NULL || !json_object_object_get_ex(r->json, name, &m) ||
 	    m == NULL)
 		return 0;
-	if (!want_object && json_object_is_type(m, json_type_string)) {
-		*out = json_object_get_string(m);
+	if (json_object_is_type(m, want)) {
+		*out = want == json_type_string ? json_object_get_string(m) :
+		    json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
 		return 0;
 	}
-	if (want_object && json_object_is_type(m, json_type_object)) {
-		*out = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
-		return 0;
-	}
-	resp_error(r, 422, "validation_failed", name, want_object ?
-	    "This field must be a JSON object." : "This field must be a string.");
+	resp_error(r, 422, "validation_failed", name,
+	    want == json_type_object ? "This field must be a JSON object." :
+	    want == json_type_array ? "This field must be a JSON array." :
+	    "This field must be a string.");
 	return -1;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include <json-c/json.h>
 #include <libpq-fe.h>
 
 #include "db.h"
@@ -19,7 +20,8 @@ int	 kit_call_or_reply(struct request *, enum stmt, const char *const *, size_t,
 	    PGresult **);
 int	 kit_query_or_reply(struct request *, const char *, char *, size_t,
 	    const char **);
-int	 kit_member_or_reply(struct request *, const char *, int, const char **);
+int	 kit_member_or_reply(struct request *, const char *, enum json_type,
+	    const char **);
 void	 kit_outcome_reply(struct request *, PGresult *, int);
 void	 kit_outcome(struct request *, enum stmt, int, const char *const *, size_t);
 void	 kit_list(struct request *, enum stmt, const char *, const char *const *,

@@ -42,6 +42,19 @@ const struct route routes[ROUTE__MAX] = {
 	    h_bookings_reschedule, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1 },
 	[ROUTE_BOOKINGS_UPDATE] = { "PATCH", "/api/v1/bookings/{}", h_bookings_update,
 	    SERVER_KEYS, SCOPE_BUSINESS, 1 },
+	/* webhooks: on every plan (SPEC 11) */
+	[ROUTE_WEBHOOKS_CREATE] = { "POST", "/api/v1/webhooks", h_webhooks_create,
+	    SERVER_KEYS, SCOPE_BUSINESS, 1, 1 },
+	[ROUTE_WEBHOOKS_LIST] = { "GET", "/api/v1/webhooks", h_webhooks_list,
+	    SERVER_KEYS, SCOPE_BUSINESS, 0, 1 },
+	[ROUTE_WEBHOOKS_GET] = { "GET", "/api/v1/webhooks/{}", h_webhooks_get,
+	    SERVER_KEYS, SCOPE_BUSINESS, 0, 1 },
+	[ROUTE_WEBHOOKS_DELETE] = { "DELETE", "/api/v1/webhooks/{}", h_webhooks_delete,
+	    SERVER_KEYS, SCOPE_BUSINESS, 0, 1 },
+	[ROUTE_WEBHOOKS_DELIVERIES] = { "GET", "/api/v1/webhooks/{}/deliveries",
+	    h_webhooks_deliveries, SERVER_KEYS, SCOPE_BUSINESS, 0, 1 },
+	[ROUTE_WEBHOOKS_RETRY] = { "POST", "/api/v1/webhooks/{}/deliveries/{}/retry",
+	    h_webhooks_retry, SERVER_KEYS, SCOPE_BUSINESS, 0, 1 },
 };
 
 /* True when path is /api/v1 or below it. */

@@ -23,6 +23,12 @@ enum route_id {
 	ROUTE_BOOKINGS_RELEASE,
 	ROUTE_BOOKINGS_RESCHEDULE,
 	ROUTE_BOOKINGS_UPDATE,
+	ROUTE_WEBHOOKS_CREATE,
+	ROUTE_WEBHOOKS_LIST,
+	ROUTE_WEBHOOKS_GET,
+	ROUTE_WEBHOOKS_DELETE,
+	ROUTE_WEBHOOKS_DELIVERIES,
+	ROUTE_WEBHOOKS_RETRY,
 	ROUTE__MAX
 };
 
@@ -41,6 +47,7 @@ struct route {
 	unsigned	 kinds;		/* TOKEN_BIT()s of the keys allowed */
 	enum route_scope scope;
 	int		 body;		/* takes a JSON body */
+	int		 any_plan;	/* open to keys without full_api_access */
 };
 
 enum route_result {

@@ -81,15 +81,22 @@ token_parse(const char *s, size_t len, enum token_kind *kind)
 	return 0;
 }
 
+/* Writes n random base62 characters (no NUL) into out, from libsodium's CSPRNG. */
+void
+token_random62(char *out, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		out[i] = base62[randombytes_uniform(62)];
+}
+
 /* Writes a fresh NUL-terminated token of the kind into out. */
 void
 token_generate(enum token_kind kind, char out[TOKEN_LEN + 1])
 {
-	int	 i;
-
 	memcpy(out, kinds[kind].prefix, 8);
-	for (i = 8; i < TOKEN_BODY_LEN; i++)
-		out[i] = base62[randombytes_uniform(62)];
+	token_random62(out + 8, TOKEN_BODY_LEN - 8);
 	token_checksum(out, out + TOKEN_BODY_LEN);
 	out[TOKEN_LEN] = '\0';
 }

@@ -22,6 +22,7 @@ enum token_kind {
 const char	*token_kind_name(enum token_kind);
 int		 token_parse(const char *, size_t, enum token_kind *);
 void		 token_checksum(const char *, char [6]);
+void		 token_random62(char *, size_t);
 void		 token_generate(enum token_kind, char [TOKEN_LEN + 1]);
 void		 token_hash(const char *, size_t, unsigned char [TOKEN_HASH_LEN]);
 void		 token_display(const char *, char [TOKEN_DISPLAY_LEN + 1]);

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libfcgi-dev libpq-dev libjson-c-dev libsodium-dev
-      libcriterion-dev postgresql postgresql-contrib lighttpd curl
+      libcriterion-dev libcurl4-openssl-dev postgresql postgresql-contrib lighttpd curl openssl
       clang libclang-rt-14-dev
       apache2 libapache2-mod-fcgid nginx pgbouncer valgrind)
 missing=()

@@ -184,6 +184,9 @@ check demo demo_tool
 check upgrade "$top/tests/upgrade/upgrade.sh"
 suite integration "$build/tests/integration" -j2
 
+# the key that seals webhook secrets (SPEC 11), as an operator makes one
+export WEBHOOK_KEY_FILE=$work/webhook.key
+(umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$WEBHOOK_KEY_FILE")
 cat >"$work/calendence.conf" <<CONF
 # the end-to-end tests claim client addresses in X-Forwarded-For
 trusted_proxies = 127.0.0.1
@@ -191,7 +194,12 @@ log_level = info
 auth_fail_limit = 20
 # the bound of every wait for PostgreSQL (tests/load/trouble.c counts on it)
 db_timeout = 2000
+webhook_key_file = $WEBHOOK_KEY_FILE
 CONF
+# the second server keeps the default (https:// webhooks only); the first
+# lets the webhook tests register their receivers on http://127.0.0.1
+cp "$work/calendence.conf" "$work/srv2.conf"
+echo "webhook_allow_http = yes" >>"$work/calendence.conf"
 lighttpd_conf "$work/lighttpd.conf" "$http_port" "$build/asan/calendence.fcgi" \
 	"$work/calendence.conf" "$work" 3
 LIGHTTPD_LOG=$work/workers.log lighttpd_start "$work/lighttpd.conf"
@@ -200,11 +208,16 @@ LIGHTTPD_LOG=$work/workers.log lighttpd_start "$work/lighttpd.conf"
 mkdir -p "$work/srv2"
 chmod 755 "$work/srv2"
 lighttpd_conf "$work/srv2/lighttpd.conf" "$((http_port + 1))" \
-	"$build/asan/calendence.fcgi" "$work/calendence.conf" "$work/srv2" 3
+	"$build/asan/calendence.fcgi" "$work/srv2.conf" "$work/srv2" 3
 LIGHTTPD_LOG=$work/srv2/workers.log lighttpd_start "$work/srv2/lighttpd.conf"
 export CALENDENCE_URL=http://127.0.0.1:$http_port
 export CALENDENCE_URL2=http://127.0.0.1:$((http_port + 1))
 suite e2e "$build/tests/e2e" -j8
+# webhooks (tests/webhooks): senders started by the tests, a receiver in the
+# test process, bookings made through the first server; one test at a time,
+# as every sender claims from the one queue
+suite webhooks env WEBHOOKS_SENDER="$build/asan/calendence-webhooks" \
+	"$build/tests/webhooks" -j1
 # load (tests/load): many keys at once through both servers, admitted exactly;
 # the release build's memory under load, behind its own lighttpd (4 workers);
 # PostgreSQL restarted, a worker killed, the database read-only, statements

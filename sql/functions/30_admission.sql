@@ -4,7 +4,7 @@
 -- and windows.
 --
 -- Advisory lock classes (pg_advisory_xact_lock(class, hashtext(key))) of the
--- project, all three:
+-- project, all four:
 --   1  the rate window of one subject (rl_admit(), maintenance())
 --   2  the live holds of one session chain (key: its root session id), so
 --      that two concurrent holds of a chain cannot both pass the count
@@ -13,6 +13,9 @@
 --      that concurrent holds of one staff member queue instead of waiting
 --      for each other in the exclusion constraint (a deadlock, found only
 --      after deadlock_timeout) (make_hold())
+--   4  the webhooks of one business being created (key: the business id), so
+--      that concurrent creations cannot pass the count of 10 together
+--      (webhook_create(), 80_webhooks.sql)
 
 -- Admission of one request in both fixed windows of a subject (SPEC 6).
 -- Admitted only when every window has room; an admitted request adds one to

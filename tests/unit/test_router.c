@@ -41,6 +41,19 @@ static const struct {
 	    "GET, HEAD, PATCH, OPTIONS" },
 	{ "GET", "/api/v1/bookings/" UUID "/reschedule", ROUTE_BAD_METHOD, NONE, NULL,
 	    "POST, OPTIONS" },
+	{ "POST", "/api/v1/webhooks", ROUTE_FOUND, ROUTE_WEBHOOKS_CREATE, NULL, NULL },
+	{ "GET", "/api/v1/webhooks", ROUTE_FOUND, ROUTE_WEBHOOKS_LIST, NULL, NULL },
+	{ "GET", "/api/v1/webhooks/" UUID, ROUTE_FOUND, ROUTE_WEBHOOKS_GET, UUID, NULL },
+	{ "DELETE", "/api/v1/webhooks/" UUID, ROUTE_FOUND, ROUTE_WEBHOOKS_DELETE, UUID, NULL },
+	{ "GET", "/api/v1/webhooks/" UUID "/deliveries", ROUTE_FOUND,
+	    ROUTE_WEBHOOKS_DELIVERIES, UUID, NULL },
+	{ "POST", "/api/v1/webhooks/" UUID "/deliveries/x/retry", ROUTE_FOUND,
+	    ROUTE_WEBHOOKS_RETRY, UUID, NULL },
+	{ "PATCH", "/api/v1/webhooks/" UUID, ROUTE_BAD_METHOD, NONE, NULL,
+	    "GET, HEAD, DELETE, OPTIONS" },
+	{ "GET", "/api/v1/webhooks/x/deliveries/y/retry", ROUTE_BAD_METHOD, NONE, NULL,
+	    "POST, OPTIONS" },
+	{ "GET", "/api/v1/webhooks/x/deliveries/y", ROUTE_NOT_FOUND, NONE, NULL, "" },
 	/* a known path with another method: 405 and its Allow list */
 	{ "POST", "/api/v1/services", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
 	{ "DELETE", "/api/v1/services/x", ROUTE_BAD_METHOD, NONE, NULL, "GET, HEAD, OPTIONS" },
@@ -147,42 +160,57 @@ Test(router, table_matches_the_spec)
 		unsigned	 kinds;
 		enum route_scope scope;
 		int		 body;
+		int		 any_plan;
 	} want[] = {
 		{ ROUTE_SESSION_CREATE, "POST", "/api/v1/session",
-		    TOKEN_BIT(TOKEN_PUBLISHABLE) | TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 1 },
+		    TOKEN_BIT(TOKEN_PUBLISHABLE) | TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 1, 0 },
 		{ ROUTE_SESSION_DELETE, "DELETE", "/api/v1/session",
-		    TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 0 },
+		    TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 0, 0 },
 		{ ROUTE_SERVICES_LIST, "GET", "/api/v1/services",
 		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS) | TOKEN_BIT(TOKEN_SESSION),
-		    SCOPE_BUSINESS, 0 },
+		    SCOPE_BUSINESS, 0, 0 },
 		{ ROUTE_SERVICES_GET, "GET", "/api/v1/services/{}",
 		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS) | TOKEN_BIT(TOKEN_SESSION),
-		    SCOPE_BUSINESS, 0 },
+		    SCOPE_BUSINESS, 0, 0 },
 		{ ROUTE_BUSINESSES_LIST, "GET", "/api/v1/businesses",
-		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESSES, 0 },
+		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESSES, 0, 0 },
 		{ ROUTE_BUSINESSES_GET, "GET", "/api/v1/businesses/{}",
-		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESSES, 0 },
+		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESSES, 0, 0 },
 #define BOOKING_KEYS (TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS) | TOKEN_BIT(TOKEN_SESSION))
 		{ ROUTE_LOCATIONS_LIST, "GET", "/api/v1/locations", BOOKING_KEYS,
-		    SCOPE_BUSINESS, 0 },
+		    SCOPE_BUSINESS, 0, 0 },
 		{ ROUTE_AVAILABILITY, "GET", "/api/v1/availability", BOOKING_KEYS,
-		    SCOPE_BUSINESS, 0 },
+		    SCOPE_BUSINESS, 0, 0 },
 		{ ROUTE_BOOKINGS_HOLD, "POST", "/api/v1/bookings/hold", BOOKING_KEYS,
-		    SCOPE_BUSINESS, 1 },
+		    SCOPE_BUSINESS, 1, 0 },
 		{ ROUTE_BOOKINGS_CREATE, "POST", "/api/v1/bookings", BOOKING_KEYS,
-		    SCOPE_BUSINESS, 1 },
+		    SCOPE_BUSINESS, 1, 0 },
 		{ ROUTE_BOOKINGS_LIST, "GET", "/api/v1/bookings", BOOKING_KEYS,
-		    SCOPE_BUSINESS, 0 },
+		    SCOPE_BUSINESS, 0, 0 },
 		{ ROUTE_BOOKINGS_GET, "GET", "/api/v1/bookings/{}", BOOKING_KEYS,
-		    SCOPE_BUSINESS, 0 },
+		    SCOPE_BUSINESS, 0, 0 },
 		{ ROUTE_BOOKINGS_CANCEL, "POST", "/api/v1/bookings/{}/cancel", BOOKING_KEYS,
-		    SCOPE_BUSINESS, 1 },
+		    SCOPE_BUSINESS, 1, 0 },
 		{ ROUTE_BOOKINGS_RELEASE, "DELETE", "/api/v1/bookings/hold/{}", BOOKING_KEYS,
-		    SCOPE_BUSINESS, 0 },
+		    SCOPE_BUSINESS, 0, 0 },
 		{ ROUTE_BOOKINGS_RESCHEDULE, "POST", "/api/v1/bookings/{}/reschedule",
-		    BOOKING_KEYS, SCOPE_BUSINESS, 1 },
+		    BOOKING_KEYS, SCOPE_BUSINESS, 1, 0 },
 		{ ROUTE_BOOKINGS_UPDATE, "PATCH", "/api/v1/bookings/{}",
-		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESS, 1 },
+		    TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS), SCOPE_BUSINESS, 1, 0 },
+		/* webhooks: hub and business keys, on every plan (SPEC 11) */
+#define HOOK_KEYS (TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS))
+		{ ROUTE_WEBHOOKS_CREATE, "POST", "/api/v1/webhooks", HOOK_KEYS,
+		    SCOPE_BUSINESS, 1, 1 },
+		{ ROUTE_WEBHOOKS_LIST, "GET", "/api/v1/webhooks", HOOK_KEYS,
+		    SCOPE_BUSINESS, 0, 1 },
+		{ ROUTE_WEBHOOKS_GET, "GET", "/api/v1/webhooks/{}", HOOK_KEYS,
+		    SCOPE_BUSINESS, 0, 1 },
+		{ ROUTE_WEBHOOKS_DELETE, "DELETE", "/api/v1/webhooks/{}", HOOK_KEYS,
+		    SCOPE_BUSINESS, 0, 1 },
+		{ ROUTE_WEBHOOKS_DELIVERIES, "GET", "/api/v1/webhooks/{}/deliveries",
+		    HOOK_KEYS, SCOPE_BUSINESS, 0, 1 },
+		{ ROUTE_WEBHOOKS_RETRY, "POST", "/api/v1/webhooks/{}/deliveries/{}/retry",
+		    HOOK_KEYS, SCOPE_BUSINESS, 0, 1 },
 	};
 	size_t	 i;
 
@@ -197,6 +225,8 @@ Test(router, table_matches_the_spec)
 		cr_expect_eq(rt->scope, want[i].scope, "scope of %s", rt->pattern);
 		cr_expect_eq(rt->body, want[i].body, "body of %s %s", rt->method,
 		    rt->pattern);
+		cr_expect_eq(rt->any_plan, want[i].any_plan, "any_plan of %s %s",
+		    rt->method, rt->pattern);
 		cr_expect_not_null(rt->handler, "handler of %s %s", rt->method,
 		    rt->pattern);
 	}
