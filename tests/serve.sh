@@ -44,6 +44,7 @@ cleanup() {
 	*) [ -z "$front" ] || proc_stop "$front.pid" ;;
 	esac
 	proc_stop "$state/pool.pid"
+	proc_stop "$run/webhooks.pid"
 	"$top/tests/pgctl.sh" stop "$pgdir"
 }
 trap cleanup INT TERM EXIT
@@ -58,6 +59,18 @@ CONF
 # as PORT may differ from the last one
 sed -i '/^public_url[[:space:]]*=/d' "$run/calendence.conf"
 echo "public_url = http://127.0.0.1:$port" >>"$run/calendence.conf"
+# webhooks (SPEC 11): the key that seals their secrets, made once; this is
+# a machine of one's own, so webhooks may go to http:// receivers on it
+if [ ! -s "$run/webhook.key" ]; then
+	(umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$run/webhook.key")
+fi
+sed -i '/^webhook_\(key_file\|allow_http\|allow_private\)[[:space:]]*=/d' \
+	"$run/calendence.conf"
+cat >>"$run/calendence.conf" <<CONF
+webhook_key_file = $run/webhook.key
+webhook_allow_http = yes
+webhook_allow_private = yes
+CONF
 keys=$("$top/admin/calendence-admin" demo --dir "$top/sql")
 umask 077
 {
@@ -92,7 +105,9 @@ lighttpd)
 apache-fcgid)
 	# the workers run as www-data: their settings and binary where it may
 	# read them, and the database over TCP (its socket directory is closed)
-	cp "$run/calendence.conf" "$state/calendence.conf"
+	install -m 0640 -g "$(web_group)" "$run/webhook.key" "$state/webhook.key"
+	sed "s|^webhook_key_file = .*|webhook_key_file = $state/webhook.key|" \
+		"$run/calendence.conf" >"$state/calendence.conf"
 	bin=$app
 	if ! user_reaches "$(web_user)" "$app"; then
 		cp "$app" "$state/calendence.fcgi"
@@ -127,6 +142,10 @@ nginx)
 	;;
 esac
 pidfile=${front:-$run/lighttpd.conf}.pid
+# the webhook sender, beside the web server, on the same settings
+"$top/webhooks/calendence-webhooks" --config "$run/calendence.conf" \
+	2>>"$run/webhooks.log" &
+echo $! >"$run/webhooks.pid"
 
 cat <<MSG
 
@@ -139,6 +158,12 @@ Try:
   set -a; . run/demo.env; set +a
   curl -s -H "Authorization: Bearer \$DEMO_BIZ_KEY" \$CALENDENCE_URL/api/v1/services
   psql        # the DBA's console, with the settings above
+
+Webhooks: the sender runs (run/webhooks.log); register a receiver with
+  curl -s -H "Authorization: Bearer \$DEMO_BIZ_KEY" -H 'Content-Type: application/json' \\
+    -d '{"url": "http://127.0.0.1:9999/hook", "events": ["booking.created"]}' \\
+    \$CALENDENCE_URL/api/v1/webhooks
+  (docs/webhooks.md: what arrives and how to check its signature)
 
 Logs: $logs. Press Ctrl-C to stop.
 MSG
