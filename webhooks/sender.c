@@ -519,7 +519,9 @@ sender_run(struct sender *s)
 		curl_multi_perform(s->multi, &running);
 		if ((d = finish_done(s)) >= 0 && now_ms() + d < next_claim)
 			next_claim = now_ms() + d;
-		timeout = s->woken ? 0 : (int)(next_claim - now_ms());
+		/* no wait when more may be claimed now; a full table waits for a transfer */
+		timeout = s->woken && s->inflight < s->nslots ? 0 :
+		    (int)(next_claim - now_ms());
 		if (s->stopping || timeout > 1000)
 			timeout = s->stopping ? 200 : 1000;
 		wait_events(s, timeout < 0 ? 0 : timeout);
