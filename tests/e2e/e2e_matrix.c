@@ -18,8 +18,13 @@ static const char *const kind_names[] = {
 	[SESSION] = "session",
 };
 
-/* What a path names besides the endpoint itself. */
-enum arg { NO_ARG, SERVICE_ID, BUSINESS_ID, HOLD_ID, BOOKING_ID };
+/*
+ * What a path names besides the endpoint itself. WEBHOOK_ID: a webhook of
+ * the business; DELIVERY_ID: "<webhook>/deliveries/<delivery>", one of its
+ * deliveries (both made in the database, the delivery 'failed', so that no
+ * sender would take it up).
+ */
+enum arg { NO_ARG, SERVICE_ID, BUSINESS_ID, HOLD_ID, BOOKING_ID, WEBHOOK_ID, DELIVERY_ID };
 
 /*
  * One cell of the matrix: the request, the kind of key, and the status it
@@ -80,6 +85,36 @@ static const struct cell cells[] = {
 	{ "PATCH",  "/api/v1/bookings",       BOOKING_ID,  BUSINESS,    422, "", "status" },
 	{ "PATCH",  "/api/v1/bookings",       BOOKING_ID,  PUBLISHABLE, 403, "", "" },
 	{ "PATCH",  "/api/v1/bookings",       BOOKING_ID,  SESSION,     403, "", "" },
+	/* webhooks (SPEC 11), each business with one webhook and one delivery; a
+	   creation without a body makes nothing */
+	{ "POST",   "/api/v1/webhooks",       NO_ARG,      HUB,         422, "", "url" },
+	{ "POST",   "/api/v1/webhooks",       NO_ARG,      BUSINESS,    422, "", "url" },
+	{ "POST",   "/api/v1/webhooks",       NO_ARG,      PUBLISHABLE, 403, "", "" },
+	{ "POST",   "/api/v1/webhooks",       NO_ARG,      SESSION,     403, "", "" },
+	{ "GET",    "/api/v1/webhooks",       NO_ARG,      HUB,         200, "", "" },
+	{ "GET",    "/api/v1/webhooks",       NO_ARG,      BUSINESS,    200, "", "" },
+	{ "GET",    "/api/v1/webhooks",       NO_ARG,      PUBLISHABLE, 403, "", "" },
+	{ "GET",    "/api/v1/webhooks",       NO_ARG,      SESSION,     403, "", "" },
+	{ "GET",    "/api/v1/webhooks",       WEBHOOK_ID,  HUB,         200, "", "" },
+	{ "GET",    "/api/v1/webhooks",       WEBHOOK_ID,  BUSINESS,    200, "", "" },
+	{ "GET",    "/api/v1/webhooks",       WEBHOOK_ID,  PUBLISHABLE, 403, "", "" },
+	{ "GET",    "/api/v1/webhooks",       WEBHOOK_ID,  SESSION,     403, "", "" },
+	{ "DELETE", "/api/v1/webhooks",       WEBHOOK_ID,  HUB,         204, "", "" },
+	{ "DELETE", "/api/v1/webhooks",       WEBHOOK_ID,  BUSINESS,    204, "", "" },
+	{ "DELETE", "/api/v1/webhooks",       WEBHOOK_ID,  PUBLISHABLE, 403, "", "" },
+	{ "DELETE", "/api/v1/webhooks",       WEBHOOK_ID,  SESSION,     403, "", "" },
+	{ "GET",    "/api/v1/webhooks",       WEBHOOK_ID,  HUB,         200, "/deliveries",
+	    "" },
+	{ "GET",    "/api/v1/webhooks",       WEBHOOK_ID,  BUSINESS,    200, "/deliveries",
+	    "" },
+	{ "GET",    "/api/v1/webhooks",       WEBHOOK_ID,  PUBLISHABLE, 403, "/deliveries",
+	    "" },
+	{ "GET",    "/api/v1/webhooks",       WEBHOOK_ID,  SESSION,     403, "/deliveries",
+	    "" },
+	{ "POST",   "/api/v1/webhooks",       DELIVERY_ID, HUB,         202, "/retry", "" },
+	{ "POST",   "/api/v1/webhooks",       DELIVERY_ID, BUSINESS,    202, "/retry", "" },
+	{ "POST",   "/api/v1/webhooks",       DELIVERY_ID, PUBLISHABLE, 403, "/retry", "" },
+	{ "POST",   "/api/v1/webhooks",       DELIVERY_ID, SESSION,     403, "/retry", "" },
 };
 
 ParameterizedTestParameters(matrix, cell)
@@ -112,6 +147,80 @@ hold_of(const char *biz, const char *svc, const char *token, enum kind kind)
 	return id;
 }
 
+/* 1 for a cell of /api/v1/webhooks or a path below it. */
+static int
+is_webhooks(const struct cell *c)
+{
+	return strcmp(c->path, "/api/v1/webhooks") == 0;
+}
+
+/* The business of the running cell, whose webhooks go when it ends. */
+static char	 cell_biz[40];
+
+/* .fini of every cell: no webhook (nor its delivery) is left behind. */
+static void
+drop_webhooks(void)
+{
+	if (cell_biz[0] != '\0')
+		fx_exec("DELETE FROM calendence.webhooks WHERE business_id = $1", cell_biz,
+		    NULL);
+	cell_biz[0] = '\0';
+}
+
+/*
+ * A webhook of 'biz' and a failed delivery of it, made in the database; the
+ * ids into *hook and *delivery.
+ */
+static void
+webhook_of(const char *biz, char **hook, char **delivery)
+{
+	*hook = fx_value("INSERT INTO calendence.webhooks (business_id, url, events, "
+	    "secret_box) VALUES ($1, 'https://matrix.invalid/h', '{booking.created}', "
+	    "decode(repeat('00', 78), 'hex')) RETURNING id", biz, NULL);
+	cr_assert_not_null(*hook, "no webhook");
+	*delivery = fx_value("WITH e AS (INSERT INTO calendence.webhook_events (business_id, "
+	    "booking_id, event, payload) VALUES ($1, gen_random_uuid(), 'booking.created', "
+	    "'{}') RETURNING id) INSERT INTO calendence.webhook_deliveries (webhook_id, "
+	    "event_id, status, attempts, last_error, next_attempt_at) SELECT $2::uuid, e.id, "
+	    "'failed', 3, 'x', NULL FROM e RETURNING id", biz, *hook, NULL);
+	cr_assert_not_null(*delivery, "no delivery");
+}
+
+/*
+ * After a webhook cell: "<webhooks of the business> <the delivery's status>",
+ * from the database.
+ */
+static char *
+webhook_state(const char *biz, const char *delivery)
+{
+	return fx_value("SELECT (SELECT count(*) FROM calendence.webhooks WHERE "
+	    "business_id = $1) || ' ' || coalesce((SELECT status FROM "
+	    "calendence.webhook_deliveries WHERE id = $2::uuid), 'gone')", biz, delivery,
+	    NULL);
+}
+
+/* What a 2xx of a webhooks cell must show besides its status. */
+static void
+expect_webhook_body(const struct cell *c, const struct http_resp *r, const char *hook,
+    const char *delivery, const char *what)
+{
+	if (c->arg == DELIVERY_ID) {
+		cr_expect_str_eq(nz(jstr(r->json, "id")), delivery, "%s: %s", what, r->body);
+		cr_expect_str_eq(nz(jstr(r->json, "status")), "pending", "%s: %s", what,
+		    r->body);
+	} else if (c->arg == WEBHOOK_ID && c->suffix[0] != '\0') {
+		cr_expect_str_eq(nz(jstr(r->json, "data.0.id")), delivery, "%s: %s", what,
+		    r->body);
+		cr_expect_eq(jint(r->json, "meta.total"), 1, "%s: %s", what, r->body);
+	} else if (c->arg == WEBHOOK_ID) {
+		cr_expect_str_eq(nz(jstr(r->json, "id")), hook, "%s: %s", what, r->body);
+		cr_expect_not(jhas(r->json, "secret"), "%s: a secret: %s", what, r->body);
+	} else {
+		cr_expect_str_eq(nz(jstr(r->json, "data.0.id")), hook, "%s: %s", what, r->body);
+		cr_expect_eq(jint(r->json, "meta.total"), 1, "%s: %s", what, r->body);
+	}
+}
+
 /* What a 2xx of the cell must show besides its status. */
 static void
 expect_body(const struct cell *c, const struct http_resp *r, const char *biz,
@@ -133,11 +242,12 @@ expect_body(const struct cell *c, const struct http_resp *r, const char *biz,
 		cr_expect_str_eq(nz(jstr(r->json, "data.0.id")), biz, "%s: %s", what, r->body);
 }
 
-ParameterizedTest(struct cell *c, matrix, cell)
+ParameterizedTest(struct cell *c, matrix, cell, .fini = drop_webhooks)
 {
 	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
 	char			*svc = fx_service(biz, NULL, 1), *pub = fx_key("publishable", biz);
-	char			*token, *id = NULL, path[128], what[160], hdr[96];
+	char			*token, *id = NULL, path[160], what[200], hdr[96];
+	char			*hook = NULL, *delivery = NULL, *state;
 	const char		*extra[] = { hdr, NULL };
 	struct http_resp	 r;
 
@@ -169,9 +279,18 @@ ParameterizedTest(struct cell *c, matrix, cell)
 		cr_assert_not_null(id, "no booking");
 		free(held);
 	}
-	snprintf(path, sizeof(path), "%s%s%s%s", c->path, c->arg == NO_ARG ? "" : "/",
-	    c->arg == NO_ARG ? "" : c->arg == SERVICE_ID ? svc :
-	    c->arg == HOLD_ID || c->arg == BOOKING_ID ? id : biz, c->suffix);
+	if (is_webhooks(c)) {
+		snprintf(cell_biz, sizeof(cell_biz), "%s", biz);
+		webhook_of(biz, &hook, &delivery);
+	}
+	if (c->arg == WEBHOOK_ID || c->arg == DELIVERY_ID)
+		snprintf(path, sizeof(path), "%s/%s%s%s%s", c->path, hook,
+		    c->arg == DELIVERY_ID ? "/deliveries/" : "",
+		    c->arg == DELIVERY_ID ? delivery : "", c->suffix);
+	else
+		snprintf(path, sizeof(path), "%s%s%s%s", c->path, c->arg == NO_ARG ? "" : "/",
+		    c->arg == NO_ARG ? "" : c->arg == SERVICE_ID ? svc :
+		    c->arg == HOLD_ID || c->arg == BOOKING_ID ? id : biz, c->suffix);
 	snprintf(what, sizeof(what), "%s %s with a %s key", c->method, path,
 	    kind_names[c->kind]);
 	/* a hub key names the business wherever it acts for one */
@@ -186,9 +305,22 @@ ParameterizedTest(struct cell *c, matrix, cell)
 		    what);
 	} else if (c->status == 422)
 		expect_error(&r, 422, "validation_failed", c->param, NULL);
+	else if (r.status == c->status && is_webhooks(c) && c->status != 204)
+		expect_webhook_body(c, &r, hook, delivery, what);
 	else if (r.status == c->status)
 		expect_body(c, &r, biz, svc, what);
 	http_resp_free(&r);
+	if (is_webhooks(c)) {
+		/* a refused request changed nothing; a let-through one did its part */
+		state = webhook_state(biz, delivery);
+		cr_expect_str_eq(nz(state), c->status == 204 ? "0 gone" :
+		    c->status == 202 ? "1 pending" : "1 failed", "%s: afterwards %s", what,
+		    nz(state));
+		free(state);
+		drop_webhooks();
+	}
+	free(hook);
+	free(delivery);
 	free(id);
 	free(token);
 	free(pub);
