@@ -100,19 +100,25 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- bad names the parameter of a webhook's url or NULL when it is fine: an
--- absolute https:// URL (http:// too when p_allow_http) with a host name or
--- an IP literal, an optional port, no user information, no white space or
--- control characters, at most 2048 characters.
+-- absolute https:// URL (http:// too when p_allow_http) with a host name
+-- (labels of 1 to 63 characters) or an IP literal (an IPv6 one that is a
+-- real address), an optional port from 1 to 65535, no user information, no
+-- white space or control characters, at most 2048 characters: a URL that
+-- a client can send to.
 CREATE OR REPLACE FUNCTION calendence.check_webhook_url(p_url text, p_allow_http boolean,
     OUT bad text, OUT message text)
 LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	m text[] := regexp_match(p_url,
+	    '^https?://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*'
+	    || '|\[([0-9a-f:.]+)\])(:([0-9]{1,5}))?([/?#].*)?$', 'i');
 BEGIN
 	IF p_url IS NULL THEN
 		bad := 'url';
 		message := 'url is required.';
-	ELSIF char_length(p_url) > 2048 OR p_url ~ '[[:space:][:cntrl:]]'
-	    OR p_url !~* ('^https?://([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*'
-		|| '|\[[0-9a-f:.]+\])(:[0-9]{1,5})?([/?#].*)?$') THEN
+	ELSIF char_length(p_url) > 2048 OR p_url ~ '[[:space:][:cntrl:]]' OR m IS NULL
+	    OR (m[7] IS NOT NULL AND m[7]::integer NOT BETWEEN 1 AND 65535)
+	    OR (m[5] IS NOT NULL AND NOT calendence.is_ipv6(m[5])) THEN
 		bad := 'url';
 		message := 'url must be an absolute URL such as https://example.com/hooks.';
 	ELSIF p_url !~* '^https://' AND NOT (p_allow_http AND p_url ~* '^http://') THEN
@@ -120,6 +126,15 @@ BEGIN
 		message := CASE WHEN p_allow_http THEN 'url must be http:// or https://.'
 		    ELSE 'url must be https://.' END;
 	END IF;
+END $$;
+
+-- True when t is an IPv6 address (as in a URL's brackets).
+CREATE OR REPLACE FUNCTION calendence.is_ipv6(t text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+BEGIN
+	RETURN family(t::inet) = 6 AND t !~ '/';
+EXCEPTION WHEN invalid_text_representation THEN
+	RETURN false;
 END $$;
 
 -- The events of a webhook as sent (JSON text) checked: bad is NULL and val
@@ -302,7 +317,9 @@ END $$;
 -- The sender: claims up to p_limit due deliveries for p_sender (a uuid the
 -- sender made at start) for p_lease_ms, skipping rows another sender is
 -- claiming at this moment; a delivery whose lease ran out (its sender died)
--- is due again. Each claim begins an attempt (attempts + 1). Answers what
+-- is due again. A webhook a DBA made inactive keeps its deliveries
+-- pending, unsent, until it is active again. Each claim begins an attempt
+-- (attempts + 1). Answers what
 -- the attempt needs: where, the sealed secret, the event and its payload.
 CREATE OR REPLACE FUNCTION calendence.webhook_claim(p_sender uuid, p_limit integer,
     p_lease_ms integer)
@@ -313,8 +330,10 @@ LANGUAGE sql AS $$
 		SELECT d.id FROM calendence.webhook_deliveries d
 		 WHERE d.status = 'pending' AND d.next_attempt_at <= clock_timestamp()
 		   AND (d.claimed_until IS NULL OR d.claimed_until < clock_timestamp())
+		   AND EXISTS (SELECT 1 FROM calendence.webhooks w
+				WHERE w.id = d.webhook_id AND w.active)
 		 ORDER BY d.next_attempt_at LIMIT p_limit
-		   FOR UPDATE SKIP LOCKED),
+		   FOR UPDATE OF d SKIP LOCKED),
 	claimed AS (
 		UPDATE calendence.webhook_deliveries d SET claimed_by = p_sender,
 		    claimed_until = clock_timestamp() + p_lease_ms * interval '1 millisecond',

@@ -43,7 +43,8 @@ static const char *const place_names[] = { "header", "path", "query", "body" };
  * One call. Placeholders: {A_BIZ} {A_SVC} {A_LOC} {A_STAFF} of A, {B_BIZ}
  * {B_SVC} {B_LOC} {B_STAFF} {B_BOOKING} {B_HOLD} of B, {DAY} a date 8 days
  * ahead, {START} a free time of A 11 days ahead, {B_START} the time of B's
- * remembered hold. 'status', 'code' and 'param' are the answer for a key
+ * remembered hold, {B_HOOK} and {B_DELIVERY} B's webhook and a delivery of
+ * it. 'status', 'code' and 'param' are the answer for a key
  * that may call the route and acts for A; 'idem' is an Idempotency-Key.
  */
 struct probe {
@@ -176,6 +177,38 @@ static const struct probe probes[] = {
 	    NULL, NULL },
 	{ ROUTE_BOOKINGS_UPDATE, IN_HEADER, "PATCH", "/api/v1/bookings/{B_BOOKING}",
 	    "{\"status\":\"completed\"}", 404, "not_found", NULL, NULL },
+
+	/* webhooks: B's id in the body is ignored (the events make it a 422, so
+	   that the walk creates nothing) */
+	{ ROUTE_WEBHOOKS_CREATE, IN_HEADER, "POST", "/api/v1/webhooks",
+	    "{\"url\":\"https://walk.invalid/h\",\"events\":[]}", 422,
+	    "validation_failed", "events", NULL },
+	{ ROUTE_WEBHOOKS_CREATE, IN_BODY, "POST", "/api/v1/webhooks",
+	    "{\"url\":\"https://walk.invalid/h\",\"events\":[],"
+	    "\"business_id\":\"{B_BIZ}\",\"webhook_id\":\"{B_HOOK}\"}", 422,
+	    "validation_failed", "events", NULL },
+	{ ROUTE_WEBHOOKS_LIST, IN_HEADER, "GET", "/api/v1/webhooks", NULL, 200, NULL, NULL,
+	    NULL },
+	{ ROUTE_WEBHOOKS_LIST, IN_QUERY, "GET",
+	    "/api/v1/webhooks?business_id={B_BIZ}&id={B_HOOK}", NULL, 200, NULL, NULL, NULL },
+	{ ROUTE_WEBHOOKS_GET, IN_PATH, "GET", "/api/v1/webhooks/{B_HOOK}", NULL, 404,
+	    "not_found", NULL, NULL },
+	{ ROUTE_WEBHOOKS_GET, IN_HEADER, "GET", "/api/v1/webhooks/{B_HOOK}", NULL, 404,
+	    "not_found", NULL, NULL },
+	{ ROUTE_WEBHOOKS_DELETE, IN_PATH, "DELETE", "/api/v1/webhooks/{B_HOOK}", NULL, 404,
+	    "not_found", NULL, NULL },
+	{ ROUTE_WEBHOOKS_DELETE, IN_HEADER, "DELETE", "/api/v1/webhooks/{B_HOOK}", NULL,
+	    404, "not_found", NULL, NULL },
+	{ ROUTE_WEBHOOKS_DELIVERIES, IN_PATH, "GET", "/api/v1/webhooks/{B_HOOK}/deliveries",
+	    NULL, 404, "not_found", NULL, NULL },
+	{ ROUTE_WEBHOOKS_DELIVERIES, IN_HEADER, "GET",
+	    "/api/v1/webhooks/{B_HOOK}/deliveries", NULL, 404, "not_found", NULL, NULL },
+	{ ROUTE_WEBHOOKS_RETRY, IN_PATH, "POST",
+	    "/api/v1/webhooks/{B_HOOK}/deliveries/{B_DELIVERY}/retry", NULL, 404,
+	    "not_found", NULL, NULL },
+	{ ROUTE_WEBHOOKS_RETRY, IN_HEADER, "POST",
+	    "/api/v1/webhooks/{B_HOOK}/deliveries/{B_DELIVERY}/retry", NULL, 404,
+	    "not_found", NULL, NULL },
 };
 
 #define NPROBES	(sizeof(probes) / sizeof(probes[0]))
@@ -187,6 +220,7 @@ struct walk {
 	char		*keys[NKINDS];
 	char		*day, *start, *b_start;
 	char		*b_name, *b_svc_name, *b_digest;
+	char		*b_hook, *b_delivery;
 };
 
 static void
@@ -217,6 +251,18 @@ walk_init(struct walk *w)
 	    w->b.biz, NULL);
 	w->b_svc_name = fx_value("SELECT name FROM calendence.services WHERE id = $1",
 	    w->b.svc, NULL);
+	/* B's webhook (a stand-in sealed secret) and a delivery that has ended,
+	   so that no sender of a later suite takes it up */
+	w->b_hook = fx_value("SELECT (calendence.webhook_create($1, 'https://walk.invalid/b', "
+	    "'[\"booking.created\"]', NULL, decode(repeat('00', 78), 'hex'), false)).body::json "
+	    "->> 'id'", w->b.biz, NULL);
+	cr_assert_not_null(w->b_hook);
+	w->b_delivery = fx_value("WITH e AS (INSERT INTO calendence.webhook_events (business_id, "
+	    "booking_id, event, payload) VALUES ($1, $2, 'booking.created', '{}') RETURNING id) "
+	    "INSERT INTO calendence.webhook_deliveries (webhook_id, event_id, status, attempts, "
+	    "next_attempt_at) SELECT $3, e.id, 'failed', 3, NULL FROM e RETURNING id",
+	    w->b.biz, w->b.booking, w->b_hook, NULL);
+	cr_assert_not_null(w->b_delivery);
 	w->b_digest = fx_business_digest(w->b.biz);
 	cr_assert(w->day && w->start && w->b_start && w->b_name && w->b_svc_name);
 }
@@ -224,6 +270,8 @@ walk_init(struct walk *w)
 static void
 walk_free(struct walk *w)
 {
+	fx_exec("DELETE FROM calendence.webhooks WHERE business_id IN ($1, $2)", w->a.biz,
+	    w->b.biz, NULL);
 	fx_shop_free(&w->a);
 	fx_shop_free(&w->b);
 	for (int i = 0; i < NKINDS; i++)
@@ -235,6 +283,8 @@ walk_free(struct walk *w)
 	free(w->b_name);
 	free(w->b_svc_name);
 	free(w->b_digest);
+	free(w->b_hook);
+	free(w->b_delivery);
 }
 
 /* 'tmpl' with its placeholders replaced; NULL for NULL. The caller frees it. */
@@ -250,6 +300,7 @@ expand(const struct walk *w, const char *tmpl)
 		{ "{B_LOC}", w->b.loc }, { "{B_STAFF}", w->b.staff },
 		{ "{B_BOOKING}", w->b.booking }, { "{B_HOLD}", w->b.hold },
 		{ "{DAY}", w->day }, { "{START}", w->start }, { "{B_START}", w->b_start },
+		{ "{B_HOOK}", w->b_hook }, { "{B_DELIVERY}", w->b_delivery },
 	};
 	char		*out;
 	size_t		 len = 0, i, k;
@@ -304,7 +355,8 @@ static const char *
 leaked(const struct walk *w, const char *body)
 {
 	const char	*b[] = { w->b.biz, w->b.hub, w->b.svc, w->b.loc, w->b.staff,
-			    w->b.booking, w->b.hold, w->b_name, w->b_svc_name, NULL };
+			    w->b.booking, w->b.hold, w->b_name, w->b_svc_name, w->b_hook,
+			    w->b_delivery, NULL };
 
 	for (int i = 0; b[i] != NULL; i++)
 		if (strstr(body, b[i]) != NULL)
