@@ -146,7 +146,7 @@ run:
 # few minutes: the transport and database ceilings, then the server itself
 # (tests/bench/bench.sh; table on stdout, run/bench.json)
 .PHONY: bench
-BENCH_BIN	:= $(B)/bench/minimal.fcgi $(B)/bench/stmt-sql
+BENCH_BIN	:= $(B)/bench/minimal.fcgi $(B)/bench/stmt-sql $(B)/bench/webhooks
 
 bench:
 	tests/deps.sh
@@ -160,6 +160,15 @@ $(B)/bench/minimal.fcgi: tests/bench/minimal.c
 $(B)/bench/stmt-sql: tests/bench/stmtsql.c fcgi/db.c $(B)/rel/log.o $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/bench/stmtsql.c $(B)/rel/log.o $(PKG_LIBS)
+
+# row (w): the webhook sender's rate and the outbox's cost on POST /bookings
+# (tests/bench/webhooks.c: the test library's client, fixtures and receiver,
+# without sanitizers)
+$(B)/bench/webhooks: tests/bench/webhooks.c tests/lib/http.c tests/lib/fixture.c \
+		tests/lib/receiver.c $(E2E_LIB_H)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/lib -o $@ tests/bench/webhooks.c tests/lib/http.c \
+		tests/lib/fixture.c tests/lib/receiver.c $(PKG_LIBS) -lpthread
 
 # `make fuzz`: libFuzzer harnesses (clang, ASan and UBSan) of every parser
 # that sees outside bytes, each for FUZZ_SECONDS on its corpus; `make

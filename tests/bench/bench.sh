@@ -9,6 +9,9 @@
 #   a-f  the worker (see the table); then ratios against the targets
 #   g    availability over 14 days (issue 7): 2 locations, 4 staff, 200
 #        bookings, made anew each run by tests/bench/avail.sql
+#   w    webhooks (issue 13): events per second from bookings to a receiver
+#        through one calendence-webhooks, the end-to-end latency, and the
+#        outbox's cost on POST /bookings (tests/bench/webhooks.c)
 # Settings (environment): BENCH_WORKERS (4), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (32), BENCH_SECONDS (10), BENCH_WARMUP (2),
 # BENCH_PROFILE (cases whose workers perf records, e.g. "a d": run/bench/
@@ -44,6 +47,8 @@ json_out=$run/bench.json
 app=$top/fcgi/calendence.fcgi
 minimal=$top/$build/bench/minimal.fcgi
 stmt_sql=$top/$build/bench/stmt-sql
+wh_bench=$top/$build/bench/webhooks
+wh_sender=$top/webhooks/calendence-webhooks
 lua=$top/tests/bench/pick.lua
 pgdir=$(pg_dir "$run")
 pgdir=${pgdir%/pg}/bench-pg
@@ -77,7 +82,7 @@ install_missing() {
 		"${missing[@]}" >/dev/null
 }
 
-for f in "$app" "$minimal" "$stmt_sql"; do
+for f in "$app" "$minimal" "$stmt_sql" "$wh_bench" "$wh_sender"; do
 	[ -x "$f" ] || { echo "bench: $f is missing: run 'make bench'" >&2; exit 1; }
 done
 install_missing
@@ -98,6 +103,9 @@ cleanup() {
 	for c in "$work"/*/lighttpd.conf; do
 		[ -f "$c.pid" ] && lighttpd_stop "$c"
 	done
+	# (w) interrupted: the outbox trigger on again (it turns it off and on)
+	[ -z "${wh_running:-}" ] || q bench_10k "ALTER TABLE calendence.reservations
+	    ENABLE TRIGGER reservations_booking_event" || true
 	"$top/tests/pgctl.sh" stop "$pgdir"
 }
 trap cleanup INT TERM EXIT
@@ -395,11 +403,12 @@ rss() {
 	    RssFile_kB: (map(.RssFile) | max), Pss_kB: (map(.Pss) | max) }'
 }
 
-# server CONF PORT STATE APP DB: lighttpd with WORKERS workers of APP on DB
+# server CONF PORT STATE APP DB [SETTINGS]: lighttpd with WORKERS workers of
+# APP on DB, with the bench's worker settings or the file SETTINGS
 server() {
-	local conf=$1 port=$2 state=$3 app_bin=$4 db=$5
+	local conf=$1 port=$2 state=$3 app_bin=$4 db=$5 settings=${6:-$work/calendence.conf}
 	mkdir -p "$state"
-	lighttpd_conf "$conf" "$port" "$app_bin" "$work/calendence.conf" "$state" "$workers"
+	lighttpd_conf "$conf" "$port" "$app_bin" "$settings" "$state" "$workers"
 	PGDATABASE=$db
 	set -m
 	lighttpd_start "$conf" 2>"$state/lighttpd.out"
@@ -542,6 +551,42 @@ if wanted f; then
 	measure f "GET /services, business keys, 1M keys" "$c" /api/v1/services GET \
 		"$(tokens bench_1m biz)" bench_1m
 	rss_big=$(rss "$c")
+	lighttpd_stop "$c"
+fi
+
+# w: webhooks, 10,000 keys: its own server, whose settings add the webhook
+# key (made anew each run) and let webhooks go to http:// on loopback (the
+# receiver in tests/bench/webhooks.c); one sender started by the program
+c=$work/webhooks/lighttpd.conf
+conf=$c
+if wanted w; then
+	printf 'bench: %-3s %s ...\n' w "webhooks: bookings to a local receiver"
+	mkdir -p "$work/webhooks"
+	(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$work/webhook.key")
+	cat "$work/calendence.conf" - >"$work/calendence-w.conf" <<CONF
+webhook_key_file = $work/webhook.key
+webhook_allow_http = yes
+webhook_allow_private = yes
+webhook_concurrency = 8
+CONF
+	server "$c" "$port_small" "$work/webhooks" "$app" bench_10k "$work/calendence-w.conf"
+	check "http://127.0.0.1:$port_small/api/v1/services" \
+		"$(head -n 1 "$(tokens bench_10k biz)")" 200
+	# the database put back whatever happens to the program: the trigger
+	# on, the business it made gone (bench_10k is kept between runs)
+	wh_rc=0 wh_running=1
+	CALENDENCE_URL=http://127.0.0.1:$port_small WEBHOOKS_SENDER=$wh_sender \
+	    WEBHOOKS_CONFIG=$work/calendence-w.conf WEBHOOKS_LOG=$work/webhooks/sender.log \
+	    "$wh_bench" >"$work/case-w.json" 2>"$work/case-w.err" || wh_rc=$?
+	q bench_10k "ALTER TABLE calendence.reservations ENABLE TRIGGER reservations_booking_event"
+	q bench_10k "DELETE FROM calendence.hubs WHERE name = 'Bench webhooks hub'"
+	wh_running=
+	if [ "$wh_rc" -ne 0 ] || ! jq -e .webhooks "$work/case-w.json" >/dev/null 2>&1; then
+		echo "bench: tests/bench/webhooks failed ($wh_rc):" >&2
+		tail -n 20 "$work/case-w.err" >&2
+		exit 1
+	fi
+	jq -c . "$work/case-w.json" >>"$work/cases.jsonl"
 	lighttpd_stop "$c"
 fi
 

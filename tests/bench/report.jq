@@ -29,5 +29,9 @@ $meta + {
 	  value: (if $rss then $rss / 1024 else null end),
 	  target: "<= 8", pass: (if $rss then $rss <= 8192 else null end) },
 	{ name: "p99/p50 of (a)", value: (if $c["a"] then $c["a"].p99_ms / $c["a"].p50_ms else null end),
-	  target: "<= 5", pass: (if $c["a"] then $c["a"].p99_ms / $c["a"].p50_ms <= 5 else null end) }
+	  target: "<= 5", pass: (if $c["a"] then $c["a"].p99_ms / $c["a"].p50_ms <= 5 else null end) },
+	# (w): what the outbox trigger adds to POST /bookings, in % (issue 13)
+	($c["w"].post_bookings.added_pct) as $ob |
+	{ name: "outbox cost on POST /bookings", value: $ob, target: "< 10 %",
+	  pass: (if $ob == null then null else $ob < 10 end) }
   ] }
