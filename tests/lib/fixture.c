@@ -197,18 +197,39 @@ fx_token_find(const char *s, size_t len)
 void
 fx_token_seen(const char *s, size_t len)
 {
+	/* webhook secrets too (SPEC 11): "whsec_" and 32 base62 characters */
+	static const char	 wh[] = "whsec_";
+	const size_t		 whlen = sizeof(wh) - 1 + 32;
 	const char	*path = getenv("CALENDENCE_TOKEN_LOG"), *p, *end = s + len;
 	char		 line[FX_TOKEN_LEN + 1];
+	size_t		 n, i;
 	int		 fd;
 
 	if (path == NULL || *path == '\0' || s == NULL)
 		return;
-	for (p = s; (p = fx_token_find(p, (size_t)(end - p))) != NULL; p += FX_TOKEN_LEN) {
-		memcpy(line, p, FX_TOKEN_LEN);
-		line[FX_TOKEN_LEN] = '\n';
+	/*
+	 * fx_token_find() stays with the API's tokens: the HTTP client refuses
+	 * an answer that holds one of those, and a secret is in the answer that
+	 * makes its webhook. Secrets are only recorded here.
+	 */
+	for (p = s; p < end; p += n) {
+		n = 1;
+		if (*p == 'c' && (size_t)(end - p) >= FX_TOKEN_LEN &&
+		    fx_token_find(p, FX_TOKEN_LEN) == p)
+			n = FX_TOKEN_LEN;
+		else if ((size_t)(end - p) >= whlen && memcmp(p, wh, sizeof(wh) - 1) == 0) {
+			for (i = sizeof(wh) - 1; i < whlen && fx_base62(p[i]); i++)
+				continue;
+			if (i == whlen)
+				n = whlen;
+		}
+		if (n == 1)
+			continue;
+		memcpy(line, p, n);
+		line[n] = '\n';
 		/* one write() per line: parallel test processes append whole lines */
 		if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
-		    write(fd, line, sizeof(line)) != (ssize_t)sizeof(line))
+		    write(fd, line, n + 1) != (ssize_t)(n + 1))
 			fx_die("cannot record a token in CALENDENCE_TOKEN_LOG", NULL, path);
 		close(fd);
 	}
@@ -427,6 +448,10 @@ fx_business_digest(const char *business_id)
 	    "x.allowed_origins), ',' ORDER BY x.id) FROM calendence.api_keys x "
 	    "WHERE x.business_id = $1), "
 	    "(SELECT string_agg(x::text, ',' ORDER BY x.subject, x.idem_key) "
-	    "FROM calendence.idempotency_keys x WHERE x.business_id = $1)))",
+	    "FROM calendence.idempotency_keys x WHERE x.business_id = $1), "
+	    "(SELECT string_agg(x::text, ',' ORDER BY x.id) FROM calendence.webhooks x "
+	    "WHERE x.business_id = $1), "
+	    "(SELECT string_agg(d::text, ',' ORDER BY d.id) FROM calendence.webhook_deliveries d "
+	    "JOIN calendence.webhooks x ON x.id = d.webhook_id WHERE x.business_id = $1)))",
 	    business_id, NULL), "business digest");
 }
