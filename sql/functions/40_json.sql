@@ -77,9 +77,13 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- A booking as the API shows it (SPEC 9); local times in the business's zone.
+-- PL/pgSQL, so that its one query is planned once per connection: as a SQL
+-- function reading four tables it is never inlined, and was planned anew
+-- at every call (about 0.4 ms, a third of POST /bookings; make bench, w).
 CREATE OR REPLACE FUNCTION calendence.booking_row_json(r calendence.reservations) RETURNS json
-LANGUAGE sql STABLE AS $$
-	SELECT row_to_json(x) FROM (SELECT r.id, r.status,
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (SELECT row_to_json(x) FROM (SELECT r.id, r.status,
 	    calendence.ref_json(sv.id, sv.name) AS service,
 	    calendence.ref_json(l.id, l.name) AS location,
 	    calendence.ref_json(st.id, st.name) AS staff,
@@ -98,5 +102,5 @@ LANGUAGE sql STABLE AS $$
 	  FROM calendence.services sv, calendence.locations l, calendence.staff st,
 	       calendence.businesses b
 	 WHERE sv.id = r.service_id AND sv.business_id = r.business_id
-	   AND l.id = r.location_id AND st.id = r.staff_id AND b.id = r.business_id) x
-$$;
+	   AND l.id = r.location_id AND st.id = r.staff_id AND b.id = r.business_id) x);
+END $$;

@@ -484,7 +484,7 @@ BEGIN
 	 WHERE r.id = v_row.id
 	RETURNING r.* INTO v_row;
 	status := 'ok';
-	body := calendence.booking_row_json(v_row)::text;
+	body := calendence.booking_body(v_row);
 END $$;
 
 -- POST /api/v1/bookings, in one round trip.
@@ -631,7 +631,7 @@ BEGIN
 		RETURNING r.* INTO v_row;
 	END IF;
 	status := 'ok';
-	body := calendence.booking_row_json(v_row)::text;
+	body := calendence.booking_body(v_row);
 END $$;
 
 -- POST /api/v1/bookings/{id}/cancel, in one round trip: cancel_booking()
@@ -712,7 +712,7 @@ BEGIN
 	 WHERE r.id = v_row.id
 	RETURNING r.* INTO v_row;
 	status := 'ok';
-	body := calendence.booking_row_json(v_row)::text;
+	body := calendence.booking_body(v_row);
 END $$;
 
 -- POST /api/v1/bookings/{id}/reschedule, in one round trip:
@@ -772,7 +772,7 @@ BEGIN
 		RETURNING r.* INTO v_row;
 	END IF;
 	status := 'ok';
-	body := calendence.booking_row_json(v_row)::text;
+	body := calendence.booking_body(v_row);
 END $$;
 
 -- Removes what can no longer matter: Idempotency-Key answers older than a

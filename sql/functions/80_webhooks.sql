@@ -50,22 +50,32 @@ $$;
 -- webhook of the business that subscribed to it, and a NOTIFY that wakes
 -- the senders when the transaction commits. All in the change's own
 -- transaction: a rolled-back change leaves nothing.
+--
+-- The booking's JSON is built here once and kept for the rest of the
+-- transaction (calendence.booking_json_cache), so that the API function
+-- that made the change answers with it (booking_body()) instead of
+-- building it again: the outbox then costs its INSERTs, not a second JSON.
 CREATE OR REPLACE FUNCTION calendence.booking_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_event text := calendence.booking_event_name(TG_OP,
 	    CASE WHEN TG_OP = 'UPDATE' THEN OLD END, NEW);
-	v_id uuid := gen_random_uuid();
+	v_id uuid;
+	v_json text;
 BEGIN
 	IF v_event IS NULL THEN
+		PERFORM set_config('calendence.booking_json_cache', '', true);
 		RETURN NULL;
 	END IF;
+	v_id := gen_random_uuid();
+	v_json := calendence.booking_row_json(NEW)::text;
+	PERFORM set_config('calendence.booking_json_cache', NEW.id::text || v_json, true);
 	INSERT INTO calendence.webhook_events (id, business_id, booking_id, event, payload)
 	VALUES (v_id, NEW.business_id, NEW.id, v_event,
 	    '{"id":' || to_json(calendence.event_ref(v_id))::text
 	    || ',"event":' || to_json(v_event)::text
 	    || ',"timestamp":' || to_json(calendence.rfc3339(now()))::text
-	    || ',"data":' || calendence.booking_row_json(NEW)::text || '}');
+	    || ',"data":' || v_json || '}');
 	INSERT INTO calendence.webhook_deliveries (webhook_id, event_id)
 	SELECT w.id, v_id FROM calendence.webhooks w
 	 WHERE w.business_id = NEW.business_id AND w.active AND v_event = ANY (w.events);
@@ -73,6 +83,22 @@ BEGIN
 		PERFORM pg_notify('calendence_webhooks', '');
 	END IF;
 	RETURN NULL;
+END $$;
+
+-- The JSON of booking r as the API shows it: the one booking_event() built
+-- for this very row version when it was the last booking the transaction
+-- changed, else built now (booking_row_json()). The cache names the row by
+-- its id; the trigger clears it on any change of a booking that records no
+-- event, and its value ends with the transaction.
+CREATE OR REPLACE FUNCTION calendence.booking_body(r calendence.reservations) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	c text := current_setting('calendence.booking_json_cache', true);
+BEGIN
+	IF c IS NOT NULL AND left(c, 36) = r.id::text THEN
+		RETURN substr(c, 37);
+	END IF;
+	RETURN calendence.booking_row_json(r)::text;
 END $$;
 
 CREATE OR REPLACE TRIGGER reservations_booking_event
