@@ -2,9 +2,11 @@
 -- (uuids, dates, RFC 3339 times, weekly hours, blank values), and times
 -- written back: RFC 3339 in UTC, local wall-clock times and spans.
 
--- RFC 3339 in UTC, whole seconds, explicit offset.
+-- RFC 3339 in UTC, whole seconds, explicit offset. STABLE as to_char() is,
+-- so that PostgreSQL inlines it into the statement calling it (an IMMUTABLE
+-- function over a STABLE one is called, and planned, at every use).
 CREATE OR REPLACE FUNCTION calendence.rfc3339(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT AS $$
+LANGUAGE sql STABLE STRICT AS $$
 	SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')
 $$;
 

@@ -24,10 +24,11 @@ LANGUAGE sql STABLE AS $$
 		'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'))::calendence.business_out)
 $$;
 
--- {id, name} of a staff member, a location or a service.
+-- {id, name} of a staff member, a location or a service; inlined as
+-- service_json() is (one expression over ref_out, STABLE as row_to_json()).
 CREATE OR REPLACE FUNCTION calendence.ref_json(id uuid, name text) RETURNS json
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT row_to_json(x) FROM (SELECT ref_json.id, ref_json.name) x
+LANGUAGE sql STABLE AS $$
+	SELECT row_to_json(ROW(ref_json.id, ref_json.name)::calendence.ref_out)
 $$;
 
 -- The weekly hours of a location: {"monday": [{"opens": "09:00", "closes": "17:00"}], ...},
