@@ -41,21 +41,25 @@ struct sbuf {
 	size_t	 cap;
 };
 
-/* Test code: running out of memory ends the test with a message. */
-static void *
-xrealloc(void *p, size_t size)
+/*
+ * Test code: running out of memory ends the test with a message. Shared by
+ * the test library (the receiver too).
+ */
+void *
+http_xrealloc(void *p, size_t size)
 {
 	if ((p = realloc(p, size)) == NULL) {
-		fprintf(stderr, "http: out of memory\n");
+		fprintf(stderr, "tests/lib: out of memory\n");
 		abort();
 	}
 	return p;
 }
 
-static char *
-xstrndup(const char *s, size_t len)
+/* A NUL-terminated copy of len bytes of s. */
+char *
+http_xstrndup(const char *s, size_t len)
 {
-	char	*p = xrealloc(NULL, len + 1);
+	char	*p = http_xrealloc(NULL, len + 1);
 
 	memcpy(p, s, len);
 	p[len] = '\0';
@@ -70,7 +74,7 @@ sbuf_reserve(struct sbuf *b, size_t more)
 		return;
 	while (b->len + more + 1 > b->cap)
 		b->cap = b->cap == 0 ? 1024 : b->cap * 2;
-	b->p = xrealloc(b->p, b->cap);
+	b->p = http_xrealloc(b->p, b->cap);
 }
 
 static void
@@ -257,7 +261,7 @@ continue_field(struct http_resp *resp, const char *v, size_t len)
 	struct http_field	*f = &resp->fields[resp->nfields - 1];
 	size_t			 old = strlen(f->value);
 
-	f->value = xrealloc(f->value, old + 1 + len + 1);
+	f->value = http_xrealloc(f->value, old + 1 + len + 1);
 	f->value[old] = ' ';
 	memcpy(f->value + old + 1, v, len);
 	f->value[old + 1 + len] = '\0';
@@ -283,10 +287,10 @@ add_field(struct http_resp *resp, const char *line, size_t len)
 		continue_field(resp, v, (size_t)(end - v));
 		return;
 	}
-	resp->fields = xrealloc(resp->fields, (resp->nfields + 1) * sizeof(*resp->fields));
+	resp->fields = http_xrealloc(resp->fields, (resp->nfields + 1) * sizeof(*resp->fields));
 	f = &resp->fields[resp->nfields++];
-	f->name = xstrndup(line, (size_t)(colon - line));
-	f->value = xstrndup(v, (size_t)(end - v));
+	f->name = http_xstrndup(line, (size_t)(colon - line));
+	f->value = http_xstrndup(v, (size_t)(end - v));
 }
 
 /* The first occurrence of needle[0..nlen) in hay[0..len), or NULL (memmem is GNU). */
@@ -342,8 +346,8 @@ parse_response(const char *in, size_t len, struct http_resp *resp)
 	size_t		 hlen = 0, skip = 0;
 
 	if ((resp->status = parse_status(in)) == 0) {
-		resp->headers = xstrndup("", 0);
-		resp->body = xstrndup(in, len);
+		resp->headers = http_xstrndup("", 0);
+		resp->body = http_xstrndup(in, len);
 		resp->body_len = len;
 		return;
 	}
@@ -357,9 +361,9 @@ parse_response(const char *in, size_t len, struct http_resp *resp)
 		skip = 1;
 	} else
 		hlen = len;				/* no body: cut off in the headers */
-	resp->headers = xstrndup(in, hlen);
+	resp->headers = http_xstrndup(in, hlen);
 	resp->body_len = len - hlen - (hlen < len ? skip : 0);
-	resp->body = xstrndup(in + len - resp->body_len, resp->body_len);
+	resp->body = http_xstrndup(in + len - resp->body_len, resp->body_len);
 
 	end = resp->headers + hlen;
 	line = resp->headers + strcspn(resp->headers, "\n");	/* skip the status line */
@@ -548,9 +552,9 @@ http_call(const char *method, const char *path, const char *token,
 
 	while (extra != NULL && extra[n] != NULL)
 		n++;
-	hdrs = xrealloc(NULL, (n + 3) * sizeof(*hdrs));
+	hdrs = http_xrealloc(NULL, (n + 3) * sizeof(*hdrs));
 	if (token != NULL) {
-		auth = xrealloc(NULL, strlen(token) + sizeof("Authorization: Bearer "));
+		auth = http_xrealloc(NULL, strlen(token) + sizeof("Authorization: Bearer "));
 		strcpy(auth, "Authorization: Bearer ");
 		strcat(auth, token);
 		hdrs[i++] = auth;

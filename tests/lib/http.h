@@ -134,4 +134,8 @@ int		 fcgi_finish(int fd, struct http_resp *resp);
  */
 int		 http_worker_pids(long *pids, int max);
 
+/* Memory for the test library: out of memory ends the test with a message. */
+void	*http_xrealloc(void *p, size_t size);
+char	*http_xstrndup(const char *s, size_t len);
+
 #endif

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "receiver.h"
 
 #define RCV_MAX_HEADER	(64u * 1024)
@@ -71,27 +72,6 @@ struct in {
 	char		*p;
 	size_t		 len, cap, off;
 };
-
-/* Test code: running out of memory ends the test with a message. */
-static void *
-xrealloc(void *p, size_t size)
-{
-	if ((p = realloc(p, size)) == NULL) {
-		fprintf(stderr, "receiver: out of memory\n");
-		abort();
-	}
-	return p;
-}
-
-static char *
-xstrndup(const char *s, size_t len)
-{
-	char	*p = xrealloc(NULL, len + 1);
-
-	memcpy(p, s, len);
-	p[len] = '\0';
-	return p;
-}
 
 static double
 now(clockid_t clock)
@@ -172,7 +152,7 @@ in_fill(struct in *in)
 
 	while (in->cap - in->len < 16384 + 1) {
 		in->cap = in->cap == 0 ? 32768 : in->cap * 2;
-		in->p = xrealloc(in->p, in->cap);
+		in->p = http_xrealloc(in->p, in->cap);
 	}
 	do
 		n = recv(in->fd, in->p + in->len, in->cap - in->len - 1, 0);
@@ -261,7 +241,7 @@ static int
 read_chunked(struct in *in, struct rcv_req *req)
 {
 	const char	*line;
-	char		*x, *body = xstrndup("", 0);
+	char		*x, *body = http_xstrndup("", 0);
 	size_t		 len = 0, size;
 	long		 ll;
 
@@ -286,7 +266,7 @@ read_chunked(struct in *in, struct rcv_req *req)
 			}
 		if (memcmp(in->p + in->off + size, "\r\n", 2) != 0)
 			goto bad;
-		body = xrealloc(body, len + size + 1);
+		body = http_xrealloc(body, len + size + 1);
 		memcpy(body + len, in->p + in->off, size);
 		body[len += size] = '\0';
 		in->off += size + 2;
@@ -335,7 +315,7 @@ read_request(struct in *in, struct rcv_req *req)
 	    sp1 + 1, (size_t)(sp2 - sp1 - 1)) == -1 || eol - sp2 != 9 ||
 	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
 		return 400;
-	req->headers = xstrndup(eol + 2, eol == e ? 0 : (size_t)(e - eol));
+	req->headers = http_xstrndup(eol + 2, eol == e ? 0 : (size_t)(e - eol));
 	in->off = (size_t)(e + 4 - in->p);
 
 	if (rcv_header(req, "Transfer-Encoding", v, sizeof(v)) != NULL) {
@@ -361,7 +341,7 @@ read_request(struct in *in, struct rcv_req *req)
 	while (in->len - in->off < cl)
 		if (!in_fill(in))
 			return -1;
-	req->body = xstrndup(in->p + in->off, (size_t)cl);
+	req->body = http_xstrndup(in->p + in->off, (size_t)cl);
 	req->body_len = (size_t)cl;
 	return 0;
 }
@@ -412,9 +392,9 @@ script_get(struct rcv *r, const char *path)
 	for (s = r->scripts; s != NULL; s = s->next)
 		if (strcmp(s->path, path) == 0)
 			return s;
-	s = xrealloc(NULL, sizeof(*s));
+	s = http_xrealloc(NULL, sizeof(*s));
 	memset(s, 0, sizeof(*s));
-	s->path = xstrndup(path, strlen(path));
+	s->path = http_xstrndup(path, strlen(path));
 	s->next = r->scripts;
 	r->scripts = s;
 	return s;
@@ -430,7 +410,7 @@ arrive(struct rcv *r, struct rec *rec, int *delay_ms)
 	pthread_mutex_lock(&r->mtx);
 	if (r->nrecs == r->caprecs) {
 		r->caprecs = r->caprecs == 0 ? 64 : r->caprecs * 2;
-		r->recs = xrealloc(r->recs, r->caprecs * sizeof(*r->recs));
+		r->recs = http_xrealloc(r->recs, r->caprecs * sizeof(*r->recs));
 	}
 	r->recs[r->nrecs++] = rec;
 	rec->live = rec->listed = 1;
@@ -478,7 +458,7 @@ conn_main(void *arg)
 	struct conn	*c = arg;
 	struct rcv	*r = c->r;
 	struct in	 in = { .fd = c->fd };
-	struct rec	*rec = xrealloc(NULL, sizeof(*rec));
+	struct rec	*rec = http_xrealloc(NULL, sizeof(*rec));
 	int		 status, delay;
 
 	memset(rec, 0, sizeof(*rec));
@@ -556,7 +536,7 @@ accept_main(void *arg)
 			continue;
 		}
 		cloexec(fd);
-		c = xrealloc(NULL, sizeof(*c));
+		c = http_xrealloc(NULL, sizeof(*c));
 		memset(c, 0, sizeof(*c));
 		c->r = r;
 		c->fd = fd;
@@ -578,7 +558,7 @@ accept_main(void *arg)
 struct rcv *
 rcv_start(void)
 {
-	struct rcv		*r = xrealloc(NULL, sizeof(*r));
+	struct rcv		*r = http_xrealloc(NULL, sizeof(*r));
 	struct sockaddr_in	 sin = { .sin_family = AF_INET };
 	socklen_t		 slen = sizeof(sin);
 	pthread_condattr_t	 ca;
@@ -654,7 +634,7 @@ rcv_script(struct rcv *r, const char *path, const char *plan)
 			fprintf(stderr, "receiver: bad plan \"%s\" for %s\n", plan, path);
 			abort();
 		}
-		steps = xrealloc(steps, (n + 1) * sizeof(*steps));
+		steps = http_xrealloc(steps, (n + 1) * sizeof(*steps));
 		steps[n++] = v;
 		p += len + strspn(p + len, " ");
 		p += *p == ',';
@@ -726,8 +706,8 @@ rcv_copy(struct rcv *r, const char *path, size_t i, struct rcv_req *out)
 		if (!path_match(q->path, path) || k++ != i)
 			continue;
 		*out = *q;
-		out->headers = xstrndup(q->headers, strlen(q->headers));
-		out->body = xstrndup(q->body, q->body_len);
+		out->headers = http_xstrndup(q->headers, strlen(q->headers));
+		out->body = http_xstrndup(q->body, q->body_len);
 		pthread_mutex_unlock(&r->mtx);
 		return 1;
 	}
@@ -751,12 +731,12 @@ rcv_max_parallel(struct rcv *r, const char *header, const char *value)
 	int		  best = 0, n;
 
 	pthread_mutex_lock(&r->mtx);
-	vals = xrealloc(NULL, (r->nrecs + 1) * sizeof(*vals));
+	vals = http_xrealloc(NULL, (r->nrecs + 1) * sizeof(*vals));
 	for (size_t i = 0; i < r->nrecs; i++) {
 		vals[i] = NULL;
 		if (rcv_header(&r->recs[i]->req, header, buf, sizeof(buf)) != NULL &&
 		    (value == NULL || strcmp(buf, value) == 0))
-			vals[i] = xstrndup(buf, strlen(buf));
+			vals[i] = http_xstrndup(buf, strlen(buf));
 	}
 	/* the most overlapping intervals all hold the latest start among them */
 	for (size_t i = 0; i < r->nrecs; i++) {
