@@ -1,6 +1,8 @@
--- 70_dba_booking.sql: the DBA's functions for locations, staff, resources and
--- what a service needs (a DBA may also use plain INSERT/UPDATE: the tables
--- check themselves). Each raises 22023 with a message on a bad argument.
+-- 70_dba_booking.sql: the DBA's functions for services, locations, staff,
+-- resources and what a service needs (a DBA may also use plain INSERT/UPDATE:
+-- the tables check themselves). Each raises 22023 with a message on a bad
+-- argument. create_service lives here, not in 20_keys.sql, because a service
+-- is booking data like the rest of this file (set_service_needs edits it).
 
 -- Replaces the weekly hours of a location (format: parse_hours()).
 CREATE OR REPLACE FUNCTION calendence.set_location_hours(location uuid, hours jsonb) RETURNS void
@@ -135,4 +137,77 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no service %', service USING ERRCODE = '22023';
 	END IF;
+END $$;
+
+-- A new service of a business; returns its id. duration_min and
+-- duration_max (NULL: duration_min) are minutes, rate and a flat deposit are
+-- minor units (cents), a percentage deposit is in hundredths of a percent
+-- (10000: all of it). skills and resource_type: set_service_needs().
+-- Every argument is checked before the INSERT, with a sentence and a hint.
+CREATE OR REPLACE FUNCTION calendence.create_service(business uuid, name text,
+    duration_min integer, rate integer, duration_max integer DEFAULT NULL,
+    rate_type text DEFAULT 'flat', deposit_type text DEFAULT 'none',
+    deposit_amount integer DEFAULT 0, buffer_before_min integer DEFAULT 0,
+    buffer_after_min integer DEFAULT 0, description text DEFAULT NULL,
+    category text DEFAULT NULL, skills text[] DEFAULT '{}',
+    resource_type text DEFAULT NULL) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_max integer := coalesce(duration_max, duration_min);
+	v_id uuid;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM calendence.businesses b WHERE b.id = business) THEN
+		RAISE EXCEPTION 'no business %', coalesce(business::text, 'given')
+		    USING ERRCODE = '22023', HINT = 'create-business prints the id of a new business.';
+	END IF;
+	IF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 200 THEN
+		RAISE EXCEPTION 'a service needs a name of 1 to 200 characters'
+		    USING ERRCODE = '22023';
+	END IF;
+	IF duration_min IS NULL OR duration_min <= 0 OR v_max < duration_min THEN
+		RAISE EXCEPTION 'a service lasts a positive number of minutes, and its longest duration is no shorter than its shortest'
+		    USING ERRCODE = '22023', HINT = 'duration_min 60 (and duration_max 120 for a service of 1 to 2 hours).';
+	END IF;
+	IF rate IS NULL OR rate < 0 THEN
+		RAISE EXCEPTION 'the rate must be zero or more, in minor units (cents)'
+		    USING ERRCODE = '22023', HINT = '4500 for 45.00.';
+	END IF;
+	IF rate_type IS NULL OR rate_type NOT IN ('flat', 'hourly') THEN
+		RAISE EXCEPTION 'unknown rate type "%"', rate_type
+		    USING ERRCODE = '22023', HINT = 'flat (per booking) or hourly.';
+	END IF;
+	IF deposit_type IS NULL OR deposit_type NOT IN ('none', 'flat', 'percentage') THEN
+		RAISE EXCEPTION 'unknown deposit type "%"', deposit_type
+		    USING ERRCODE = '22023', HINT = 'none, flat (minor units) or percentage (hundredths of a percent).';
+	END IF;
+	IF deposit_amount IS NULL OR deposit_amount < 0
+	    OR (deposit_type = 'none' AND deposit_amount <> 0)
+	    OR (deposit_type = 'percentage' AND deposit_amount > 10000) THEN
+		RAISE EXCEPTION 'a deposit of % does not fit deposit type %', deposit_amount, deposit_type
+		    USING ERRCODE = '22023', HINT = 'none: 0; flat: minor units; percentage: 0 to 10000 (hundredths of a percent).';
+	END IF;
+	IF buffer_before_min IS NULL OR buffer_before_min < 0
+	    OR buffer_after_min IS NULL OR buffer_after_min < 0 THEN
+		RAISE EXCEPTION 'buffers are zero or more minutes' USING ERRCODE = '22023';
+	END IF;
+	IF length(description) > 5000 OR length(category) > 200 THEN
+		RAISE EXCEPTION 'the description is at most 5000 characters, the category at most 200'
+		    USING ERRCODE = '22023';
+	END IF;
+	IF NOT calendence.valid_tags(coalesce(skills, '{}')) THEN
+		RAISE EXCEPTION 'skills must be lowercase words' USING ERRCODE = '22023',
+		    HINT = 'Letters, digits, "_" and "-", up to 40 characters: detail, ceramic_coat.';
+	END IF;
+	IF resource_type !~ '^[a-z0-9][a-z0-9_-]{0,39}$' THEN
+		RAISE EXCEPTION 'resource type "%" is not a lowercase word', resource_type
+		    USING ERRCODE = '22023', HINT = 'Such as bay, machine or van.';
+	END IF;
+	INSERT INTO calendence.services (business_id, name, description, category,
+	    duration_min, duration_max, rate, rate_type, deposit_type, deposit_amount,
+	    buffer_before_min, buffer_after_min, required_skills, resource_type)
+	VALUES (business, name, description, category, duration_min, v_max, rate, rate_type,
+	    deposit_type, deposit_amount, buffer_before_min, buffer_after_min,
+	    coalesce(skills, '{}'), resource_type)
+	RETURNING id INTO v_id;
+	RETURN v_id;
 END $$;

@@ -1,4 +1,4 @@
-/* dba.c: the DBA functions of SPEC 2: create_hub, create_business, issue/revoke/roll keys, origins. */
+/* dba.c: the DBA functions of SPEC 2: create_hub, create_business, issue/revoke/roll keys, origins, create_service. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -701,4 +701,124 @@ Test(dba, set_allowed_origins_only_on_publishable_keys)
 	free(v);
 	free(hk), free(bk), free(pk), free(hk_id), free(bk_id), free(pk_id), free(biz);
 	free(hub);
+}
+
+/* Origins are stored as browsers send them; anything else is refused. */
+Test(dba, set_allowed_origins_normalises_and_refuses_what_no_browser_sends)
+{
+	static const char *const bad[] = {
+		"https://shop.example/path", "https://shop.example/?q=1", "null", "shop.example",
+		"https://user@shop.example", "https://shop.example:0", "https://shop.example:65536",
+		"https://shop.example#top", "https://", "", "https://shop .example",
+	};
+	char	*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char	*pk = fx_key("publishable", biz), *id = fx_key_id(pk), *v;
+	size_t	 i;
+
+	fx_exec("SELECT calendence.set_allowed_origins($1, '{HTTPS://Shop.Example/, "
+	    "https://shop.example:443, http://LOCALHOST:8080, http://[::1]:80, "
+	    "https://shop.example:8443/}')", id, NULL);
+	v = fx_value("SELECT allowed_origins FROM calendence.api_keys WHERE id = $1", id, NULL);
+	it_str_eq(v, "{https://shop.example,http://localhost:8080,http://[::1],"
+	    "https://shop.example:8443}", "lower case, no slash, default ports dropped, once each");
+	free(v);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_state(it_sqlstate("SELECT calendence.set_allowed_origins($1, "
+		    "ARRAY['https://ok.example', $2])", id, bad[i], NULL), ST_PARAM, "\"%s\"",
+		    bad[i]);
+	v = fx_value("SELECT allowed_origins FROM calendence.api_keys WHERE id = $1", id, NULL);
+	it_str_eq(v, "{https://shop.example,http://localhost:8080,http://[::1],"
+	    "https://shop.example:8443}", "a refusal changes nothing");
+	free(v), free(id), free(pk), free(biz), free(hub);
+}
+
+/* ---- create_service ---- */
+
+Test(dba, create_service_with_defaults_and_with_everything)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL), *id;
+	PGresult	*res;
+
+	id = fx_value("SELECT calendence.create_service($1, 'Basic Wash', 45, 2500)", biz, NULL);
+	res = it_query("SELECT business_id, name, duration_min, duration_max, rate, rate_type, "
+	    "deposit_type, deposit_amount, buffer_before_min, buffer_after_min, is_active, "
+	    "required_skills, resource_type FROM calendence.services WHERE id = $1", id, NULL);
+	cr_assert_eq(PQntuples(res), 1);
+	it_str_eq(it_col(res, 0, "business_id"), biz);
+	it_str_eq(it_col(res, 0, "name"), "Basic Wash");
+	it_str_eq(it_col(res, 0, "duration_min"), "45");
+	it_str_eq(it_col(res, 0, "duration_max"), "45", "no maximum: the minimum");
+	it_str_eq(it_col(res, 0, "rate"), "2500");
+	it_str_eq(it_col(res, 0, "rate_type"), "flat");
+	it_str_eq(it_col(res, 0, "deposit_type"), "none");
+	it_str_eq(it_col(res, 0, "deposit_amount"), "0");
+	it_str_eq(it_col(res, 0, "buffer_before_min"), "0");
+	it_str_eq(it_col(res, 0, "is_active"), "t");
+	it_str_eq(it_col(res, 0, "required_skills"), "{}");
+	cr_expect_null(it_col(res, 0, "resource_type"));
+	PQclear(res);
+	free(id);
+
+	id = fx_value("SELECT calendence.create_service($1, 'Full Detail', 120, 9000, 240, "
+	    "'hourly', 'percentage', 2500, 10, 15, 'Inside and out', 'Detailing', "
+	    "'{detail,wash}', 'bay')", biz, NULL);
+	res = it_query("SELECT concat_ws('|', duration_min, duration_max, rate, rate_type, "
+	    "deposit_type, deposit_amount, buffer_before_min, buffer_after_min, description, "
+	    "category, required_skills, resource_type) AS v FROM calendence.services "
+	    "WHERE id = $1", id, NULL);
+	it_str_eq(it_col(res, 0, "v"), "120|240|9000|hourly|percentage|2500|10|15|"
+	    "Inside and out|Detailing|{detail,wash}|bay");
+	PQclear(res);
+	free(id), free(biz), free(hub);
+}
+
+/* Each bad argument: 22023 with a sentence, and no row. $1 is the business. */
+static const struct {
+	const char	*sql;
+	const char	*what;
+} bad_services[] = {
+	{ "SELECT calendence.create_service(md5($1)::uuid, 'X', 30, 100)", "no business" },
+	{ "SELECT calendence.create_service(nullif($1::uuid, $1), 'X', 30, 100)",
+	    "NULL business" },
+	{ "SELECT calendence.create_service($1, '  ', 30, 100)", "blank name" },
+	{ "SELECT calendence.create_service($1, NULL, 30, 100)", "no name" },
+	{ "SELECT calendence.create_service($1, repeat('x', 201), 30, 100)", "long name" },
+	{ "SELECT calendence.create_service($1, 'X', 0, 100)", "zero minutes" },
+	{ "SELECT calendence.create_service($1, 'X', NULL, 100)", "no duration" },
+	{ "SELECT calendence.create_service($1, 'X', 60, 100, 30)", "max below min" },
+	{ "SELECT calendence.create_service($1, 'X', 30, -1)", "negative rate" },
+	{ "SELECT calendence.create_service($1, 'X', 30, NULL)", "no rate" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, rate_type => 'daily')",
+	    "rate type" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, deposit_type => 'some')",
+	    "deposit type" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, deposit_amount => 5)",
+	    "deposit without a type" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, deposit_type => 'percentage', "
+	    "deposit_amount => 10001)", "over 100 %" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, deposit_type => 'flat', "
+	    "deposit_amount => -5)", "negative deposit" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, buffer_before_min => -1)",
+	    "negative buffer" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, description => repeat('x', 5001))",
+	    "long description" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, skills => '{Detail}')",
+	    "skill in capitals" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, skills => '{NULL}')", "NULL skill" },
+	{ "SELECT calendence.create_service($1, 'X', 30, 100, resource_type => 'Bay 1')",
+	    "resource type" },
+};
+
+Test(dba, create_service_refuses_each_bad_argument_with_a_sentence)
+{
+	char	*hub = fx_hub("pro"), *biz = fx_business(hub, NULL), *n;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(bad_services) / sizeof(bad_services[0]); i++)
+		expect_state(it_sqlstate(bad_services[i].sql, biz, NULL), ST_PARAM, "%s",
+		    bad_services[i].what);
+	n = fx_value("SELECT count(*) FROM calendence.services WHERE business_id = $1", biz,
+	    NULL);
+	it_str_eq(n, "0");
+	free(n), free(biz), free(hub);
 }
