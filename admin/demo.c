@@ -56,6 +56,21 @@ demo_print(FILE *f, const char *hub, const char *biz, const PGresult *keys)
 	return fflush(f) == EOF || ferror(f) ? -1 : 0;
 }
 
+/*
+ * demo --json: the same settings as one JSON object, written with printf
+ * so that no JSON library keeps a copy of the tokens.
+ */
+static int
+demo_print_json(const char *hub, const char *biz, const PGresult *keys)
+{
+	printf("{\n  \"DEMO_HUB_ID\": \"%s\",\n  \"DEMO_BUSINESS_ID\": \"%s\",\n"
+	    "  \"DEMO_HUB_KEY\": \"%s\",\n  \"DEMO_BIZ_KEY\": \"%s\",\n"
+	    "  \"DEMO_PUB_KEY\": \"%s\"\n}\n", hub, biz,
+	    PQgetvalue(keys, 0, 0), PQgetvalue(keys, 0, 1),
+	    PQgetvalue(keys, 0, 2));
+	return fflush(stdout) == EOF || ferror(stdout) ? -1 : 0;
+}
+
 /* Replaces the contents of the env file open on *fd (mode 0600); closes it. */
 static int
 demo_env_write(int *fd, const char *path, const char *hub, const char *biz,
@@ -136,7 +151,8 @@ demo_keys(PGconn *db, const char *dir, char *hub, char *biz, size_t size)
 /*
  * demo [--dir DIR] [--env FILE]: makes the demo tenant if missing (DIR's
  * demo.sql), replaces its 'demo' keys, and prints (and writes to FILE) the
- * ids and the new keys. 0, or 1.
+ * ids and the new keys (--json: as one object; FILE keeps the shell
+ * form). 0, or 1.
  */
 int
 adm_cmd_demo(PGconn *db, const struct adm_args *a)
@@ -156,7 +172,8 @@ adm_cmd_demo(PGconn *db, const struct adm_args *a)
 		dir = adm_sql_dir_default();
 	if ((keys = demo_keys(db, dir, hub, biz, sizeof(hub))) == NULL)
 		goto out;
-	if (demo_print(stdout, hub, biz, keys) == -1) {
+	if ((a->json ? demo_print_json(hub, biz, keys) :
+	    demo_print(stdout, hub, biz, keys)) == -1) {
 		adm_errmsg("stdout: %s", strerror(errno));
 		goto out;
 	}

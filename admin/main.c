@@ -16,15 +16,39 @@ static const struct opt_def {
 	const char	*name;		/* after the "--" */
 	bool		 has_value;
 } opts[OPT__MAX] = {
+	[OPT_ADDRESS] = { "address", true },
 	[OPT_ALL] = { "all", false },
+	[OPT_BUFFER_AFTER] = { "buffer-after", true },
+	[OPT_BUFFER_BEFORE] = { "buffer-before", true },
 	[OPT_BUSINESS] = { "business", true },
+	[OPT_CATEGORY] = { "category", true },
+	[OPT_DEPOSIT] = { "deposit", true },
+	[OPT_DESCRIPTION] = { "description", true },
 	[OPT_DIR] = { "dir", true },
 	[OPT_ENV] = { "env", true },
 	[OPT_EXPIRES] = { "expires", true },
 	[OPT_GRACE] = { "grace", true },
+	[OPT_HOURS] = { "hours", true },
 	[OPT_HUB] = { "hub", true },
+	[OPT_JSON] = { "json", false },
 	[OPT_LABEL] = { "label", true },
+	[OPT_LOCATION] = { "location", true },
+	[OPT_RATE_TYPE] = { "rate-type", true },
+	[OPT_REASON] = { "reason", true },
+	[OPT_RESOURCE_TYPE] = { "resource-type", true },
+	[OPT_SKILLS] = { "skills", true },
+	[OPT_TIMEZONE] = { "timezone", true },
 };
+
+/* The command being run, for the messages of the database's refusals. */
+static const char *current_cmd = PROG;
+
+/* The name of the command being run (PROG before one is chosen). */
+const char *
+adm_cmd_name(void)
+{
+	return current_cmd;
+}
 
 /* The usage line of one command, on stderr. */
 void
@@ -39,14 +63,26 @@ enum cmd {
 	CMD_CREATE_BUSINESS,
 	CMD_ISSUE_KEY,
 	CMD_LIST_KEYS,
+	CMD_FIND_KEY,
 	CMD_REVOKE_KEY,
 	CMD_ROLL_KEY,
 	CMD_SET_ORIGINS,
+	CMD_CREATE_SERVICE,
+	CMD_SET_SERVICE_NEEDS,
+	CMD_CREATE_LOCATION,
+	CMD_SET_LOCATION_HOURS,
+	CMD_CREATE_STAFF,
+	CMD_SET_STAFF_HOURS,
+	CMD_BLOCK_STAFF_DATE,
+	CMD_CREATE_RESOURCE,
+	CMD_BLOCK_RESOURCE,
 	CMD_DEMO,
 	CMD_MAINTENANCE,
 	CMD_HELP,
 	CMD__MAX
 };
+
+#define HOURS_EG	"HOURS: '{\"monday\": [\"09:00-12:00\", \"13:00-17:00\"]}'"
 
 static const struct adm_command commands[CMD__MAX] = {
 	[CMD_MIGRATE] = { "migrate", adm_cmd_migrate, 0, 0, OPTBIT(OPT_DIR),
@@ -63,20 +99,78 @@ static const struct adm_command commands[CMD__MAX] = {
 	    OPTBIT(OPT_LABEL) | OPTBIT(OPT_EXPIRES),
 	    "issue-key hub|business|publishable OWNER_ID [--label LABEL]"
 	    " [--expires TIMESTAMPTZ]",
-	    "issue a key; prints the token, which is shown only once" },
+	    "issue a key; prints its id and the token, which is shown only"
+	    " once" },
 	[CMD_LIST_KEYS] = { "list-keys", adm_cmd_list_keys, 0, 0,
 	    OPTBIT(OPT_HUB) | OPTBIT(OPT_BUSINESS) | OPTBIT(OPT_ALL),
 	    "list-keys [--hub HUB_ID | --business BUSINESS_ID] [--all]",
 	    "list live keys (--all: also revoked and expired ones)" },
+	[CMD_FIND_KEY] = { "find-key", adm_cmd_find_key, 1, 1, 0,
+	    "find-key TOKEN|-",
+	    "the key of a token (-: read from stdin), by its hash; never"
+	    " prints the token" },
 	[CMD_REVOKE_KEY] = { "revoke-key", adm_cmd_revoke_key, 1, 1, 0,
-	    "revoke-key KEY_ID", "revoke a key at once" },
+	    "revoke-key KEY", "revoke a key at once (KEY: its id, or its display"
+	    " form such as cal_biz_WONP when no other key has it)" },
 	[CMD_ROLL_KEY] = { "roll-key", adm_cmd_roll_key, 1, 1,
 	    OPTBIT(OPT_GRACE),
-	    "roll-key KEY_ID [--grace INTERVAL]",
-	    "replace a key; the old one works for the grace (24 hours)" },
+	    "roll-key KEY [--grace INTERVAL]",
+	    "replace a key; prints the new one's id and token; the old one"
+	    " works for the grace (24 hours)" },
 	[CMD_SET_ORIGINS] = { "set-origins", adm_cmd_set_origins, 1, -1, 0,
-	    "set-origins KEY_ID [ORIGIN ...]",
+	    "set-origins KEY [ORIGIN ...]",
 	    "origins a publishable key may be used from (none: any)" },
+	[CMD_CREATE_SERVICE] = { "create-service", adm_cmd_create_service, 4, 4,
+	    OPTBIT(OPT_RATE_TYPE) | OPTBIT(OPT_DEPOSIT) |
+	    OPTBIT(OPT_BUFFER_BEFORE) | OPTBIT(OPT_BUFFER_AFTER) |
+	    OPTBIT(OPT_DESCRIPTION) | OPTBIT(OPT_CATEGORY) | OPTBIT(OPT_SKILLS) |
+	    OPTBIT(OPT_RESOURCE_TYPE),
+	    "create-service BUSINESS_ID NAME MINUTES[-MAX_MINUTES] RATE"
+	    " [--rate-type flat|hourly] [--deposit AMOUNT|PERCENT%]"
+	    " [--buffer-before MINUTES] [--buffer-after MINUTES]"
+	    " [--description TEXT] [--category TEXT] [--skills SKILL,...]"
+	    " [--resource-type TYPE]",
+	    "create a service (RATE and AMOUNT in cents); prints its id" },
+	[CMD_SET_SERVICE_NEEDS] = { "set-service-needs",
+	    adm_cmd_set_service_needs, 1, 1,
+	    OPTBIT(OPT_SKILLS) | OPTBIT(OPT_RESOURCE_TYPE),
+	    "set-service-needs SERVICE_ID [--skills SKILL,...]"
+	    " [--resource-type TYPE]",
+	    "what a service needs: staff with all the skills, a resource of"
+	    " the type (left out: none)" },
+	[CMD_CREATE_LOCATION] = { "create-location", adm_cmd_create_location,
+	    2, 2, OPTBIT(OPT_ADDRESS) | OPTBIT(OPT_TIMEZONE) | OPTBIT(OPT_HOURS),
+	    "create-location BUSINESS_ID NAME [--address TEXT]"
+	    " [--timezone ZONE] [--hours HOURS]",
+	    "create a location (zone: the business's); prints its id; "
+	    HOURS_EG },
+	[CMD_SET_LOCATION_HOURS] = { "set-location-hours",
+	    adm_cmd_set_location_hours, 2, 2, 0,
+	    "set-location-hours LOCATION_ID HOURS",
+	    "replace a location's weekly hours (days left out: closed)" },
+	[CMD_CREATE_STAFF] = { "create-staff", adm_cmd_create_staff, 3, 3,
+	    OPTBIT(OPT_SKILLS) | OPTBIT(OPT_HOURS),
+	    "create-staff BUSINESS_ID NAME LOCATION_ID[,LOCATION_ID...]"
+	    " [--skills SKILL,...] [--hours HOURS]",
+	    "create a staff member working at the locations; prints the id" },
+	[CMD_SET_STAFF_HOURS] = { "set-staff-hours", adm_cmd_set_staff_hours,
+	    2, 2, OPTBIT(OPT_LOCATION),
+	    "set-staff-hours STAFF_ID HOURS [--location LOCATION_ID]",
+	    "replace a staff member's hours (no --location: at each of"
+	    " theirs)" },
+	[CMD_BLOCK_STAFF_DATE] = { "block-staff-date", adm_cmd_block_staff_date,
+	    2, 2, OPTBIT(OPT_REASON),
+	    "block-staff-date STAFF_ID YYYY-MM-DD [--reason TEXT]",
+	    "a local date on which a staff member takes no booking" },
+	[CMD_CREATE_RESOURCE] = { "create-resource", adm_cmd_create_resource,
+	    3, 3, 0,
+	    "create-resource LOCATION_ID TYPE NAME",
+	    "create a resource (TYPE such as bay or van); prints its id" },
+	[CMD_BLOCK_RESOURCE] = { "block-resource", adm_cmd_block_resource, 3, 3,
+	    OPTBIT(OPT_REASON),
+	    "block-resource RESOURCE_ID STARTS ENDS [--reason TEXT]",
+	    "a period [STARTS, ENDS) in which a resource cannot be used;"
+	    " prints the block's id" },
 	[CMD_DEMO] = { "demo", adm_cmd_demo, 0, 0, OPTBIT(OPT_DIR) | OPTBIT(OPT_ENV),
 	    "demo [--dir DIR] [--env FILE]",
 	    "load the demo business (DIR/demo.sql) and print fresh demo keys" },
@@ -90,10 +184,12 @@ usage(FILE *f)
 {
 	size_t	 i;
 
-	fprintf(f, "usage: " PROG " [--db CONNINFO] COMMAND [ARGUMENTS]\n\n"
+	fprintf(f, "usage: " PROG " [--db CONNINFO] [--json] COMMAND [ARGUMENTS]\n"
+	    "       " PROG " --version\n\n"
 	    "The database is CONNINFO (\"key=value ...\" or a postgresql://\n"
 	    "URI), completed from the PG* environment (PGHOST, PGPORT,\n"
-	    "PGDATABASE, ...).\n\n"
+	    "PGDATABASE, ...). --json (before or after the command): the\n"
+	    "answer as one JSON object or array on stdout.\n\n"
 	    "commands:\n");
 	for (i = 0; i < nitems(commands); i++)
 		fprintf(f, "  %s\n      %s\n", commands[i].usage,
@@ -148,7 +244,7 @@ args_parse(struct adm_args *a, const struct adm_command *cmd, int argc,
 		if (strcmp(argv[i], "--help") == 0)
 			return 1;
 		if ((o = opt_find(argv[i] + 2, &value)) == -1 ||
-		    (cmd->opts & OPTBIT(o)) == 0) {
+		    ((cmd->opts | OPTBIT(OPT_JSON)) & OPTBIT(o)) == 0) {
 			adm_errmsg("%s: unknown option %s", cmd->name, argv[i]);
 			return -1;
 		}
@@ -165,6 +261,7 @@ args_parse(struct adm_args *a, const struct adm_command *cmd, int argc,
 		}
 		a->opt[o] = opts[o].has_value ? value : "";
 	}
+	a->json = a->opt[OPT_JSON] != NULL;
 	if (a->npos < cmd->minpos ||
 	    (cmd->maxpos >= 0 && a->npos > cmd->maxpos)) {
 		adm_errmsg("%s: wrong number of arguments", cmd->name);
@@ -186,11 +283,12 @@ command_find(const char *name)
 }
 
 /*
- * Reads the global options before the command: --db CONNINFO, --help.
- * Returns the index of the command word, 0 for help, or -1 on a usage error.
+ * Reads the global options before the command: --db CONNINFO, --json,
+ * --help, --version (printed here). Returns the index of the command word,
+ * 0 for help, -2 once the version is printed, or -1 on a usage error.
  */
 static int
-global_opts(int argc, char *argv[], const char **conninfo)
+global_opts(int argc, char *argv[], const char **conninfo, bool *json)
 {
 	int	 i;
 
@@ -198,7 +296,13 @@ global_opts(int argc, char *argv[], const char **conninfo)
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0)
 			return 0;
-		if (strncmp(argv[i], "--db=", 5) == 0)
+		if (strcmp(argv[i], "--version") == 0) {
+			puts(PROG " " ADM_VERSION);
+			return -2;
+		}
+		if (strcmp(argv[i], "--json") == 0)
+			*json = true;
+		else if (strncmp(argv[i], "--db=", 5) == 0)
 			*conninfo = argv[i] + 5;
 		else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
 			*conninfo = argv[++i];
@@ -224,9 +328,12 @@ main(int argc, char *argv[])
 	struct adm_args		 a;
 	const char		*conninfo = NULL;
 	PGconn			*db;
+	bool			 json = false;
 	int			 i, rc;
 
-	if ((i = global_opts(argc, argv, &conninfo)) == -1) {
+	if ((i = global_opts(argc, argv, &conninfo, &json)) == -2)
+		return 0;
+	if (i == -1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -251,6 +358,8 @@ main(int argc, char *argv[])
 			    cmd->usage, cmd->summary);
 		return rc == -1 ? EXIT_USAGE : 0;
 	}
+	a.json = a.json || json;
+	current_cmd = cmd->name;
 	if (sodium_init() == -1) {
 		adm_errmsg("libsodium failed to start");
 		return 1;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json.h>
 #include <libpq-fe.h>
 
 #include "admin.h"
@@ -263,6 +264,42 @@ migrations_apply(PGconn *db, const struct sql_files *mig, bool *applied)
 	return 0;
 }
 
+/* migrate --json: {"applied": [the versions applied now]}. 0, or 1. */
+static int
+applied_json(const struct sql_files *mig, const bool *applied)
+{
+	json_object	*obj, *list, *v;
+	const char	*s;
+	int		 i, rc = 1;
+
+	obj = json_object_new_object();
+	if ((list = json_object_new_array()) == NULL || obj == NULL ||
+	    json_object_object_add(obj, "applied", list) != 0) {
+		json_object_put(list);
+		goto out;
+	}
+	for (i = 0; i < mig->n; i++) {
+		if (!applied[i])
+			continue;
+		v = json_object_new_string_len(mig->names[i]->d_name,
+		    (int)strlen(mig->names[i]->d_name) - 4);
+		if (v == NULL || json_object_array_add(list, v) != 0) {
+			json_object_put(v);
+			goto out;
+		}
+	}
+	if ((s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED)) != NULL) {
+		puts(s);
+		rc = 0;
+	}
+ out:
+	if (rc != 0)
+		adm_errmsg("out of memory");
+	json_object_put(obj);
+	return rc;
+}
+
 /* ./sql when run from a source tree, else the installed copy. */
 const char *
 adm_sql_dir_default(void)
@@ -315,16 +352,16 @@ adm_cmd_migrate(PGconn *db, const struct adm_args *a)
 		adm_rollback(db);
 		goto out;
 	}
-	for (i = 0; i < mig.n; i++) {
+	rc = a->json ? applied_json(&mig, applied) : 0;
+	for (i = 0; i < mig.n && !a->json; i++) {
 		if (applied[i]) {
 			printf("applied %.*s\n", (int)(strlen(
 			    mig.names[i]->d_name) - 4), mig.names[i]->d_name);
 			n++;
 		}
 	}
-	if (n == 0)
+	if (n == 0 && !a->json)
 		puts("up to date");
-	rc = 0;
  out:
 	free(applied);
 	sql_files_free(&mig);

@@ -51,13 +51,37 @@ static const struct stmt_def {
 	    " END;"
 	    " END LOOP; END $$", 0 },
 	[ADM_CREATE_HUB] = {
-	    "SELECT calendence.create_hub($1::text, $2::text)", 2 },
+	    "SELECT calendence.create_hub($1::text, $2::text) AS id", 2 },
 	[ADM_CREATE_BUSINESS] = {
 	    "SELECT calendence.create_business($1::uuid, $2::text,"
-	    " $3::text, $4::text)", 4 },
+	    " $3::text, $4::text) AS id", 4 },
 	[ADM_ISSUE_KEY] = {
 	    "SELECT calendence.issue_key($1::text, $2::uuid,"
 	    " $3::text, $4::timestamptz)", 4 },
+	/* $1: the token's SHA-256 in hex, hashed here: no token is ever sent */
+	[ADM_KEY_BY_HASH] = {
+	    "SELECT id FROM calendence.api_keys"
+	    " WHERE token_hash = decode($1::text, 'hex')", 1 },
+	/* a key by id or display form: the candidates, oldest first */
+	[ADM_KEY_RESOLVE] = {
+	    "SELECT k.id, k.display, k.kind,"
+	    "       calendence.rfc3339(k.created_at) AS created,"
+	    "       CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'"
+	    "            WHEN k.expires_at <= now() THEN 'expired'"
+	    "            ELSE 'live' END AS state"
+	    "  FROM calendence.api_keys k"
+	    " WHERE k.id::text = lower($1::text) OR k.display = $1::text"
+	    " ORDER BY k.created_at, k.id", 1 },
+	[ADM_FIND_KEY] = {
+	    "SELECT k.id, k.display, k.kind,"
+	    "       coalesce(k.hub_id, k.business_id) AS owner, k.label,"
+	    "       calendence.rfc3339(k.created_at) AS created,"
+	    "       calendence.rfc3339(k.last_used_at) AS last_used,"
+	    "       calendence.rfc3339(k.expires_at) AS expires,"
+	    "       calendence.rfc3339(k.revoked_at) AS revoked,"
+	    "       array_to_string(k.allowed_origins, ' ') AS origins"
+	    "  FROM calendence.api_keys k"
+	    " WHERE k.token_hash = decode($1::text, 'hex')", 1 },
 	[ADM_LIST_KEYS] = {
 	    "SELECT k.id, k.display, k.kind,"
 	    "       coalesce(k.hub_id, k.business_id) AS owner, k.label,"
@@ -85,6 +109,10 @@ static const struct stmt_def {
 	[ADM_SET_ORIGINS] = {
 	    "SELECT calendence.set_allowed_origins($1::uuid, nullif(ARRAY("
 	    "SELECT json_array_elements_text($2::json)), '{}'::text[]))", 2 },
+	/* $1 a key's id: its origins as a JSON array (NULL: any) */
+	[ADM_KEY_ORIGINS] = {
+	    "SELECT id, to_json(nullif(allowed_origins, '{}')) AS origins"
+	    "  FROM calendence.api_keys WHERE id = $1::uuid", 1 },
 	[ADM_DEMO_REVOKE] = {
 	    "UPDATE calendence.api_keys SET revoked_at = now()"
 	    " WHERE label = $3 AND revoked_at IS NULL"
@@ -98,7 +126,171 @@ static const struct stmt_def {
 	[ADM_MAINTENANCE] = {
 	    "SELECT sessions_removed, windows_removed"
 	    "  FROM calendence.maintenance()", 0 },
+	/*
+	 * The booking side (booking.c). A list (SKILL,...) is split here, its
+	 * words trimmed; MINUTES is "60" or "60-120"; a deposit "500" is flat,
+	 * "25%" a percentage (in hundredths of a percent, as the table keeps it).
+	 */
+	[ADM_CREATE_SERVICE] = {
+	    "SELECT calendence.create_service($1::uuid, $2::text,"
+	    " split_part($3::text, '-', 1)::integer, $4::integer,"
+	    " nullif(split_part($3::text, '-', 2), '')::integer,"
+	    " coalesce($5::text, 'flat'),"
+	    " CASE WHEN $6::text IS NULL THEN 'none'"
+	    "      WHEN $6::text LIKE '%\\%' THEN 'percentage' ELSE 'flat' END,"
+	    " CASE WHEN $6::text LIKE '%\\%'"
+	    "      THEN round(rtrim($6::text, '%')::numeric * 100)::integer"
+	    "      ELSE coalesce($6::integer, 0) END,"
+	    " coalesce($7::integer, 0), coalesce($8::integer, 0), $9::text,"
+	    " $10::text, ARRAY(SELECT btrim(s) FROM"
+	    "  unnest(string_to_array($11::text, ',')) s WHERE btrim(s) <> ''),"
+	    " $12::text) AS id", 12 },
+	[ADM_SET_SERVICE_NEEDS] = {
+	    "SELECT calendence.set_service_needs($1::uuid, ARRAY(SELECT btrim(s)"
+	    " FROM unnest(string_to_array($2::text, ',')) s"
+	    " WHERE btrim(s) <> ''), $3::text)", 3 },
+	[ADM_CREATE_LOCATION] = {
+	    "SELECT calendence.create_location($1::uuid, $2::text, $3::text,"
+	    " $4::text, $5::jsonb) AS id", 5 },
+	[ADM_SET_LOCATION_HOURS] = {
+	    "SELECT calendence.set_location_hours($1::uuid, $2::jsonb)", 2 },
+	[ADM_CREATE_STAFF] = {
+	    "SELECT calendence.create_staff($1::uuid, $2::text,"
+	    " ARRAY(SELECT btrim(s)::uuid FROM"
+	    "  unnest(string_to_array($3::text, ',')) s WHERE btrim(s) <> ''),"
+	    " ARRAY(SELECT btrim(s) FROM unnest(string_to_array($4::text, ',')) s"
+	    "  WHERE btrim(s) <> ''), $5::jsonb) AS id", 5 },
+	[ADM_SET_STAFF_HOURS] = {
+	    "SELECT calendence.set_staff_hours($1::uuid, $2::jsonb, $3::uuid)",
+	    3 },
+	[ADM_BLOCK_STAFF_DATE] = {
+	    "SELECT calendence.block_staff_date($1::uuid, $2::date, $3::text)",
+	    3 },
+	[ADM_CREATE_RESOURCE] = {
+	    "SELECT calendence.create_resource($1::uuid, $2::text, $3::text)"
+	    " AS id", 3 },
+	[ADM_BLOCK_RESOURCE] = {
+	    "SELECT calendence.block_resource($1::uuid, $2::timestamptz,"
+	    " $3::timestamptz, $4::text) AS id", 4 },
 };
+
+/*
+ * The database's refusals in words: the first row whose SQLSTATE (NULL:
+ * any), constraint (NULL: any) and start of the primary message (NULL: any)
+ * match says 'say'; when it matched a start of message, the rest of that
+ * message follows (the value PostgreSQL quotes). No row: the message as it
+ * is, which for the calendence functions' own RAISEs (22023) is a sentence.
+ */
+static const struct pg_words {
+	const char	*state;
+	const char	*constraint;
+	const char	*prefix;
+	const char	*say;
+} pg_words[] = {
+	{ "23514", "api_keys_origins_publishable_only", NULL,
+	    "only publishable keys have allowed origins" },
+	{ "23514", "api_keys_label_check", NULL,
+	    "a label is at most 200 characters" },
+	{ "23505", "api_keys_token_hash_key", NULL,
+	    "the new token collided with another; run the command again" },
+	{ "23514", "hubs_name_check", NULL,
+	    "a hub's name is 1 to 200 characters, not all blank" },
+	{ "23503", "hubs_plan_fkey", NULL, "no such plan" },
+	{ "23514", "businesses_name_check", NULL,
+	    "a business's name is 1 to 200 characters, not all blank" },
+	{ "23514", "businesses_slug_check", NULL,
+	    "a slug is lowercase letters and digits joined by single hyphens,"
+	    " at most 100 characters (acme-wash)" },
+	{ "23505", "businesses_slug_key", NULL,
+	    "another business has this slug; choose another" },
+	{ "23514", "locations_name_check", NULL,
+	    "a location's name is 1 to 200 characters, not all blank" },
+	{ "23514", "locations_address_check", NULL,
+	    "an address is at most 500 characters" },
+	{ "23514", "staff_name_check", NULL,
+	    "a staff member's name is 1 to 200 characters, not all blank" },
+	{ "23514", "staff_skills_check", NULL,
+	    "skills are lowercase words of letters, digits, _ and -"
+	    " (detail,ceramic_coat)" },
+	{ "23514", "services_required_skills_check", NULL,
+	    "skills are lowercase words of letters, digits, _ and -"
+	    " (detail,ceramic_coat)" },
+	{ "23514", "services_resource_type_check", NULL,
+	    "a resource type is a lowercase word (bay, machine, van)" },
+	{ "23514", "resources_type_check", NULL,
+	    "a resource type is a lowercase word (bay, machine, van)" },
+	{ "23514", "resources_name_check", NULL,
+	    "a resource's name is 1 to 200 characters, not all blank" },
+	{ "23514", "location_hours_check", NULL,
+	    "each range of hours opens before it closes" },
+	{ "23514", "staff_hours_check", NULL,
+	    "each range of hours starts before it ends" },
+	{ "23505", "location_hours_pkey", NULL,
+	    "two ranges of hours open at the same time on one day" },
+	{ "23505", "staff_hours_staff_id_location_id_weekday_starts_key", NULL,
+	    "two ranges of hours start at the same time on one day" },
+	{ "23503", "staff_hours_staff_id_location_id_fkey", NULL,
+	    "the staff member does not work at that location" },
+	{ "23503", "staff_blocked_dates_staff_id_fkey", NULL,
+	    "no staff member has this id" },
+	{ "23514", "staff_blocked_dates_reason_check", NULL,
+	    "a reason is at most 500 characters" },
+	{ "23503", "resource_blocks_resource_id_fkey", NULL,
+	    "no resource has this id" },
+	{ "23514", "resource_blocks_reason_check", NULL,
+	    "a reason is at most 500 characters" },
+	{ "23514", "resource_blocks_during_check", NULL,
+	    "a block needs a start, before its end" },
+	{ "23503", NULL, NULL, "it names something that does not exist" },
+	{ "23505", NULL, NULL, "it exists already" },
+	{ "23514", NULL, NULL, "a value is out of the allowed range" },
+	{ "23502", NULL, NULL, "a required value is missing" },
+	{ NULL, NULL, "invalid input syntax for type uuid: ",
+	    "not an id (a UUID, as the create-* commands print): " },
+	{ NULL, NULL, "invalid input syntax for type integer: ",
+	    "not a whole number: " },
+	{ NULL, NULL, "invalid input syntax for type numeric: ",
+	    "not a number: " },
+	{ NULL, NULL, "invalid input syntax for type date: ",
+	    "not a date (YYYY-MM-DD): " },
+	{ NULL, NULL, "invalid input syntax for type timestamp with time zone: ",
+	    "not a time (2026-12-01T08:00:00-06:00): " },
+	{ NULL, NULL, "invalid input syntax for type interval: ",
+	    "not an interval ('1 hour', '30 minutes'): " },
+	{ NULL, NULL, "invalid input syntax for type json",
+	    "not JSON (hours: {\"monday\": [\"09:00-17:00\"]})" },
+	{ NULL, NULL, "value too long for type ", "a value is too long: " },
+	{ NULL, NULL, "date/time field value out of range: ",
+	    "not a valid date or time: " },
+	{ "22008", NULL, NULL, "not a valid date or time" },
+	{ "22003", NULL, NULL, "a number out of range" },
+	{ "42883", NULL, NULL, "the database lacks calendence's functions:"
+	    " run " PROG " migrate" },
+	{ "3F000", NULL, NULL, "the database has no calendence schema:"
+	    " run " PROG " migrate" },
+};
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The row of pg_words for this refusal, or NULL. */
+static const struct pg_words *
+pg_words_find(const char *state, const char *constraint, const char *msg)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(pg_words); i++) {
+		const struct pg_words *w = &pg_words[i];
+
+		if ((w->state == NULL || (state != NULL &&
+		    strcmp(w->state, state) == 0)) &&
+		    (w->constraint == NULL || (constraint != NULL &&
+		    strcmp(w->constraint, constraint) == 0)) &&
+		    (w->prefix == NULL ||
+		    strncmp(msg, w->prefix, strlen(w->prefix)) == 0))
+			return w;
+	}
+	return NULL;
+}
 
 /*
  * Writes "calendence-admin: " and the message on stderr, through the
@@ -119,26 +311,38 @@ adm_errmsg(const char *fmt, ...)
 }
 
 /*
- * Prints PostgreSQL's primary message for 'res' (or, without one, the
- * first line of the connection's message), after 'what' when not NULL.
+ * Says why the database refused, after 'what' (NULL: the command's name):
+ * in pg_words' words when a row matches, else PostgreSQL's primary message
+ * (or, without one, the first line of the connection's); then its hint.
  */
 void
 adm_pg_warn(PGconn *db, const PGresult *res, const char *what)
 {
-	const char	*msg = NULL;
+	const struct pg_words	*w = NULL;
+	const char		*msg = NULL, *hint = NULL, *rest = "";
 
-	if (res != NULL)
+	if (res != NULL) {
 		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	}
 	if (msg == NULL && db != NULL)
 		msg = PQerrorMessage(db);
 	if ((msg == NULL || *msg == '\0') && res != NULL)
 		msg = PQresStatus(PQresultStatus(res));
 	if (msg == NULL || *msg == '\0')
 		msg = "unknown database error";
-	if (what != NULL)
-		adm_errmsg("%s: %.*s", what, (int)strcspn(msg, "\n"), msg);
-	else
-		adm_errmsg("%.*s", (int)strcspn(msg, "\n"), msg);
+	if (res != NULL && (w = pg_words_find(
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE),
+	    PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME), msg)) != NULL)
+		rest = w->prefix != NULL ? msg + strlen(w->prefix) : "";
+	if (what == NULL)
+		what = adm_cmd_name();
+	if (w != NULL)
+		msg = w->say;
+	adm_errmsg("%s: %s%.*s", what, msg, (int)strcspn(rest, "\n"), rest);
+	/* PostgreSQL's own hints (datestyle, casts) would confuse our words */
+	if (hint != NULL && w == NULL)
+		adm_errmsg("%s: hint: %.*s", what, (int)strcspn(hint, "\n"), hint);
 }
 
 /* Shows the server's warnings; its notices ("already exists") are noise. */
@@ -235,68 +439,19 @@ adm_token_check(const char *s, enum token_kind want)
 	return 0;
 }
 
-/* Prints the one value 'st' returns: 0, or 1 after an error. */
+/* Prints the one value 'st' returns (--json: {column: value}): 0, or 1. */
 int
-adm_print_value(PGconn *db, enum adm_stmt st, const char *const *params)
+adm_print_value(PGconn *db, const struct adm_args *a, enum adm_stmt st,
+    const char *const *params)
 {
 	PGresult	*res;
+	int		 rc;
 
 	if ((res = adm_query(db, st, params)) == NULL)
 		return 1;
-	puts(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
-}
-
-/*
- * Prints the token 'st' returns, the only time it is ever shown, once
- * adm_token_check has found it well formed; wipes it. 0, or 1.
- */
-int
-adm_print_token(PGconn *db, enum adm_stmt st, const char *const *params)
-{
-	PGresult	*res;
-	int		 rc = 1;
-
-	if ((res = adm_query(db, st, params)) == NULL)
-		return 1;
-	if (adm_token_check(PQgetvalue(res, 0, 0), TOKEN__MAX) == -1)
-		goto out;
-	puts(PQgetvalue(res, 0, 0));
-	fflush(stdout);
-	adm_errmsg("store this token now: it cannot be shown again");
-	rc = 0;
- out:
-	adm_wipe_value(res, 0, 0);
+	rc = adm_print(a, res, ADM_VALUE) == 0 ? 0 : 1;
 	PQclear(res);
 	return rc;
-}
-
-/* Writes s with control characters, which could upset a terminal, as '?'. */
-static void
-put_field(const char *s)
-{
-	for (; *s != '\0'; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-}
-
-/* Prints a result as tab-separated columns under a header of their names. */
-void
-adm_print_table(const PGresult *res)
-{
-	int	 i, j, ncols = PQnfields(res);
-
-	for (j = 0; j < ncols; j++)
-		printf("%s%s", j > 0 ? "\t" : "", PQfname(res, j));
-	putchar('\n');
-	for (i = 0; i < PQntuples(res); i++) {
-		for (j = 0; j < ncols; j++) {
-			if (j > 0)
-				putchar('\t');
-			put_field(PQgetvalue(res, i, j));
-		}
-		putchar('\n');
-	}
 }
 
 /* Connects with 'conninfo' (NULL: the environment alone), or prints why not. */

@@ -109,30 +109,53 @@ seen() {
 
 # the DBA tool does from a shell what the SQL functions do
 admin_tool() {
-	local a=$ADMIN hub biz tok id pub pubid tok2 out
+	local a=$ADMIN hub biz tok id pub pubid tok2 id2 out disp
 	hub=$($a create-hub "Admin Tool Hub" pro) || return 1
 	biz=$($a create-business "$hub" "Admin Tool Wash" Europe/Paris) || return 1
 	[ "$(q "SELECT slug FROM calendence.businesses WHERE id = :'b'" b="$biz")" = admin-tool-wash ] ||
 		{ echo "slug"; return 1; }
-	tok=$($a issue-key business "$biz" --label cli 2>/dev/null) || return 1
+	# issue-key: "id  UUID" and "token  TOKEN" lines
+	out=$($a issue-key business "$biz" --label cli 2>/dev/null) || return 1
+	tok=$(awk '$1 == "token" { print $2 }' <<<"$out")
+	id=$(awk '$1 == "id" { print $2 }' <<<"$out")
 	seen "$tok"
 	[[ $tok =~ ^cal_biz_[0-9A-Za-z]{38}$ ]] || { echo "token format"; return 1; }
 	[ "$(q "SELECT calendence.token_valid(:'t')" t="$tok")" = t ] || return 1
-	id=$(q "SELECT id FROM calendence.api_keys WHERE token_hash = calendence.token_hash(:'t')" t="$tok")
-	[ -n "$id" ] || { echo "hash not stored"; return 1; }
+	[ "$(q "SELECT id FROM calendence.api_keys WHERE token_hash = calendence.token_hash(:'t')" t="$tok")" = "$id" ] ||
+		{ echo "issue-key: the id printed is not the token's key"; return 1; }
 	out=$($a list-keys --hub "$hub") || return 1
 	echo "$out"
 	grep -q "${tok:0:8}${tok: -4}" <<<"$out" && grep -q cli <<<"$out" || { echo "list"; return 1; }
 	if grep -q "$tok" <<<"$out"; then echo "list shows a token"; return 1; fi
-	pub=$($a issue-key publishable "$biz" 2>/dev/null) || return 1
+	# aligned: every line puts its display form at the same column
+	[ "$(awk 'NR > 1 { print index($0, "cal_") }' <<<"$out" | sort -u | wc -l)" = 1 ] ||
+		{ echo "list-keys columns not aligned"; return 1; }
+	out=$($a issue-key publishable "$biz" 2>/dev/null) || return 1
+	pub=$(awk '$1 == "token" { print $2 }' <<<"$out")
+	pubid=$(awk '$1 == "id" { print $2 }' <<<"$out")
 	seen "$pub"
-	pubid=$(q "SELECT id FROM calendence.api_keys WHERE token_hash = calendence.token_hash(:'t')" t="$pub")
-	$a set-origins "$pubid" https://shop.example https://www.shop.example || return 1
-	[ "$(q "SELECT array_length(allowed_origins, 1) FROM calendence.api_keys WHERE id = :'i'" i="$pubid")" = 2 ] ||
-		{ echo "origins"; return 1; }
-	tok2=$($a roll-key "$id" --grace '1 hour' 2>/dev/null) || return 1
+	# origins: normalised by the database, refused when no browser sends them
+	$a set-origins "$pubid" HTTPS://Shop.Example/ https://www.shop.example:443 || return 1
+	[ "$(q "SELECT allowed_origins FROM calendence.api_keys WHERE id = :'i'" i="$pubid")" = \
+	    "{https://shop.example,https://www.shop.example}" ] || { echo "origins"; return 1; }
+	out=$($a set-origins "$pubid" https://shop.example/cart 2>&1) && { echo "a path accepted"; return 1; }
+	echo "$out"
+	grep -q 'set-origins: origin "https://shop.example/cart" is not scheme://host\[:port\]' <<<"$out" ||
+		{ echo "origin refusal"; return 1; }
+	out=$($a set-origins "$id" https://shop.example 2>&1) && { echo "origins on a business key"; return 1; }
+	echo "$out"
+	grep -qx "calendence-admin: set-origins: only publishable keys have allowed origins" <<<"$out" ||
+		{ echo "set-origins on a business key"; return 1; }
+	# roll-key by display form: id, token, the key it replaces
+	disp=${tok:0:8}${tok: -4}
+	out=$($a roll-key "$disp" --grace '1 hour' 2>/dev/null) || return 1
+	tok2=$(awk '$1 == "token" { print $2 }' <<<"$out")
+	id2=$(awk '$1 == "id" { print $2 }' <<<"$out")
 	seen "$tok2"
 	[[ $tok2 =~ ^cal_biz_ ]] && [ "$tok2" != "$tok" ] || { echo "roll"; return 1; }
+	[ "$(awk '$1 == "replaces" { print $2 }' <<<"$out")" = "$id" ] || { echo "roll: replaces"; return 1; }
+	[ "$(q "SELECT id FROM calendence.api_keys WHERE token_hash = calendence.token_hash(:'t')" t="$tok2")" = "$id2" ] ||
+		{ echo "roll-key: the id printed is not the new token's key"; return 1; }
 	[ "$(q "SELECT expires_at BETWEEN now() + interval '59 minutes' AND now() + interval '61 minutes'
 	    FROM calendence.api_keys WHERE id = :'i'" i="$id")" = t ] || { echo "grace"; return 1; }
 	$a revoke-key "$id" || return 1
@@ -141,6 +164,139 @@ admin_tool() {
 	if $a create-business "$hub" Nowhere Mars/Base 2>/dev/null; then echo "bad zone"; return 1; fi
 	$a maintenance || return 1
 	[ "$($a migrate --dir "$top/sql")" = "up to date" ]
+}
+
+# the DBA tool's keys by hash, id or display form; --json and --version;
+# the booking side (services, locations, staff, hours, resources, blocks);
+# the database's refusals as sentences
+admin_tool_more() {
+	local a=$ADMIN hub biz out tok id disp svc loc loc2 st res h j
+	hub=$($a create-hub "Admin More Hub" pro) || return 1
+	out=$($a --json create-business "$hub" "Admin More Wash" America/Chicago) || return 1
+	biz=$(jget "$out" id)
+	[[ $biz =~ ^[0-9a-f-]{36}$ ]] || { echo "create-business --json"; return 1; }
+	# --version: the worker's version
+	[ "$($a --version)" = "calendence-admin $("$build/asan/calendence.fcgi" --version | awk '{ print $2 }')" ] ||
+		{ echo "--version"; return 1; }
+	# issue-key --json: {"id", "token"}; find-key by the token's hash, on stdin too
+	j=$($a issue-key business "$biz" --label more --json 2>/dev/null) || return 1
+	tok=$(jget "$j" token) id=$(jget "$j" id)
+	seen "$tok"
+	[[ $tok =~ ^cal_biz_ ]] && [[ $id =~ ^[0-9a-f-]{36}$ ]] || { echo "issue-key --json"; return 1; }
+	out=$($a find-key "$tok") || return 1
+	echo "$out"
+	[ "$(awk '$1 == "id" { print $2 }' <<<"$out")" = "$id" ] &&
+	    [ "$(awk '$1 == "kind" { print $2 }' <<<"$out")" = business ] &&
+	    [ "$(awk '$1 == "owner" { print $2 }' <<<"$out")" = "$biz" ] &&
+	    [ "$(awk '$1 == "label" { print $2 }' <<<"$out")" = more ] || { echo "find-key"; return 1; }
+	if grep -q "$tok" <<<"$out"; then echo "find-key shows the token"; return 1; fi
+	out=$($a find-key - --json <<<"$tok") || return 1
+	[ "$(jget "$out" id)" = "$id" ] && [ "$(q "SELECT :'j'::json->'revoked'" j="$out")" = null ] ||
+		{ echo "find-key - --json"; return 1; }
+	out=$($a find-key cal_biz_notatoken 2>&1) && { echo "find-key: a malformed token"; return 1; }
+	echo "$out"
+	# --json on the commands without a table: migrate, maintenance, demo
+	out=$($a migrate --dir "$top/sql" --json) &&
+	    [ "$(q "SELECT json_array_length(:'j'::json->'applied')" j="$out")" = 0 ] || { echo "migrate --json"; return 1; }
+	out=$($a maintenance --json) && [[ $(jget "$out" sessions_removed) =~ ^[0-9]+$ ]] ||
+		{ echo "maintenance --json"; return 1; }
+	out=$($a demo --dir "$top/sql" --json) || return 1
+	seen "$(jget "$out" DEMO_HUB_KEY)" "$(jget "$out" DEMO_BIZ_KEY)" "$(jget "$out" DEMO_PUB_KEY)"
+	[[ $(jget "$out" DEMO_PUB_KEY) =~ ^cal_pub_[0-9A-Za-z]{38}$ ]] || { echo "demo --json"; return 1; }
+	# a key by display form; two keys with one display form: both ids named
+	disp=${tok:0:8}${tok: -4}
+	out=$($a --json list-keys --business "$biz") || return 1
+	[ "$(q "SELECT count(*) FROM json_array_elements(:'j') e WHERE e->>'display' = :'d'" j="$out" d="$disp")" = 1 ] ||
+		{ echo "list-keys --json"; return 1; }
+	q "INSERT INTO calendence.api_keys (kind, business_id, token_hash, display)
+	    VALUES ('business', :'b', sha256(convert_to(:'b', 'UTF8')), :'d')" b="$biz" d="$disp" || return 1
+	out=$($a revoke-key "$disp" 2>&1) && { echo "an ambiguous display form accepted"; return 1; }
+	echo "$out"
+	grep -q "revoke-key: 2 keys have the display form $disp; give the id of one" <<<"$out" &&
+	    grep -q "^calendence-admin:   $id  business, live" <<<"$out" || { echo "ambiguity"; return 1; }
+	out=$($a revoke-key cal_biz_WONP 2>&1) && { echo "an unknown key revoked"; return 1; }
+	echo "$out"
+	grep -qx "calendence-admin: revoke-key: no key with id or display form cal_biz_WONP" <<<"$out" ||
+		{ echo "unknown key"; return 1; }
+	out=$($a revoke-key "$id" --json) && [ "$(jget "$out" state)" = revoked ] || { echo "revoke --json"; return 1; }
+	out=$($a find-key - <<<"$tok") && [ "$(awk '$1 == "revoked" { print $2 }' <<<"$out")" != - ] ||
+		{ echo "revoked"; return 1; }
+	# the booking side, each printing the new id
+	h='{"monday": ["09:00-12:00", "13:00-17:00"], "saturday": ["09:00-13:00"]}'
+	svc=$($a create-service "$biz" "Full Detail" 60-120 9000 --rate-type hourly --deposit 25% \
+	    --buffer-before 5 --buffer-after 10 --category Detailing --skills "detail, wash" \
+	    --resource-type bay) || return 1
+	[ "$(q "SELECT concat_ws('|', duration_min, duration_max, rate, rate_type, deposit_type,
+	    deposit_amount, buffer_before_min, buffer_after_min, category, required_skills, resource_type)
+	    FROM calendence.services WHERE id = :'s' AND business_id = :'b'" s="$svc" b="$biz")" = \
+	    "60|120|9000|hourly|percentage|2500|5|10|Detailing|{detail,wash}|bay" ] || { echo "create-service"; return 1; }
+	out=$($a create-service "$biz" "Basic Wash" 30 2500 --json) && [[ $(jget "$out" id) =~ ^[0-9a-f-]{36}$ ]] ||
+		{ echo "create-service --json"; return 1; }
+	loc=$($a create-location "$biz" Downtown --address "1 Main St" --hours "$h") || return 1
+	out=$($a create-location "$biz" Uptown --timezone America/New_York --json) || return 1
+	loc2=$(jget "$out" id)
+	[ "$(q "SELECT string_agg(weekday || ' ' || opens || '-' || closes, ',' ORDER BY weekday, opens)
+	    FROM calendence.location_hours WHERE location_id = :'l'" l="$loc")" = \
+	    "1 09:00:00-12:00:00,1 13:00:00-17:00:00,6 09:00:00-13:00:00" ] || { echo "location hours"; return 1; }
+	$a set-location-hours "$loc2" '{"tuesday": ["08:00-18:00"]}' || return 1
+	[ "$(q "SELECT timezone || ' ' || (SELECT count(*) FROM calendence.location_hours h
+	    WHERE h.location_id = l.id) FROM calendence.locations l WHERE id = :'l'" l="$loc2")" = \
+	    "America/New_York 1" ] || { echo "set-location-hours"; return 1; }
+	st=$($a create-staff "$biz" "Alex Rivera" "$loc,$loc2" --skills detail,wash --hours "$h") || return 1
+	[ "$(q "SELECT (SELECT count(*) FROM calendence.staff_locations WHERE staff_id = :'s') || ' ' ||
+	    (SELECT skills::text FROM calendence.staff WHERE id = :'s')" s="$st")" = "2 {detail,wash}" ] ||
+		{ echo "create-staff"; return 1; }
+	out=$($a set-staff-hours "$st" '{"friday": ["10:00-14:00"]}' --location "$loc" --json) &&
+	    [ "$(jget "$out" done)" = "hours set" ] || { echo "set-staff-hours"; return 1; }
+	$a block-staff-date "$st" 2026-12-24 --reason holiday || return 1
+	res=$($a create-resource "$loc" bay "Bay 1") || return 1
+	out=$($a block-resource "$res" 2026-12-01T08:00-06 2026-12-01T12:00-06 --reason repair) || return 1
+	[ "$(q "SELECT count(*) FROM calendence.resource_blocks WHERE id = :'i' AND resource_id = :'r'" \
+	    i="$out" r="$res")" = 1 ] || { echo "block-resource"; return 1; }
+	$a set-service-needs "$svc" --skills detail || return 1
+	[ "$(q "SELECT required_skills::text || ' ' || coalesce(resource_type, '-')
+	    FROM calendence.services WHERE id = :'s'" s="$svc")" = "{detail} -" ] || { echo "set-service-needs"; return 1; }
+	[ "$(q "SELECT (SELECT count(*) FROM calendence.staff_hours WHERE staff_id = :'s') || ' ' ||
+	    (SELECT reason FROM calendence.staff_blocked_dates WHERE staff_id = :'s')" s="$st")" = "4 holiday" ] ||
+		{ echo "staff hours and blocked date"; return 1; }
+	# refusals in words, never a constraint's name or a cast's message
+	admin_says "create-service: not an id (a UUID, as the create-* commands print): \"nope\"" \
+	    create-service nope X 30 100 || return 1
+	admin_says "create-service: a service lasts a positive number of minutes" \
+	    create-service "$biz" X 60-30 100 || return 1
+	admin_says "create-service: not a whole number: \"10x\"" \
+	    create-service "$biz" X 30 100 --deposit 10x || return 1
+	admin_says "block-staff-date: not a valid date or time: \"2026-13-40\"" \
+	    block-staff-date "$st" 2026-13-40 || return 1
+	admin_says "block-staff-date: no staff member has this id" \
+	    block-staff-date "$svc" 2026-12-24 || return 1
+	admin_says "create-resource: a resource type is a lowercase word (bay, machine, van)" \
+	    create-resource "$loc" "Big Bay" "Bay 2" || return 1
+	admin_says "set-location-hours: not JSON" set-location-hours "$loc" 'monday 9-5' || return 1
+	admin_says "create-business: another business has this slug; choose another" \
+	    create-business "$hub" Again UTC admin-more-wash || return 1
+	admin_says "create-staff: skills are lowercase words" create-staff "$biz" X "$loc" --skills Detail || return 1
+	admin_says "create-service: hint: Such as 60 minutes" create-service "$biz" X 0 100 || return 1
+	return 0
+}
+
+# jget JSON PATH: the text at PATH (names and indexes joined by '.'), by PostgreSQL
+jget() {
+	q "SELECT :'j'::json #>> string_to_array(:'p', '.')" j="$1" p="$2"
+}
+
+# admin_says TEXT ARGS...: the DBA tool refuses ARGS, saying TEXT (exit 1)
+admin_says() {
+	local want=$1 out rc
+	shift
+	out=$("$ADMIN" "$@" 2>&1)
+	rc=$?
+	echo "$out"
+	[ "$rc" = 1 ] && grep -qF "calendence-admin: $want" <<<"$out" ||
+		{ echo "\"$*\": wanted \"$want\" and exit 1, got $rc"; return 1; }
+	if grep -q '_check\|_fkey\|_key\b\|invalid input syntax' <<<"$out"; then
+		echo "\"$*\": a raw database message"; return 1
+	fi
 }
 
 # the demo tenant (sql/demo.sql) with fresh keys; again: the same tenant,
@@ -179,6 +335,7 @@ check fuzz make -s fuzz-check B="$build"
 pg_up "$work/pg" "$pg_port" calendence_test
 export PG_DATA_DIR=$work/pg
 check admin_tool admin_tool
+check admin_tool_more admin_tool_more
 check demo demo_tool
 # a database migrated by the 007-era files, migrated now, equals a new one
 check upgrade "$top/tests/upgrade/upgrade.sh"

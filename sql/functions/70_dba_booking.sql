@@ -166,7 +166,7 @@ BEGIN
 	END IF;
 	IF duration_min IS NULL OR duration_min <= 0 OR v_max < duration_min THEN
 		RAISE EXCEPTION 'a service lasts a positive number of minutes, and its longest duration is no shorter than its shortest'
-		    USING ERRCODE = '22023', HINT = 'duration_min 60 (and duration_max 120 for a service of 1 to 2 hours).';
+		    USING ERRCODE = '22023', HINT = 'Such as 60 minutes, or 60 to 120 for a service whose length varies.';
 	END IF;
 	IF rate IS NULL OR rate < 0 THEN
 		RAISE EXCEPTION 'the rate must be zero or more, in minor units (cents)'
