@@ -174,12 +174,35 @@ static const struct stmt_def {
 	    " $3::timestamptz, $4::text) AS id", 4 },
 };
 
+/* pg_words' sentences that several constraints share */
+#define W_NAME		"a name is 1 to 200 characters, not all blank"
+#define W_ZONE		"unknown time zone: use a name PostgreSQL lists, such as" \
+			" Europe/Paris"
+#define W_NO_HUB	"no hub has this id"
+#define W_NO_BUSINESS	"no business has this id"
+#define W_NO_LOCATION	"no location has this id"
+#define W_NO_STAFF	"no staff member has this id"
+#define W_EXISTS	"it exists already"
+#define W_KEY_KIND	"a key is hub (of a hub), business or publishable (of a" \
+			" business)"
+#define W_KEY_MADE	"a key's hash and display form are made by issue-key, not" \
+			" by hand"
+#define W_SKILLS	"skills are lowercase words of letters, digits, _ and -" \
+			" (detail,ceramic_coat)"
+#define W_RESOURCE_TYPE	"a resource type is a lowercase word (bay, machine, van)"
+#define W_BUFFER	"buffers are zero or more minutes"
+#define W_BY_MIDNIGHT	"hours end by 24:00"
+#define W_WEEKDAY	"a weekday is 1 (Monday) to 7 (Sunday)"
+#define W_REASON	"a reason is at most 500 characters"
+
 /*
  * The database's refusals in words: the first row whose SQLSTATE (NULL:
  * any), constraint (NULL: any) and start of the primary message (NULL: any)
  * match says 'say'; when it matched a start of message, the rest of that
  * message follows (the value PostgreSQL quotes). No row: the message as it
  * is, which for the calendence functions' own RAISEs (22023) is a sentence.
+ * Every constraint of the tables the commands write has its row
+ * (tests/run.sh admin_tool_more holds it to pg_constraint).
  */
 static const struct pg_words {
 	const char	*state;
@@ -191,54 +214,140 @@ static const struct pg_words {
 	    "only publishable keys have allowed origins" },
 	{ "23514", "api_keys_label_check", NULL,
 	    "a label is at most 200 characters" },
+	{ "23514", "api_keys_kind_check", NULL,
+	    W_KEY_KIND },
+	{ "23514", "api_keys_owner_matches_kind", NULL,
+	    W_KEY_KIND },
+	{ "23514", "api_keys_display_check", NULL,
+	    W_KEY_MADE },
+	{ "23514", "api_keys_display_matches_kind", NULL,
+	    W_KEY_MADE },
+	{ "23514", "api_keys_token_hash_check", NULL,
+	    W_KEY_MADE },
 	{ "23505", "api_keys_token_hash_key", NULL,
 	    "the new token collided with another; run the command again" },
+	{ "23503", "api_keys_hub_id_fkey", NULL,
+	    W_NO_HUB },
+	{ "23503", "api_keys_business_id_fkey", NULL,
+	    W_NO_BUSINESS },
 	{ "23514", "hubs_name_check", NULL,
-	    "a hub's name is 1 to 200 characters, not all blank" },
-	{ "23503", "hubs_plan_fkey", NULL, "no such plan" },
+	    W_NAME },
+	{ "23503", "hubs_plan_fkey", NULL,
+	    "no such plan" },
 	{ "23514", "businesses_name_check", NULL,
-	    "a business's name is 1 to 200 characters, not all blank" },
+	    W_NAME },
 	{ "23514", "businesses_slug_check", NULL,
 	    "a slug is lowercase letters and digits joined by single hyphens,"
 	    " at most 100 characters (acme-wash)" },
 	{ "23505", "businesses_slug_key", NULL,
 	    "another business has this slug; choose another" },
+	{ "23514", "businesses_timezone_check", NULL,
+	    W_ZONE },
+	{ "23514", "businesses_slot_minutes_check", NULL,
+	    "slot_minutes is one of 5, 10, 15, 20, 30 and 60" },
+	{ "23514", "businesses_booking_horizon_days_check", NULL,
+	    "booking_horizon_days is 1 to 3650" },
+	{ "23503", "businesses_hub_id_fkey", NULL,
+	    W_NO_HUB },
+	{ "23514", "services_name_check", NULL,
+	    W_NAME },
+	{ "23514", "services_description_check", NULL,
+	    "a description is at most 5000 characters" },
+	{ "23514", "services_category_check", NULL,
+	    "a category is at most 200 characters" },
+	{ "23514", "services_duration_min_check", NULL,
+	    "a service lasts a positive number of minutes" },
+	{ "23514", "services_check", NULL,
+	    "a service's longest duration is no shorter than its shortest" },
+	{ "23514", "services_rate_check", NULL,
+	    "a rate is zero or more, in minor units (cents)" },
+	{ "23514", "services_rate_type_check", NULL,
+	    "a rate type is flat or hourly" },
+	{ "23514", "services_deposit_type_check", NULL,
+	    "a deposit type is none, flat or percentage" },
+	{ "23514", "services_deposit_amount_check", NULL,
+	    "a deposit is zero or more" },
+	{ "23514", "services_check1", NULL,
+	    "a service without a deposit has a deposit amount of 0" },
+	{ "23514", "services_check2", NULL,
+	    "a percentage deposit is at most 10000 (hundredths of a percent)" },
+	{ "23514", "services_buffer_before_min_check", NULL,
+	    W_BUFFER },
+	{ "23514", "services_buffer_after_min_check", NULL,
+	    W_BUFFER },
+	{ "23514", "services_custom_fields_check", NULL,
+	    "custom fields are a JSON array of objects with id, label, type"
+	    " (text, textarea, select), required and options" },
+	{ "23514", "services_required_skills_check", NULL,
+	    W_SKILLS },
+	{ "23514", "services_resource_type_check", NULL,
+	    W_RESOURCE_TYPE },
+	{ "23503", "services_business_id_fkey", NULL,
+	    W_NO_BUSINESS },
+	{ "23505", "services_id_business", NULL,
+	    W_EXISTS },
 	{ "23514", "locations_name_check", NULL,
-	    "a location's name is 1 to 200 characters, not all blank" },
+	    W_NAME },
 	{ "23514", "locations_address_check", NULL,
 	    "an address is at most 500 characters" },
-	{ "23514", "staff_name_check", NULL,
-	    "a staff member's name is 1 to 200 characters, not all blank" },
-	{ "23514", "staff_skills_check", NULL,
-	    "skills are lowercase words of letters, digits, _ and -"
-	    " (detail,ceramic_coat)" },
-	{ "23514", "services_required_skills_check", NULL,
-	    "skills are lowercase words of letters, digits, _ and -"
-	    " (detail,ceramic_coat)" },
-	{ "23514", "services_resource_type_check", NULL,
-	    "a resource type is a lowercase word (bay, machine, van)" },
-	{ "23514", "resources_type_check", NULL,
-	    "a resource type is a lowercase word (bay, machine, van)" },
-	{ "23514", "resources_name_check", NULL,
-	    "a resource's name is 1 to 200 characters, not all blank" },
+	{ "23514", "locations_timezone_check", NULL,
+	    W_ZONE },
+	{ "23503", "locations_business_id_fkey", NULL,
+	    W_NO_BUSINESS },
+	{ "23505", "locations_id_business_id_key", NULL,
+	    W_EXISTS },
 	{ "23514", "location_hours_check", NULL,
 	    "each range of hours opens before it closes" },
-	{ "23514", "staff_hours_check", NULL,
-	    "each range of hours starts before it ends" },
+	{ "23514", "location_hours_closes_check", NULL,
+	    W_BY_MIDNIGHT },
+	{ "23514", "location_hours_weekday_check", NULL,
+	    W_WEEKDAY },
 	{ "23505", "location_hours_pkey", NULL,
 	    "two ranges of hours open at the same time on one day" },
+	{ "23503", "location_hours_location_id_fkey", NULL,
+	    W_NO_LOCATION },
+	{ "23514", "staff_name_check", NULL,
+	    W_NAME },
+	{ "23514", "staff_skills_check", NULL,
+	    W_SKILLS },
+	{ "23503", "staff_business_id_fkey", NULL,
+	    W_NO_BUSINESS },
+	{ "23505", "staff_id_business_id_key", NULL,
+	    W_EXISTS },
+	{ "23503", "staff_locations_staff_id_business_id_fkey", NULL,
+	    "no staff member of this business has this id" },
+	{ "23503", "staff_locations_location_id_business_id_fkey", NULL,
+	    "every location must be one of the staff member's business" },
+	{ "23505", "staff_locations_pkey", NULL,
+	    "the staff member works at this location already" },
+	{ "23514", "staff_hours_check", NULL,
+	    "each range of hours starts before it ends" },
+	{ "23514", "staff_hours_ends_check", NULL,
+	    W_BY_MIDNIGHT },
+	{ "23514", "staff_hours_weekday_check", NULL,
+	    W_WEEKDAY },
 	{ "23505", "staff_hours_staff_id_location_id_weekday_starts_key", NULL,
 	    "two ranges of hours start at the same time on one day" },
+	{ "23503", "staff_hours_staff_id_fkey", NULL,
+	    W_NO_STAFF },
 	{ "23503", "staff_hours_staff_id_location_id_fkey", NULL,
 	    "the staff member does not work at that location" },
 	{ "23503", "staff_blocked_dates_staff_id_fkey", NULL,
-	    "no staff member has this id" },
+	    W_NO_STAFF },
 	{ "23514", "staff_blocked_dates_reason_check", NULL,
-	    "a reason is at most 500 characters" },
+	    W_REASON },
+	{ "23514", "resources_name_check", NULL,
+	    W_NAME },
+	{ "23514", "resources_type_check", NULL,
+	    W_RESOURCE_TYPE },
+	{ "23503", "resources_location_id_business_id_fkey", NULL,
+	    W_NO_LOCATION },
+	{ "23505", "resources_id_location_id_key", NULL,
+	    W_EXISTS },
 	{ "23503", "resource_blocks_resource_id_fkey", NULL,
 	    "no resource has this id" },
 	{ "23514", "resource_blocks_reason_check", NULL,
-	    "a reason is at most 500 characters" },
+	    W_REASON },
 	{ "23514", "resource_blocks_during_check", NULL,
 	    "a block needs a start, before its end" },
 	{ "23503", NULL, NULL, "it names something that does not exist" },

@@ -277,7 +277,16 @@ admin_tool_more() {
 	    create-business "$hub" Again UTC admin-more-wash || return 1
 	admin_says "create-staff: skills are lowercase words" create-staff "$biz" X "$loc" --skills Detail || return 1
 	admin_says "create-service: hint: Such as 60 minutes" create-service "$biz" X 0 100 || return 1
-	return 0
+	# every constraint of the tables the commands write has its words (admin/sql.c)
+	out=$(q "SELECT conname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+	    WHERE k.contype IN ('c', 'f', 'u', 'x') AND c.relnamespace = 'calendence'::regnamespace
+	      AND c.relname IN ('hubs', 'businesses', 'api_keys', 'services', 'locations',
+		'location_hours', 'staff', 'staff_locations', 'staff_hours', 'staff_blocked_dates',
+		'resources', 'resource_blocks')") || return 1
+	[ "$(wc -l <<<"$out")" -gt 50 ] || { echo "constraints: $out"; return 1; }
+	for c in $out; do
+		grep -q "\"$c\"" "$top/admin/sql.c" || { echo "admin/sql.c: no words for $c"; return 1; }
+	done
 }
 
 # jget JSON PATH: the text at PATH (names and indexes joined by '.'), by PostgreSQL
