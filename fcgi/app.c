@@ -78,6 +78,28 @@ app_headers_or_reply(struct request *r)
 }
 
 /*
+ * Step 5's first check (step 5.0 of the order of checks), after permission
+ * and before the body: a query parameter that the route does not take (its
+ * row in router.c) is 422 validation_failed naming the first such, in the
+ * order sent, with the names the route takes; a misspelt "limit" or
+ * "per-page" is not quietly ignored. Returns 0, or -1 when the response is
+ * written.
+ */
+static int
+query_or_reply(struct request *r)
+{
+	char	 name[REQ_ARG_MAX], names[128], msg[256];
+
+	if (!route_query_unknown(r->route, r->query, name, sizeof(name)))
+		return 0;
+	route_query_names(r->route, names, sizeof(names));
+	snprintf(msg, sizeof(msg), "Unknown parameter \"%s\"; this endpoint takes %s.",
+	    name, names);
+	resp_error(r, 422, "validation_failed", name, msg);
+	return -1;
+}
+
+/*
  * GET /healthz (outside /api/v1; no key, no rate limit)
  * 200 {"status":"ok"} when the worker can reach the database, else 503.
  */
@@ -115,7 +137,8 @@ app_handle(struct worker *w, struct request *r, char **envp, FCGX_Stream *in, in
 		return;
 	}
 	if (route_or_reply(r) == -1 || app_headers_or_reply(r) == -1 ||
-	    auth_or_reply(r) == -1 || body_or_reply(r) == -1)
+	    auth_or_reply(r) == -1 || query_or_reply(r) == -1 ||
+	    body_or_reply(r) == -1)
 		return;
 	r->route->handler(r);
 	if (r->status == 0)

@@ -30,6 +30,30 @@ static const struct {
 
 enum failure { F_MISSING, F_INVALID, F_REVOKED, F_EXPIRED, F_SESSION, F__MAX };
 
+#define HUB_OR_BUSINESS	(TOKEN_BIT(TOKEN_HUB) | TOKEN_BIT(TOKEN_BUSINESS))
+#define PUB_OR_SESSION	(TOKEN_BIT(TOKEN_PUBLISHABLE) | TOKEN_BIT(TOKEN_SESSION))
+
+/*
+ * The message of 403 key_type_not_allowed: what to call the endpoint with.
+ * The first row whose kind (any, when not a token kind) and route's kinds
+ * (any, when 0) fit.
+ */
+static const struct {
+	int		 kind;		/* enum token_kind, or -1 for any */
+	unsigned	 kinds;		/* the route's allowed kinds, or 0 for any */
+	const char	*message;
+} kind_messages[] = {
+	{ TOKEN_PUBLISHABLE, 0, "A publishable key can only be exchanged for a session "
+	    "(POST /api/v1/session); call this endpoint with the session token." },
+	{ -1, HUB_OR_BUSINESS, "This endpoint needs a hub or business key." },
+	{ -1, PUB_OR_SESSION, "This endpoint exchanges a publishable key (or refreshes "
+	    "a session token) for a session; hub and business keys call the API "
+	    "directly." },
+	{ -1, TOKEN_BIT(TOKEN_SESSION), "This endpoint ends the session it is called "
+	    "with: call it with the session token." },
+	{ -1, 0, "This kind of key may not call this endpoint." },
+};
+
 /*
  * Finds the token in an Authorization header: the scheme "Bearer" in any
  * case, one or more spaces, the token (trailing blanks ignored). Returns 0
@@ -231,6 +255,19 @@ forbid(struct request *r, const char *code, const char *message)
 	return -1;
 }
 
+/* The message of key_type_not_allowed for a key of kind on a route of kinds. */
+static const char *
+kind_message(enum token_kind kind, unsigned kinds)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(kind_messages) / sizeof(kind_messages[0]) - 1; i++)
+		if ((kind_messages[i].kind == -1 || kind_messages[i].kind == (int)kind) &&
+		    (kind_messages[i].kinds == 0 || kind_messages[i].kinds == kinds))
+			return kind_messages[i].message;
+	return kind_messages[i].message;
+}
+
 /* Step 4 of the order of checks: 400 business_required, then the 403s. */
 static int
 permit_or_reply(struct request *r)
@@ -251,8 +288,7 @@ permit_or_reply(struct request *r)
 		return -1;
 	}
 	if ((rt->kinds & TOKEN_BIT(p->kind)) == 0)
-		return forbid(r, "key_type_not_allowed",
-		    "This kind of key may not call this endpoint.");
+		return forbid(r, "key_type_not_allowed", kind_message(p->kind, rt->kinds));
 	if ((p->kind == TOKEN_HUB || p->kind == TOKEN_BUSINESS) && !p->full_api_access &&
 	    !rt->any_plan)
 		return forbid(r, "plan_upgrade_required",

@@ -161,9 +161,10 @@ resp_write(struct request *r, struct buf *w)
 	buf_printf(w, "Request-Id: %s\r\nCache-Control: no-store\r\n", r->id);
 	if (r->origin != NULL)
 		buf_printf(w, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
-		    "Access-Control-Expose-Headers: Request-Id, Retry-After, "
-		    "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
-		    "RateLimit, RateLimit-Policy\r\n", r->origin);
+		    "Access-Control-Expose-Headers: Request-Id, Idempotent-Replayed, "
+		    "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
+		    "X-RateLimit-Reset, RateLimit, RateLimit-Policy, WWW-Authenticate, "
+		    "Allow\r\n", r->origin);
 	rl_headers(&r->rl, w);
 	buf_add(w, r->headers.p ? r->headers.p : "", r->headers.len);
 	buf_puts(w, "\r\n");

@@ -48,6 +48,8 @@ struct route {
 	enum route_scope scope;
 	int		 body;		/* takes a JSON body */
 	int		 any_plan;	/* open to keys without full_api_access */
+	const char *const *query;	/* the query parameters it takes, NULL-ended;
+					   NULL: none */
 };
 
 enum route_result {
@@ -62,5 +64,7 @@ enum route_result route_match(const char *, const char *,
 		    char [REQ_MAX_ARGS][REQ_ARG_MAX], const struct route **, char *,
 		    size_t);
 int		 route_is_api(const char *);
+int		 route_query_unknown(const struct route *, const char *, char *, size_t);
+void		 route_query_names(const struct route *, char *, size_t);
 
 #endif

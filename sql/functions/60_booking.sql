@@ -262,7 +262,23 @@ BEGIN
 	END LOOP;
 	IF v_row.id IS NULL THEN
 		status := 'slot_unavailable';
-		message := 'This slot is not available.';
+		-- a start off the slot grid (businesses.slot_minutes from midnight
+		-- in the location's local time, whole minutes: 50_availability.sql)
+		-- is never free: the message names the grid
+		SELECT CASE WHEN (extract(hour FROM lt.t) * 60
+			    + extract(minute FROM lt.t))::integer % b.slot_minutes <> 0
+			    OR extract(second FROM lt.t) <> 0
+		       THEN 'This slot is not available: starts must be on the '
+			    || 'business''s ' || b.slot_minutes || '-minute grid (e.g. 10:00, '
+			    || to_char(time '10:00' + make_interval(mins => b.slot_minutes),
+				'HH24:MI') || ') in the location''s time zone.'
+		       ELSE 'This slot is not available.' END
+		  INTO message
+		  FROM calendence.businesses b
+		 CROSS JOIN LATERAL (SELECT v_start AT TIME ZONE l.timezone AS t
+				       FROM calendence.locations l
+				      WHERE l.id = v_location) lt
+		 WHERE b.id = p_business;
 		RETURN;
 	END IF;
 	status := 'ok';

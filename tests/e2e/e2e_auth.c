@@ -659,3 +659,53 @@ Test(auth, permission_order_on_growth_plan)
 	http_resp_free(&r);
 	free_all(nobody, bk, hk, biz, hub, NULL);
 }
+
+/*
+ * 403 key_type_not_allowed says what to call the endpoint with: a
+ * publishable key is exchanged for a session first; server-only routes
+ * need a hub or business key; the session endpoints name theirs.
+ */
+Test(auth, key_type_not_allowed_says_what_to_do)
+{
+	static const char *const to_session = "A publishable key can only be exchanged "
+	    "for a session (POST /api/v1/session); call this endpoint with the session "
+	    "token.";
+	static const char *const server = "This endpoint needs a hub or business key.";
+	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char			*pub = fx_key("publishable", biz), *ses = new_session(pub, NULL);
+	char			*bk = fx_key("business", biz);
+	const struct {
+		const char	*method;
+		const char	*path;
+		const char	*token;
+		const char	*message;
+	} rows[] = {
+		{ "GET", "/api/v1/services", pub, to_session },
+		{ "GET", "/api/v1/availability", pub, to_session },
+		{ "POST", "/api/v1/bookings/hold", pub, to_session },
+		{ "GET", "/api/v1/businesses", pub, to_session },
+		{ "GET", "/api/v1/webhooks", pub, to_session },
+		{ "DELETE", "/api/v1/session", pub, to_session },
+		{ "GET", "/api/v1/businesses", ses, server },
+		{ "GET", "/api/v1/webhooks", ses, server },
+		{ "PATCH", "/api/v1/bookings/x", ses, server },
+		{ "DELETE", "/api/v1/session", bk, "This endpoint ends the session it is "
+		    "called with: call it with the session token." },
+		{ "POST", "/api/v1/session", bk, "This endpoint exchanges a publishable key "
+		    "(or refreshes a session token) for a session; hub and business keys "
+		    "call the API directly." },
+	};
+	struct http_resp	 r;
+	char			 what[128];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(what, sizeof(what), "%s %s", rows[i].method, rows[i].path);
+		cr_assert_eq(http_call(rows[i].method, rows[i].path, rows[i].token, NULL,
+		    NULL, &r), 0);
+		expect_403(&r, "key_type_not_allowed", what);
+		cr_expect_str_eq(nz(jstr(r.json, "error.message")), rows[i].message,
+		    "%s: %s", what, r.body);
+		http_resp_free(&r);
+	}
+	free_all(bk, ses, pub, biz, hub, NULL);
+}

@@ -22,7 +22,8 @@ avail(const char *token, const char *svc, const char *from, const char *to,
 	char	 path[512];
 	int	 n;
 
-	n = snprintf(path, sizeof(path), "%s?x=1", AVAIL_PATH);
+	/* "?&...": an empty piece of the query is no parameter */
+	n = snprintf(path, sizeof(path), "%s?", AVAIL_PATH);
 	if (svc != NULL)
 		n += snprintf(path + n, sizeof(path) - n, "&service_id=%s", svc);
 	if (from != NULL)
@@ -154,6 +155,8 @@ Test(booking, taken_slot_and_used_hold_conflict)
 
 	hold(s.key, NULL, s.svc, sl.location, sl.starts_at, sl.staff, &r);
 	expect_error(&r, 409, "slot_unavailable", NULL, NULL);
+	cr_expect_str_eq(nz(jstr(r.json, "error.message")), "This slot is not available.",
+	    "on the grid: %s", r.body);
 	http_resp_free(&r);
 
 	book(s.key, h, "ann@example.com", NULL, &r);
@@ -884,5 +887,67 @@ Test(booking, cancel_reason_and_updated_since)
 	}
 	free(b);
 	free(c);
+	fx_shop_free(&s);
+}
+
+/* The shop's day (8 days ahead) at local time 'hhmmss', RFC 3339; malloc'd. */
+static char *
+shop_time(const char *hhmmss)
+{
+	char	*t = fx_value("SELECT to_json(((now() AT TIME ZONE 'America/Chicago')::date "
+	    "+ 8 + $1::time) AT TIME ZONE 'America/Chicago') #>> '{}'", hhmmss, NULL);
+
+	cr_assert_not_null(t);
+	return t;
+}
+
+/*
+ * A start off the business's slot grid is 409 slot_unavailable whose
+ * message names the grid (businesses.slot_minutes); a start on it that is
+ * not free says only that.
+ */
+Test(booking, off_grid_start_names_the_grid)
+{
+	static const char *const grid15 = "This slot is not available: starts must be "
+	    "on the business's 15-minute grid (e.g. 10:00, 10:15) in the location's "
+	    "time zone.";
+	const struct {
+		const char	*at;
+		int		 slot_minutes;
+		const char	*message;
+	} rows[] = {
+		{ "10:07", 15, grid15 },
+		{ "10:00:30", 15, grid15 },
+		{ "03:00", 15, "This slot is not available." },		/* closed */
+		{ "10:30", 20, "This slot is not available: starts must be on the "
+		    "business's 20-minute grid (e.g. 10:00, 10:20) in the location's "
+		    "time zone." },
+		{ "11:00", 60, "This slot is not available." },		/* taken below */
+	};
+	struct fx_shop		 s;
+	struct http_resp	 r;
+	char			*at, n[8];
+	char			*h;
+
+	fx_shop_open(&s, "pro");
+	at = shop_time("11:00");
+	hold(s.key, NULL, s.svc, s.loc, at, s.staff, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	h = strdup(nz(jstr(r.json, "hold_id")));
+	http_resp_free(&r);
+	free(at);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(n, sizeof(n), "%d", rows[i].slot_minutes);
+		fx_exec("UPDATE calendence.businesses SET slot_minutes = $1::integer "
+		    "WHERE id = $2", n, s.biz, NULL);
+		at = shop_time(rows[i].at);
+		hold(s.key, NULL, s.svc, s.loc, at, s.staff, &r);
+		expect_error(&r, 409, "slot_unavailable", NULL, rows[i].at);
+		cr_expect_str_eq(nz(jstr(r.json, "error.message")), rows[i].message,
+		    "%s every %d minutes: %s", rows[i].at, rows[i].slot_minutes, r.body);
+		http_resp_free(&r);
+		free(at);
+	}
+	free(h);
 	fx_shop_free(&s);
 }

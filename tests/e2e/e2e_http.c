@@ -512,8 +512,10 @@ static void
 expect_cors(const struct http_resp *r, const char *origin, const char *what)
 {
 	const char	*expose = http_header(r, "Access-Control-Expose-Headers");
-	const char	*names[] = { "Request-Id", "Retry-After", "X-RateLimit-Limit",
-			    "X-RateLimit-Remaining", "X-RateLimit-Reset", NULL };
+	const char	*names[] = { "Request-Id", "Idempotent-Replayed", "Retry-After",
+			    "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+			    "RateLimit", "RateLimit-Policy", "WWW-Authenticate", "Allow",
+			    NULL };
 
 	cr_expect_str_eq(nz(http_header(r, "Access-Control-Allow-Origin")), origin, "%s",
 	    what);

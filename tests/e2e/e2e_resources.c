@@ -599,3 +599,71 @@ Test(businesses, get_one_or_not_found)
 	}
 	free_all(upper, nobody, bk, hk, stranger, other_hub, sibling, biz, hub, NULL);
 }
+
+/*
+ * A query parameter the route does not take is 422 validation_failed naming
+ * it (the first, in the order sent), with the names the route takes; known
+ * ones, also repeated, are served. Step 5: after credentials and permission,
+ * before the body.
+ */
+Test(services, unknown_query_parameter_is_422_naming_it)
+{
+	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char			*bk = fx_key("business", biz), *pub = fx_key("publishable", biz);
+	const char		*origin[] = { "Origin: https://shop.example",
+				    "Access-Control-Request-Method: GET", NULL };
+	char			*svc, path[128];
+	struct http_resp	 r;
+	int			 i;
+
+	for (i = 1; i <= 3; i++) {
+		snprintf(path, sizeof(path), "S%d", i);
+		free(fx_service(biz, path, 1));
+	}
+	svc = fx_value("SELECT id::text FROM calendence.services WHERE business_id = $1 "
+	    "ORDER BY name LIMIT 1", biz, NULL);
+
+	get_as("/api/v1/services?limit=5", bk, NULL, &r);
+	expect_error(&r, 422, "validation_failed", "limit", "?limit=5");
+	cr_expect_str_eq(nz(jstr(r.json, "error.message")),
+	    "Unknown parameter \"limit\"; this endpoint takes page and per_page.", "%s",
+	    r.body);
+	http_resp_free(&r);
+	get_as("/api/v1/services?page=1&offset=1&limit=5", bk, NULL, &r);
+	expect_error(&r, 422, "validation_failed", "offset", "the first unknown one");
+	http_resp_free(&r);
+	get_as("/api/v1/services?page=1&per_page=2", bk, NULL, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_eq(items(r.json, "data"), 2, "%s", r.body);
+	http_resp_free(&r);
+	get_as("/api/v1/services?per_page=1&per_page=2&page=1&page=2", bk, NULL, &r);
+	cr_expect_eq(r.status, 200, "repeated: %s", r.body);
+	cr_expect_eq(jint(r.json, "meta.per_page"), 1, "the first value counts: %s", r.body);
+	http_resp_free(&r);
+
+	/* a route that takes none */
+	snprintf(path, sizeof(path), "/api/v1/services/%s?expand=staff", svc);
+	get_as(path, bk, NULL, &r);
+	expect_error(&r, 422, "validation_failed", "expand", path);
+	cr_expect_str_eq(nz(jstr(r.json, "error.message")),
+	    "Unknown parameter \"expand\"; this endpoint takes no query parameters.", "%s",
+	    r.body);
+	http_resp_free(&r);
+	/* before the body: a POST with a malformed one names the parameter */
+	cr_assert_eq(http_post("/api/v1/bookings/hold?dry_run=1", bk, NULL, "{nope", &r), 0);
+	expect_error(&r, 422, "validation_failed", "dry_run", "POST with a bad body");
+	http_resp_free(&r);
+
+	/* after credentials and permission; the preflight is not concerned */
+	get_as("/api/v1/services?limit=5", NULL, NULL, &r);
+	cr_expect_eq(r.status, 401, "no key: %s", r.body);
+	http_resp_free(&r);
+	get_as("/api/v1/services?limit=5", pub, NULL, &r);
+	expect_error(&r, 403, "key_type_not_allowed", NULL, "publishable key, ?limit=5");
+	http_resp_free(&r);
+	cr_assert_eq(http_request("OPTIONS", "/api/v1/services?limit=5", origin, NULL, 0,
+	    &r), 0);
+	cr_expect_eq(r.status, 204, "preflight: %d %s", r.status, r.body);
+	http_resp_free(&r);
+	free_all(svc, pub, bk, biz, hub, NULL);
+}

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <criterion/criterion.h>
@@ -326,4 +328,107 @@ Test(servers, forwarded_client_ip_reaches_the_app)
 		    nz(http_header(&r, "X-RateLimit-Limit")));
 		http_resp_free(&r);
 	}
+}
+
+/* True when a Vary field of the answer names 'name' (case-insensitively). */
+static int
+varies_on(const struct http_resp *r, const char *name)
+{
+	size_t	 i, n = strlen(name);
+
+	for (i = 0; i < r->nfields; i++) {
+		const char *v = r->fields[i].value;
+
+		if (strcasecmp(r->fields[i].name, "Vary") != 0)
+			continue;
+		for (; *v != '\0'; v++)
+			if (strncasecmp(v, name, n) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * The len bytes at gz through gzip(1) -d: the decompressed bytes (malloc'd,
+ * NUL-terminated, length in *out_len), or NULL when they are not gzip.
+ */
+static char *
+gunzip(const char *gz, size_t len, size_t *out_len)
+{
+	char	 path[] = "/tmp/e2e-gzip-XXXXXX", cmd[64], *out = NULL;
+	size_t	 n = 0, cap = 0, got;
+	FILE	*p;
+	int	 fd, ok;
+
+	cr_assert((fd = mkstemp(path)) != -1);
+	ok = write(fd, gz, len) == (ssize_t)len;
+	close(fd);
+	cr_assert(ok, "writing %s", path);
+	snprintf(cmd, sizeof(cmd), "gzip -dc <%s 2>/dev/null", path);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	do {
+		if (n + 4096 + 1 > cap)
+			out = http_xrealloc(out, cap = 2 * cap + 4096 + 1);
+		got = fread(out + n, 1, 4096, p);
+		n += got;
+	} while (got > 0);
+	ok = pclose(p) == 0;
+	unlink(path);
+	out[n] = '\0';
+	*out_len = n;
+	if (!ok) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * The front end compresses our JSON for a client that asks (Accept-Encoding:
+ * gzip): Content-Encoding: gzip, Vary: Accept-Encoding, a body much smaller
+ * than the same answer uncompressed that gunzips to exactly it. A client that
+ * does not ask gets it as it is (conf/: mod_deflate, nginx gzip).
+ */
+Test(servers, json_is_gzipped_when_asked)
+{
+	static const char *const gz[] = { "Accept-Encoding: gzip", NULL };
+	struct biz		 b;
+	struct http_resp	 plain, r;
+	char			*key, name[32], *body;
+	size_t			 len;
+	int			 i;
+
+	biz_init(&b, NULL);
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "Service number %02d", i);
+		free(fx_service(b.business, name, 1));
+	}
+	key = fx_key("business", b.business);
+	cr_assert_eq(http_get("/api/v1/services?per_page=50", key, NULL, &plain), 0);
+	cr_assert_eq(plain.status, 200, "%s", plain.body);
+	cr_expect_null(http_header(&plain, "Content-Encoding"), "not asked: %s",
+	    nz(http_header(&plain, "Content-Encoding")));
+	cr_assert(is_json(&plain), "%.300s", plain.body);
+	cr_expect_eq(jint(plain.json, "meta.total"), 41, "%.300s", plain.body);
+	cr_expect(plain.body_len > 8000, "%zu bytes", plain.body_len);
+
+	cr_assert_eq(http_get("/api/v1/services?per_page=50", key, gz, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.headers);
+	cr_expect_str_eq(nz(http_header(&r, "Content-Encoding")), "gzip", "%s", r.headers);
+	cr_expect(varies_on(&r, "Accept-Encoding"), "no Vary: Accept-Encoding: %s",
+	    r.headers);
+	cr_expect(r.body_len * 4 < plain.body_len, "%zu bytes gzipped, %zu plain",
+	    r.body_len, plain.body_len);
+	body = gunzip(r.body, r.body_len, &len);
+	cr_assert_not_null(body, "not gzip: %s", r.headers);
+	cr_expect_eq(len, plain.body_len, "gunzipped %zu bytes, plain %zu", len,
+	    plain.body_len);
+	cr_expect(len == plain.body_len && memcmp(body, plain.body, len) == 0,
+	    "gunzipped: %.300s", body);
+	cr_expect(is_request_id(http_header(&r, "Request-Id")), "%s", r.headers);
+	free(body);
+	http_resp_free(&r);
+	http_resp_free(&plain);
+	free(key);
+	biz_cleanup(&b);
 }

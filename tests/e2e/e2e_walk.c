@@ -7,8 +7,9 @@
  * the Calendence-Business header. Every answer is exact: 403 where the key
  * may not call the route or names B in the header, 404 for B's objects in a
  * path, 422 validation_failed for B's ids given as parameters (SPEC 3 step 5:
- * exactly what a nonexistent id gets), and where B's id sits somewhere the
- * API ignores, A's own answer. No answer holds anything of B, and B's rows
+ * exactly what a nonexistent id gets), also as parameters the route does not
+ * take (named in param, as any unknown parameter is), and where B's id sits
+ * somewhere the API ignores (the body of some routes), A's own answer. No answer holds anything of B, and B's rows
  * are unchanged afterwards. A test checks that the walk covers every route
  * of fcgi/router.c in every place that route takes ids, so a new route
  * cannot be left out.
@@ -78,7 +79,7 @@ static const struct probe probes[] = {
 	    200, NULL, NULL, NULL },
 	{ ROUTE_SERVICES_LIST, IN_QUERY, "GET",
 	    "/api/v1/services?business_id={B_BIZ}&service_id={B_SVC}", NULL,
-	    200, NULL, NULL, NULL },
+	    422, "validation_failed", "business_id", NULL },
 	{ ROUTE_SERVICES_GET, IN_PATH, "GET", "/api/v1/services/{B_SVC}", NULL, 404,
 	    "not_found", NULL, NULL },
 	{ ROUTE_SERVICES_GET, IN_HEADER, "GET", "/api/v1/services/{A_SVC}", NULL, 200,
@@ -87,7 +88,7 @@ static const struct probe probes[] = {
 	{ ROUTE_BUSINESSES_LIST, IN_HEADER, "GET", "/api/v1/businesses", NULL,
 	    200, NULL, NULL, NULL },
 	{ ROUTE_BUSINESSES_LIST, IN_QUERY, "GET", "/api/v1/businesses?id={B_BIZ}", NULL,
-	    200, NULL, NULL, NULL },
+	    422, "validation_failed", "id", NULL },
 	{ ROUTE_BUSINESSES_GET, IN_PATH, "GET", "/api/v1/businesses/{B_BIZ}", NULL, 404,
 	    "not_found", NULL, NULL },
 	{ ROUTE_BUSINESSES_GET, IN_HEADER, "GET", "/api/v1/businesses/{A_BIZ}", NULL, 200,
@@ -96,7 +97,7 @@ static const struct probe probes[] = {
 	{ ROUTE_LOCATIONS_LIST, IN_HEADER, "GET", "/api/v1/locations", NULL,
 	    200, NULL, NULL, NULL },
 	{ ROUTE_LOCATIONS_LIST, IN_QUERY, "GET", "/api/v1/locations?location_id={B_LOC}",
-	    NULL, 200, NULL, NULL, NULL },
+	    NULL, 422, "validation_failed", "location_id", NULL },
 
 	{ ROUTE_AVAILABILITY, IN_HEADER, "GET", AVAIL "&service_id={A_SVC}", NULL, 200,
 	    NULL, NULL, NULL },
@@ -136,8 +137,8 @@ static const struct probe probes[] = {
 	{ ROUTE_BOOKINGS_LIST, IN_HEADER, "GET", "/api/v1/bookings", NULL,
 	    200, NULL, NULL, NULL },
 	{ ROUTE_BOOKINGS_LIST, IN_QUERY, "GET",
-	    "/api/v1/bookings?business_id={B_BIZ}&id={B_BOOKING}&status=confirmed", NULL,
-	    200, NULL, NULL, NULL },
+	    "/api/v1/bookings?status=confirmed&business_id={B_BIZ}&id={B_BOOKING}", NULL,
+	    422, "validation_failed", "business_id", NULL },
 	{ ROUTE_BOOKINGS_GET, IN_PATH, "GET", "/api/v1/bookings/{B_BOOKING}", NULL, 404,
 	    "not_found", NULL, NULL },
 	{ ROUTE_BOOKINGS_GET, IN_PATH, "GET", "/api/v1/bookings/{B_HOLD}", NULL, 404,
@@ -190,7 +191,8 @@ static const struct probe probes[] = {
 	{ ROUTE_WEBHOOKS_LIST, IN_HEADER, "GET", "/api/v1/webhooks", NULL, 200, NULL, NULL,
 	    NULL },
 	{ ROUTE_WEBHOOKS_LIST, IN_QUERY, "GET",
-	    "/api/v1/webhooks?business_id={B_BIZ}&id={B_HOOK}", NULL, 200, NULL, NULL, NULL },
+	    "/api/v1/webhooks?id={B_HOOK}&business_id={B_BIZ}", NULL, 422,
+	    "validation_failed", "id", NULL },
 	{ ROUTE_WEBHOOKS_GET, IN_PATH, "GET", "/api/v1/webhooks/{B_HOOK}", NULL, 404,
 	    "not_found", NULL, NULL },
 	{ ROUTE_WEBHOOKS_GET, IN_HEADER, "GET", "/api/v1/webhooks/{B_HOOK}", NULL, 404,

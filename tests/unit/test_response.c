@@ -213,7 +213,7 @@ Test(response, cors_headers_only_with_an_origin)
 	static const char *const exposed[] = {
 		"Request-Id", "Retry-After", "X-RateLimit-Limit",
 		"X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit",
-		"RateLimit-Policy",
+		"RateLimit-Policy", "Idempotent-Replayed", "WWW-Authenticate", "Allow",
 	};
 	size_t		 i;
 
@@ -224,8 +224,9 @@ Test(response, cors_headers_only_with_an_origin)
 	    "\r\nAccess-Control-Allow-Origin: https://shop.example\r\n"), "%s", s);
 	cr_expect_not_null(strstr(s, "\r\nVary: Origin\r\n"), "%s", s);
 	cr_expect_not_null(strstr(s, "\r\nAccess-Control-Expose-Headers: Request-Id, "
-	    "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
-	    "RateLimit, RateLimit-Policy\r\n"), "%s", s);
+	    "Idempotent-Replayed, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
+	    "X-RateLimit-Reset, RateLimit, RateLimit-Policy, WWW-Authenticate, "
+	    "Allow\r\n"), "%s", s);
 	/* each field the widget must read is named in the list */
 	s = strstr(s, "Access-Control-Expose-Headers: ");
 	cr_assert_not_null(s);

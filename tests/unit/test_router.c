@@ -259,3 +259,100 @@ Test(router, is_api)
 		cr_expect_eq(route_is_api(paths[i].path), paths[i].api, "%s",
 		    paths[i].path);
 }
+
+/* The query parameters each route takes, as the API reference lists them. */
+Test(router, query_parameters_of_each_route)
+{
+	static const struct {
+		enum route_id	 id;
+		const char	*names;		/* route_query_names() */
+	} want[] = {
+		{ ROUTE_SERVICES_LIST, "page and per_page" },
+		{ ROUTE_BUSINESSES_LIST, "page and per_page" },
+		{ ROUTE_LOCATIONS_LIST, "page and per_page" },
+		{ ROUTE_AVAILABILITY,
+		    "service_id, date_from, date_to, staff_id and location_id" },
+		{ ROUTE_BOOKINGS_LIST,
+		    "status, from, to, updated_since, page and per_page" },
+		{ ROUTE_WEBHOOKS_LIST, "page and per_page" },
+		{ ROUTE_WEBHOOKS_DELIVERIES, "page and per_page" },
+	};
+	char	 names[128];
+	int	 i;
+	size_t	 k;
+
+	for (i = 0; i < ROUTE__MAX; i++) {
+		const char *expect = "no query parameters";
+
+		for (k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+			if ((int)want[k].id == i)
+				expect = want[k].names;
+		route_query_names(&routes[i], names, sizeof(names));
+		cr_expect_str_eq(names, expect, "%s %s", routes[i].method,
+		    routes[i].pattern);
+	}
+}
+
+/* The first parameter a route does not take, in the order sent; names as sent. */
+Test(router, unknown_query_parameters)
+{
+	static const struct {
+		enum route_id	 id;
+		const char	*query;
+		const char	*unknown;	/* NULL: none */
+	} rows[] = {
+		{ ROUTE_SERVICES_LIST, "", NULL },
+		{ ROUTE_SERVICES_LIST, "page=1&per_page=2", NULL },
+		{ ROUTE_SERVICES_LIST, "per_page=2&per_page=3&page", NULL },
+		{ ROUTE_SERVICES_LIST, "page=1&&per_page=2&", NULL },
+		{ ROUTE_SERVICES_LIST, "&", NULL },
+		{ ROUTE_SERVICES_LIST, "limit=5", "limit" },
+		{ ROUTE_SERVICES_LIST, "page=1&limit=5&offset=2", "limit" },
+		{ ROUTE_SERVICES_LIST, "offset=2&limit=5", "offset" },
+		{ ROUTE_SERVICES_LIST, "x", "x" },
+		{ ROUTE_SERVICES_LIST, "=1", "" },
+		{ ROUTE_SERVICES_LIST, "Page=1", "Page" },
+		{ ROUTE_SERVICES_LIST, "pag=1", "pag" },
+		{ ROUTE_SERVICES_LIST, "pages=1", "pages" },
+		{ ROUTE_SERVICES_LIST, "per-page=1", "per-page" },
+		{ ROUTE_SERVICES_LIST, "per%5Fpage=1", "per%5Fpage" },
+		{ ROUTE_SERVICES_LIST, "page;per_page=1", "page;per_page" },
+		{ ROUTE_SERVICES_LIST, "pa\x01ge=1", "pa?ge" },
+		{ ROUTE_SERVICES_LIST, "caf\xc3\xa9=1", "caf??" },
+		{ ROUTE_SERVICES_GET, "page=1", "page" },
+		{ ROUTE_SESSION_CREATE, "business_id=x", "business_id" },
+		{ ROUTE_BOOKINGS_HOLD, "", NULL },
+		{ ROUTE_AVAILABILITY, "service_id=a&date_from=b&date_to=c&staff_id=d"
+		    "&location_id=e", NULL },
+		{ ROUTE_AVAILABILITY, "service_id=a&page=1", "page" },
+		{ ROUTE_BOOKINGS_LIST, "status=held&from=a&to=b&updated_since=c&page=1"
+		    "&per_page=2", NULL },
+		{ ROUTE_BOOKINGS_LIST, "status=held&business_id=x", "business_id" },
+		{ ROUTE_WEBHOOKS_DELIVERIES, "per_page=5&status=failed", "status" },
+	};
+	char	 name[REQ_ARG_MAX];
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(name, 'Z', sizeof(name));
+		rc = route_query_unknown(&routes[rows[i].id], rows[i].query, name,
+		    sizeof(name));
+		cr_expect_eq(rc, rows[i].unknown != NULL, "%s: %d", rows[i].query, rc);
+		if (rc == 1 && rows[i].unknown != NULL)
+			cr_expect_str_eq(name, rows[i].unknown, "%s", rows[i].query);
+	}
+}
+
+/* A long unknown name is cut to fit and stays terminated. */
+Test(router, unknown_query_name_never_overflows)
+{
+	char	 query[300], name[8];
+
+	memset(query, 'q', 299);
+	query[299] = '\0';
+	memset(name, 'Z', sizeof(name));
+	cr_assert_eq(route_query_unknown(&routes[ROUTE_SERVICES_LIST], query, name, 5), 1);
+	cr_expect_str_eq(name, "qqqq");
+	cr_expect_eq(name[5], 'Z');
+}
