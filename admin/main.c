@@ -82,7 +82,8 @@ enum cmd {
 	CMD__MAX
 };
 
-#define HOURS_EG	"HOURS: '{\"monday\": [\"09:00-12:00\", \"13:00-17:00\"]}'"
+#define HOURS_EG	"HOURS: 'mon-fri 09:00-12:00 13:00-17:00; sat 09:00-13:00'," \
+		" or the JSON of the SQL functions"
 
 static const struct adm_command commands[CMD__MAX] = {
 	[CMD_MIGRATE] = { "migrate", adm_cmd_migrate, 0, 0, OPTBIT(OPT_DIR),

@@ -272,7 +272,21 @@ admin_tool_more() {
 	    block-staff-date "$svc" 2026-12-24 || return 1
 	admin_says "create-resource: a resource type is a lowercase word (bay, machine, van)" \
 	    create-resource "$loc" "Big Bay" "Bay 2" || return 1
-	admin_says "set-location-hours: not JSON" set-location-hours "$loc" 'monday 9-5' || return 1
+	admin_says "set-location-hours: not JSON" set-location-hours "$loc" '{"monday": 9' || return 1
+	admin_says "set-location-hours: hours are JSON, or such as" set-location-hours "$loc" 'mo 09:00-17:00' ||
+		return 1
+	admin_says 'set-location-hours: hours: monday has a bad range "9-5"' set-location-hours "$loc" 'mon 9-5' ||
+		return 1
+	# the short form of hours: days (ranges may wrap), then ranges; parts split by ';'
+	$a set-location-hours "$loc2" 'mon-fri 09:00-12:00 13:00-17:00; Sat,sun 10:00-14:00' || return 1
+	[ "$(q "SELECT string_agg(weekday || ' ' || opens || '-' || closes, ',' ORDER BY weekday, opens)
+	    FROM calendence.location_hours WHERE location_id = :'l' AND weekday IN (1, 6, 7)" l="$loc2")" = \
+	    "1 09:00:00-12:00:00,1 13:00:00-17:00:00,6 10:00:00-14:00:00,7 10:00:00-14:00:00" ] &&
+	    [ "$(q "SELECT count(*) FROM calendence.location_hours WHERE location_id = :'l'" l="$loc2")" = 12 ] ||
+		{ echo "short hours"; return 1; }
+	$a set-staff-hours "$st" 'fri-mon 10:00-14:00' || return 1
+	[ "$(q "SELECT string_agg(weekday::text, ',' ORDER BY weekday) FROM calendence.staff_hours
+	    WHERE staff_id = :'s' AND location_id IS NULL" s="$st")" = "1,5,6,7" ] || { echo "wrapping days"; return 1; }
 	admin_says "create-business: another business has this slug; choose another" \
 	    create-business "$hub" Again UTC admin-more-wash || return 1
 	admin_says "create-staff: skills are lowercase words" create-staff "$biz" X "$loc" --skills Detail || return 1
