@@ -57,7 +57,7 @@
 #define HUB_NAME	"Bench webhooks hub"
 #define STAFF		8		/* staff members: 8 x 16 slots a day */
 #define SLOTS_A_DAY	16		/* 30-minute slots, 09:00-17:00 */
-#define WARMUP		3		/* untimed bookings at the start of a round */
+#define WARMUP		12		/* untimed bookings at the start of a round: 3 a worker */
 #define ALL_EVENTS	"[\"booking.created\",\"booking.updated\"," \
 	"\"booking.cancelled\",\"booking.completed\"]"
 #define CLIENT		"{\"first_name\":\"Ann\",\"last_name\":\"Lee\"," \
