@@ -44,8 +44,11 @@ WH_CORE		:= conf.o log.o db.o ip.o seal.o token.o
 WH_CFLAGS	 = -Iwebhooks $(shell pkg-config --cflags libcurl)
 WH_LIBS		 = $(PKG_LIBS) $(shell pkg-config --libs libcurl)
 
-REL_OBJ		:= $(CORE_SRC:fcgi/%.c=$(B)/rel/%.o)
-ASAN_OBJ	:= $(CORE_SRC:fcgi/%.c=$(B)/asan/%.o)
+# docs/openapi.json, served at GET /api/v1/openapi.json, compiled in as a byte
+# array (fcgi/openapi.h) so that the worker reads no file per request
+DOC_C		:= $(B)/gen/openapi_doc.c
+REL_OBJ		:= $(CORE_SRC:fcgi/%.c=$(B)/rel/%.o) $(B)/rel/openapi_doc.o
+ASAN_OBJ	:= $(CORE_SRC:fcgi/%.c=$(B)/asan/%.o) $(B)/asan/openapi_doc.o
 
 UNIT_SRC	:= $(wildcard tests/unit/*.c)
 INTEG_SRC	:= $(wildcard tests/integration/*.c)
@@ -65,6 +68,22 @@ $(B)/rel/%.o: fcgi/%.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/asan/%.o: fcgi/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+$(DOC_C): docs/openapi.json
+	@mkdir -p $(@D)
+	{ echo '/* openapi_doc.c: docs/openapi.json as bytes; made by make, not edited. */'; \
+	  echo '#include "openapi.h"'; echo 'const unsigned char openapi_doc[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; \
+	  echo 'const size_t openapi_doc_len = sizeof(openapi_doc);'; } >$@.tmp
+	mv $@.tmp $@
+
+$(B)/rel/openapi_doc.o: $(DOC_C) fcgi/openapi.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/asan/openapi_doc.o: $(DOC_C) fcgi/openapi.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 
@@ -183,11 +202,15 @@ FUZZ_SAN	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 FUZZ_CFLAGS	 = $(WARN) -D_DEFAULT_SOURCE -Ifcgi $(PKG_CFLAGS) $(FUZZ_SAN)
 FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN	:= $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
-FUZZ_OBJ	:= $(CORE_SRC:fcgi/%.c=$(B)/fuzz/obj/%.o)
+FUZZ_OBJ	:= $(CORE_SRC:fcgi/%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/openapi_doc.o
 
 $(B)/fuzz/obj/%.o: fcgi/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/obj/openapi_doc.o: $(DOC_C) fcgi/openapi.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(B)/fuzz/libcore.a: $(FUZZ_OBJ)
 	rm -f $@

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "body.h"
 #include "log.h"
+#include "openapi.h"
 #include "response.h"
 #include "router.h"
 #include "worker.h"
@@ -120,6 +121,25 @@ health(struct request *r)
 }
 
 /*
+ * GET /api/v1/openapi.json (no key, no rate limit; HEAD too)
+ * 200 with docs/openapi.json as it was when the worker was built: the
+ * document is compiled in, so nothing is read from disk per request.
+ */
+static void
+openapi(struct request *r)
+{
+	resp_raw(r, 200, (const char *)openapi_doc, openapi_doc_len);
+}
+
+/* True for a GET or HEAD of path, which takes no key. */
+static int
+is_public(const struct request *r, const char *path)
+{
+	return r->path_ok && strcmp(r->path, path) == 0 &&
+	    (strcmp(r->method, "GET") == 0 || r->is_head);
+}
+
+/*
  * Handles one request from its FastCGI parameters and body stream; the
  * response is left in r for app_wire().
  */
@@ -131,9 +151,12 @@ app_handle(struct worker *w, struct request *r, char **envp, FCGX_Stream *in, in
 	req_parse(r, envp, w->conf.proxies, w->conf.nproxies);
 	r->in = in;
 	r->in_fd = in_fd;
-	if (r->path_ok && strcmp(r->path, "/healthz") == 0 &&
-	    (strcmp(r->method, "GET") == 0 || r->is_head)) {
+	if (is_public(r, "/healthz")) {
 		health(r);
+		return;
+	}
+	if (is_public(r, "/api/v1/openapi.json")) {
+		openapi(r);
 		return;
 	}
 	if (route_or_reply(r) == -1 || app_headers_or_reply(r) == -1 ||

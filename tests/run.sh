@@ -392,12 +392,22 @@ lighttpd_conf "$work/srv2/lighttpd.conf" "$((http_port + 1))" \
 LIGHTTPD_LOG=$work/srv2/workers.log lighttpd_start "$work/srv2/lighttpd.conf"
 export CALENDENCE_URL=http://127.0.0.1:$http_port
 export CALENDENCE_URL2=http://127.0.0.1:$((http_port + 1))
+# every answer the e2e and webhooks suites receive, one JSON line each
+# (tests/lib/http.c), for check::openapi_responses below
+export CALENDENCE_RESPONSE_LOG=$work/responses.jsonl
 suite e2e "$build/tests/e2e" -j8
 # webhooks (tests/webhooks): senders started by the tests, a receiver in the
 # test process, bookings made through the first server; one test at a time,
 # as every sender claims from the one queue
 suite webhooks env WEBHOOKS_SENDER="$build/asan/calendence-webhooks" \
 	"$build/tests/webhooks" -j1
+unset CALENDENCE_RESPONSE_LOG
+# docs/openapi.json: every answer of those suites fits it (jsonschema), and
+# the document passes redocly's lint (npm, cached under the build directory)
+check openapi_responses python3 tests/openapi/validate.py docs/openapi.json \
+	"$work/responses.jsonl"
+grep -a 'answers validated' "$work/check-openapi_responses.out" | sed 's/^/    /'
+check openapi_lint tests/openapi/lint.sh "$build/npm"
 # load (tests/load): many keys at once through both servers, admitted exactly;
 # the release build's memory under load, behind its own lighttpd (4 workers);
 # PostgreSQL restarted, a worker killed, the database read-only, statements

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -428,6 +429,55 @@ no_token_echoed(const char *req, size_t rlen, const char *in, size_t len,
 }
 
 /*
+ * CALENDENCE_RESPONSE_LOG: when set, every answer is appended to that file
+ * as one JSON line {method, path (without query), status, request_id,
+ * content_type, content_encoding, body (the parsed JSON, or null)} for
+ * tests/openapi/validate.py. Tokens in the line are masked (their 38
+ * characters after the prefix become '.'), so that the file holds none. One
+ * write() per line, O_APPEND: parallel tests do not interleave.
+ */
+static void
+log_response(const char *req, const struct http_resp *resp)
+{
+	const char	*file = getenv("CALENDENCE_RESPONSE_LOG"), *s, *v, *t;
+	json_object	*o;
+	char		*line;
+	size_t		 n, len;
+	int		 fd;
+
+	if (file == NULL || *file == '\0')
+		return;
+	o = json_object_new_object();
+	n = strcspn(req, " ");
+	json_object_object_add(o, "method", json_object_new_string_len(req, (int)n));
+	s = req + n + (req[n] == ' ');
+	json_object_object_add(o, "path", json_object_new_string_len(s,
+	    (int)strcspn(s, " ?\r\n")));
+	json_object_object_add(o, "status", json_object_new_int(resp->status));
+	v = http_header(resp, "Request-Id");
+	json_object_object_add(o, "request_id", v ? json_object_new_string(v) : NULL);
+	v = http_header(resp, "Content-Type");
+	json_object_object_add(o, "content_type", v ? json_object_new_string(v) : NULL);
+	v = http_header(resp, "Content-Encoding");
+	json_object_object_add(o, "content_encoding", v ? json_object_new_string(v) : NULL);
+	json_object_object_add(o, "body", resp->json ? json_object_get(resp->json) : NULL);
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	line = http_xstrndup(s, len + 1);
+	line[len] = '\n';
+	for (t = line; (t = fx_token_find(t, (size_t)(line + len - t))) != NULL;
+	    t += FX_TOKEN_LEN)
+		memset(line + (t - line) + 8, '.', FX_TOKEN_LEN - 8);
+	if ((fd = open(file, O_WRONLY | O_APPEND | O_CREAT, 0644)) != -1) {
+		if (write(fd, line, len + 1) != (ssize_t)(len + 1))
+			fprintf(stderr, "http: cannot write %s\n", file);
+		close(fd);
+	}
+	free(line);
+	json_object_put(o);
+}
+
+/*
  * Connects, sends 'req', reads and parses the answer. An answer that gives
  * a token away (no_token_echoed()) fails like a broken connection.
  */
@@ -442,6 +492,7 @@ exchange(const struct target *t, const char *req, size_t len, struct http_resp *
 		return -1;
 	if (send_all(fd, req, len) == 0 && recv_all(fd, &in) == 0) {
 		parse_response(in.p ? in.p : "", in.len, resp);
+		log_response(req, resp);
 		rc = 0;
 		if (no_token_echoed(req, len, in.p ? in.p : "", in.len, resp) == -1) {
 			http_resp_free(resp);
