@@ -245,7 +245,7 @@ install: all
 	install -m 0644 conf/* $(DESTDIR)$(SHAREDIR)/conf/
 	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(DOCDIR)/docs
-	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	install -m 0644 docs/*.md docs/openapi.json $(DESTDIR)$(DOCDIR)/docs/
 	@# the settings file is the administrator's: never overwritten
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/calendence.conf ] || \
