@@ -3,7 +3,7 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libfcgi-dev libpq-dev libjson-c-dev libsodium-dev
-      libcriterion-dev libcurl4-openssl-dev postgresql postgresql-contrib lighttpd curl openssl
+      libcriterion-dev libcurl4-openssl-dev postgresql postgresql-contrib lighttpd lighttpd-mod-deflate curl openssl
       clang libclang-rt-14-dev python3-jsonschema nodejs
       $(command -v npm >/dev/null || echo npm)	# unless nodejs brought it (NodeSource)
       apache2 libapache2-mod-fcgid nginx pgbouncer valgrind)

@@ -194,45 +194,56 @@ fx_token_find(const char *s, size_t len)
 	return NULL;
 }
 
+const char *
+fx_secret_find(const char *s, size_t len)
+{
+	const char	*p, *end = s + len;
+	size_t		 i;
+
+	for (p = s; p != NULL && (size_t)(end - p) >= FX_SECRET_LEN;
+	    p = memchr(p + 1, 'w', (size_t)(end - p - 1))) {
+		if (memcmp(p, "whsec_", 6) != 0)
+			continue;
+		for (i = 6; i < FX_SECRET_LEN && fx_base62(p[i]); i++)
+			continue;
+		if (i == FX_SECRET_LEN)
+			return p;
+	}
+	return NULL;
+}
+
+/* Records the n bytes at p, a token or a secret, as one line of 'path'. */
+static void
+fx_record(const char *path, const char *p, size_t n)
+{
+	char	 line[FX_TOKEN_LEN + 1];
+	int	 fd;
+
+	memcpy(line, p, n);
+	line[n] = '\n';
+	/* one write() per line: parallel test processes append whole lines */
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    write(fd, line, n + 1) != (ssize_t)(n + 1))
+		fx_die("cannot record a token in CALENDENCE_TOKEN_LOG", NULL, path);
+	close(fd);
+}
+
+/*
+ * Records every token and every webhook secret in s[0..len). fx_token_find()
+ * stays with the API's tokens: the HTTP client refuses an answer that holds
+ * one of those, and a secret is in the answer that makes its webhook.
+ */
 void
 fx_token_seen(const char *s, size_t len)
 {
-	/* webhook secrets too (SPEC 11): "whsec_" and 32 base62 characters */
-	static const char	 wh[] = "whsec_";
-	const size_t		 whlen = sizeof(wh) - 1 + 32;
 	const char	*path = getenv("CALENDENCE_TOKEN_LOG"), *p, *end = s + len;
-	char		 line[FX_TOKEN_LEN + 1];
-	size_t		 n, i;
-	int		 fd;
 
 	if (path == NULL || *path == '\0' || s == NULL)
 		return;
-	/*
-	 * fx_token_find() stays with the API's tokens: the HTTP client refuses
-	 * an answer that holds one of those, and a secret is in the answer that
-	 * makes its webhook. Secrets are only recorded here.
-	 */
-	for (p = s; p < end; p += n) {
-		n = 1;
-		if (*p == 'c' && (size_t)(end - p) >= FX_TOKEN_LEN &&
-		    fx_token_find(p, FX_TOKEN_LEN) == p)
-			n = FX_TOKEN_LEN;
-		else if ((size_t)(end - p) >= whlen && memcmp(p, wh, sizeof(wh) - 1) == 0) {
-			for (i = sizeof(wh) - 1; i < whlen && fx_base62(p[i]); i++)
-				continue;
-			if (i == whlen)
-				n = whlen;
-		}
-		if (n == 1)
-			continue;
-		memcpy(line, p, n);
-		line[n] = '\n';
-		/* one write() per line: parallel test processes append whole lines */
-		if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
-		    write(fd, line, n + 1) != (ssize_t)(n + 1))
-			fx_die("cannot record a token in CALENDENCE_TOKEN_LOG", NULL, path);
-		close(fd);
-	}
+	for (p = s; (p = fx_token_find(p, (size_t)(end - p))) != NULL; p += FX_TOKEN_LEN)
+		fx_record(path, p, FX_TOKEN_LEN);
+	for (p = s; (p = fx_secret_find(p, (size_t)(end - p))) != NULL; p += FX_SECRET_LEN)
+		fx_record(path, p, FX_SECRET_LEN);
 }
 
 /* splitmix64: well mixed, and good enough to keep test names apart. */

@@ -52,6 +52,10 @@ char	*fx_value(const char *sql, ...) FX_SENTINEL;
  */
 #define FX_TOKEN_LEN	46
 const char	*fx_token_find(const char *s, size_t len);
+
+/* A webhook secret: "whsec_" and 32 base62 characters; the first in s[0..len), or NULL. */
+#define FX_SECRET_LEN	38
+const char	*fx_secret_find(const char *s, size_t len);
 void		 fx_token_seen(const char *s, size_t len);
 
 /* A new hub on 'plan' with a unique name; returns its id. */

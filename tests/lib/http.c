@@ -468,6 +468,9 @@ log_response(const char *req, const struct http_resp *resp)
 	for (t = line; (t = fx_token_find(t, (size_t)(line + len - t))) != NULL;
 	    t += FX_TOKEN_LEN)
 		memset(line + (t - line) + 8, '.', FX_TOKEN_LEN - 8);
+	for (t = line; (t = fx_secret_find(t, (size_t)(line + len - t))) != NULL;
+	    t += FX_SECRET_LEN)
+		memset(line + (t - line) + 6, '.', FX_SECRET_LEN - 6);
 	if ((fd = open(file, O_WRONLY | O_APPEND | O_CREAT, 0644)) != -1) {
 		if (write(fd, line, len + 1) != (ssize_t)(len + 1))
 			fprintf(stderr, "http: cannot write %s\n", file);
