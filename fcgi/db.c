@@ -154,7 +154,7 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    "SELECT * FROM calendence.webhook_maintenance()",
 	    NO_PARAMS, C("events_removed"), .retry = DB_RETRY_SAFE, .program = DB_SENDER },
 	[STMT_PING] = { "ping",
-	    "SELECT 1 AS ok",
+	    "SELECT calendence.health_check() AS ok",
 	    NO_PARAMS, C("ok"), .retry = DB_RETRY_SAFE },
 };
 
