@@ -55,6 +55,7 @@ enum adm_stmt {
 	ADM_CREATE_RESOURCE,
 	ADM_BLOCK_RESOURCE,
 	ADM_SET_SERVICE_NEEDS,
+	ADM_USAGE,
 	ADM_ST__MAX
 };
 
@@ -75,11 +76,13 @@ enum adm_opt {
 	OPT_HOURS,
 	OPT_HUB,
 	OPT_JSON,		/* every command takes it */
+	OPT_KEY,
 	OPT_LABEL,
 	OPT_LOCATION,
 	OPT_RATE_TYPE,
 	OPT_REASON,
 	OPT_RESOURCE_TYPE,
+	OPT_SINCE,
 	OPT_SKILLS,
 	OPT_TIMEZONE,
 	OPT__MAX
@@ -144,7 +147,7 @@ const char	*adm_sql_dir_default(void);
 PGresult	*adm_sql_file_exec(PGconn *, const char *, const char *);
 int		 adm_cmd_migrate(PGconn *, const struct adm_args *);
 
-/* keys.c: hubs, businesses, keys, origins, maintenance */
+/* keys.c: hubs, businesses, keys, origins, maintenance, usage */
 int		 adm_cmd_create_hub(PGconn *, const struct adm_args *);
 int		 adm_cmd_create_business(PGconn *, const struct adm_args *);
 int		 adm_cmd_issue_key(PGconn *, const struct adm_args *);
@@ -154,6 +157,7 @@ int		 adm_cmd_roll_key(PGconn *, const struct adm_args *);
 int		 adm_cmd_set_origins(PGconn *, const struct adm_args *);
 int		 adm_cmd_find_key(PGconn *, const struct adm_args *);
 int		 adm_cmd_maintenance(PGconn *, const struct adm_args *);
+int		 adm_cmd_usage_counts(PGconn *, const struct adm_args *);
 
 /* booking.c: services, locations, staff, hours, resources, blocks */
 int		 adm_cmd_create_service(PGconn *, const struct adm_args *);

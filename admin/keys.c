@@ -1,5 +1,6 @@
-/* keys.c: calendence-admin: hubs, businesses, keys, origins, maintenance. */
+/* keys.c: calendence-admin: hubs, businesses, keys, origins, maintenance, usage. */
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -372,4 +373,44 @@ adm_cmd_maintenance(PGconn *db, const struct adm_args *a)
 		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return 0;
+}
+
+/* Whether --since names a date or time (YYYY-MM-DD...), not an interval. */
+static bool
+since_is_time(const char *s)
+{
+	int	 i;
+
+	for (i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : !isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/*
+ * usage [--key KEY] [--business ID] [--since WHEN]: per hour, the requests
+ * admitted, refused (429) and with failed credentials (401, per client IP)
+ * of a key (by id or display form), a business or all, since WHEN (a date
+ * or time, or an interval ago; a day by default), as a table. 0, or 1.
+ */
+int
+adm_cmd_usage_counts(PGconn *db, const struct adm_args *a)
+{
+	PGresult	*res;
+	const char	*since = a->opt[OPT_SINCE];
+	char		 id[ADM_UUID_LEN + 1];
+	int		 rc;
+
+	if (a->opt[OPT_KEY] != NULL &&
+	    key_resolve(db, a, a->opt[OPT_KEY], id) == -1)
+		return 1;
+	res = adm_query(db, ADM_USAGE, PARAMS(a->opt[OPT_KEY] != NULL ? id : NULL,
+	    since != NULL && since_is_time(since) ? since : NULL,
+	    since != NULL && !since_is_time(since) ? since : NULL,
+	    a->opt[OPT_BUSINESS]));
+	if (res == NULL)
+		return 1;
+	rc = adm_print(a, res, ADM_TABLE) == 0 ? 0 : 1;
+	PQclear(res);
+	return rc;
 }

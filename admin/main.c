@@ -31,11 +31,13 @@ static const struct opt_def {
 	[OPT_HOURS] = { "hours", true },
 	[OPT_HUB] = { "hub", true },
 	[OPT_JSON] = { "json", false },
+	[OPT_KEY] = { "key", true },
 	[OPT_LABEL] = { "label", true },
 	[OPT_LOCATION] = { "location", true },
 	[OPT_RATE_TYPE] = { "rate-type", true },
 	[OPT_REASON] = { "reason", true },
 	[OPT_RESOURCE_TYPE] = { "resource-type", true },
+	[OPT_SINCE] = { "since", true },
 	[OPT_SKILLS] = { "skills", true },
 	[OPT_TIMEZONE] = { "timezone", true },
 };
@@ -78,6 +80,7 @@ enum cmd {
 	CMD_BLOCK_RESOURCE,
 	CMD_DEMO,
 	CMD_MAINTENANCE,
+	CMD_USAGE,
 	CMD_HELP,
 	CMD__MAX
 };
@@ -177,6 +180,12 @@ static const struct adm_command commands[CMD__MAX] = {
 	    "load the demo business (DIR/demo.sql) and print fresh demo keys" },
 	[CMD_MAINTENANCE] = { "maintenance", adm_cmd_maintenance, 0, 0, 0,
 	    "maintenance", "remove dead sessions and rate windows" },
+	[CMD_USAGE] = { "usage", adm_cmd_usage_counts, 0, 0,
+	    OPTBIT(OPT_KEY) | OPTBIT(OPT_BUSINESS) | OPTBIT(OPT_SINCE),
+	    "usage [--key KEY] [--business BUSINESS_ID]"
+	    " [--since YYYY-MM-DD|INTERVAL]",
+	    "per hour and key or IP: requests admitted, refused (429), with"
+	    " failed credentials (401); since a date or an INTERVAL ago (a day)" },
 	[CMD_HELP] = { "help", NULL, 0, 0, 0, "help", "show this text" },
 };
 

@@ -172,6 +172,17 @@ static const struct stmt_def {
 	[ADM_BLOCK_RESOURCE] = {
 	    "SELECT calendence.block_resource($1::uuid, $2::timestamptz,"
 	    " $3::timestamptz, $4::text) AS id", 4 },
+	/*
+	 * usage: $1 a key's id, $4 a business's (NULL: any); since $2, a time,
+	 * or $3, an interval ago (neither: a day)
+	 */
+	[ADM_USAGE] = {
+	    "SELECT calendence.rfc3339(u.hour) AS hour, u.kind, u.display AS key,"
+	    "       u.key_id, u.business_id, u.ip, u.admitted,"
+	    "       u.refused, u.failed"
+	    "  FROM calendence.usage(coalesce($2::timestamptz,"
+	    "       now() - coalesce($3::interval, interval '24 hours')),"
+	    "       $1::uuid, $4::uuid) u", 4 },
 };
 
 /* pg_words' sentences that several constraints share */

@@ -1,7 +1,7 @@
 -- 30_admission.sql: what every request of the FastCGI workers calls first:
 -- authentication and admission in both rate windows (SPEC 5, 6), failed
--- credentials counted per IP, sessions made, and maintenance() of sessions
--- and windows.
+-- credentials counted per IP, sessions made, maintenance() of sessions
+-- and windows, and usage: the windows' counts folded into usage_hourly.
 --
 -- Advisory lock classes (pg_advisory_xact_lock(class, hashtext(key))) of the
 -- project, all four:
@@ -20,8 +20,15 @@
 -- Admission of one request in both fixed windows of a subject (SPEC 6).
 -- Admitted only when every window has room; an admitted request adds one to
 -- each window, a refused one adds nothing. hour_limit NULL means the subject
--- has only a minute window. Returns the counts after the call (refused: the
--- counts as they stand).
+-- has only a minute window (its hour is still counted, for usage). Returns
+-- the counts after the call (refused: the counts as they stand).
+--
+-- For usage (maintenance()): a refusal adds one to hour_refused, the row's
+-- only write on that path (a worker answers the next ones from memory); an
+-- admission that starts a new hour keeps the passing hour in prev_hour_*,
+-- in the same UPDATE, until maintenance() folds it. A second new hour
+-- before maintenance() has run overwrites it: maintenance runs every few
+-- minutes (maintenance_interval).
 --
 -- Admissions of one subject queue on an advisory lock that only they (and
 -- maintenance(), which takes it before the row) ever take. Holding it, the
@@ -59,7 +66,14 @@ BEGIN
 		minute_start = greatest(w.minute_start, m),
 		minute_count = CASE WHEN w.minute_start >= m THEN w.minute_count ELSE 0 END + 1,
 		hour_start = greatest(w.hour_start, h),
-		hour_count = CASE WHEN w.hour_start >= h THEN w.hour_count ELSE 0 END + 1
+		hour_count = CASE WHEN w.hour_start >= h THEN w.hour_count ELSE 0 END + 1,
+		hour_refused = CASE WHEN w.hour_start >= h THEN w.hour_refused ELSE 0 END,
+		prev_hour_start = CASE WHEN w.hour_start < h AND w.hour_count + w.hour_refused > 0
+		    THEN w.hour_start ELSE w.prev_hour_start END,
+		prev_hour_count = CASE WHEN w.hour_start < h AND w.hour_count + w.hour_refused > 0
+		    THEN w.hour_count ELSE w.prev_hour_count END,
+		prev_hour_refused = CASE WHEN w.hour_start < h AND w.hour_count + w.hour_refused > 0
+		    THEN w.hour_refused ELSE w.prev_hour_refused END
 	WHERE CASE WHEN w.minute_start >= m THEN w.minute_count ELSE 0 END < minute_limit
 	  AND (hour_limit IS NULL OR
 	       CASE WHEN w.hour_start >= h THEN w.hour_count ELSE 0 END < hour_limit)
@@ -68,6 +82,9 @@ BEGIN
 		admitted := true;
 		RETURN;
 	END IF;
+	-- refused: counted in the row's hour (which the upsert left locked)
+	UPDATE calendence.rate_windows w SET hour_refused = w.hour_refused + 1
+	 WHERE w.subject = rl_admit.subject AND w.hour_start >= h;
 	SELECT x.minute_count, x.hour_count INTO minute_count, hour_count
 	  FROM calendence.rl_peek(rl_admit.subject, now_epoch) x;
 END $$;
@@ -266,8 +283,9 @@ BEGIN
 		hour_count := r.hour_count;
 	END IF;
 	IF "window" = 'refresh' AND NOT r.admitted THEN
-		-- refused by the chain: the IP's session window did not count it either
-		PERFORM calendence.rl_unadmit('x:' || ip, false);
+		-- refused by the chain: the IP's session window did not count it
+		-- either (nor its hour, which usage reports)
+		PERFORM calendence.rl_unadmit('x:' || ip, true);
 		session_count := session_count - 1;
 	END IF;
 	IF r.stalled THEN
@@ -308,26 +326,183 @@ BEGIN
 	expires_at := calendence.rfc3339(v_exp);
 END $$;
 
+-- What usage (usage_hourly) knows of a rate window's subject: its kind
+-- (NULL: not one of the four, such as a test's, and never folded), and the
+-- key, business or client IP it stands for. A session chain (s:<root>)
+-- stands for the publishable key it was made through; a root session
+-- whose row is gone, or an IP that is not one, gives NULL there.
+CREATE OR REPLACE FUNCTION calendence.usage_subject(subject text, OUT kind text,
+    OUT key_id uuid, OUT business_id uuid, OUT ip inet)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_id constant text := substr(subject, 3);
+	is_uuid constant boolean := v_id ~
+	    '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+BEGIN
+	CASE left(subject, 2)
+	WHEN 'k:' THEN
+		kind := 'key';
+		IF is_uuid THEN
+			key_id := v_id::uuid;
+			SELECT a.business_id INTO business_id
+			  FROM calendence.api_keys a WHERE a.id = key_id;
+		END IF;
+	WHEN 's:' THEN
+		kind := 'session';
+		IF is_uuid THEN
+			-- the root session, kept a day after it expired: a chain
+			-- refreshed for longer shows no key (no index on
+			-- root_session_id to find a later one, and none is wanted
+			-- on the exchange's path)
+			SELECT s.publishable_key_id, s.business_id INTO key_id, business_id
+			  FROM calendence.sessions s WHERE s.id = v_id::uuid;
+		END IF;
+	WHEN 'x:', 'a:' THEN
+		kind := CASE left(subject, 2) WHEN 'x:' THEN 'exchange' ELSE 'auth' END;
+		IF v_id ~ '^[0-9a-fA-F.:]+(/[0-9]{1,3})?$' THEN
+			BEGIN
+				ip := v_id::inet;
+			EXCEPTION WHEN invalid_text_representation THEN
+				ip := NULL;
+			END;
+		END IF;
+	ELSE
+		kind := NULL;
+	END CASE;
+END $$;
+
+-- Adds hours of windows to usage_hourly: the i-th of each array is one
+-- window's subject, hour start, count and refusals (an auth window's count
+-- is its failed credentials, another's its admissions). Rows are added in
+-- the order of their key, so that two maintenance() calls adding to the
+-- same rows queue instead of deadlocking.
+CREATE OR REPLACE FUNCTION calendence.usage_add(subjects text[], hour_starts bigint[],
+    counts integer[], refusals integer[]) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO calendence.usage_hourly AS u
+	    (hour, subject_kind, key_id, business_id, ip, admitted, refused, failed)
+	SELECT to_timestamp(x.h), s.kind, s.key_id, s.business_id, s.ip,
+	       sum(CASE WHEN s.kind = 'auth' THEN 0 ELSE x.n END),
+	       sum(x.r),
+	       sum(CASE WHEN s.kind = 'auth' THEN x.n ELSE 0 END)
+	  FROM unnest(subjects, hour_starts, counts, refusals) x(subject, h, n, r),
+	       LATERAL calendence.usage_subject(x.subject) s
+	 WHERE s.kind IS NOT NULL AND x.n + x.r > 0
+	 GROUP BY 1, 2, 3, 4, 5
+	 ORDER BY 1, 2, 3, 5
+	ON CONFLICT ON CONSTRAINT usage_hourly_one DO UPDATE SET
+		admitted = u.admitted + excluded.admitted,
+		refused = u.refused + excluded.refused,
+		failed = u.failed + excluded.failed
+$$;
+
 -- Removes what can no longer be used: sessions expired for a day, rate
--- windows whose hour has passed. Safe to run from many places at once, and
--- waits for nobody: rows another transaction holds are left for next time.
+-- windows whose hour has passed, usage older than 90 days. Safe to run
+-- from many places at once, and waits for nobody but another
+-- maintenance() adding to the same usage rows: rows another transaction
+-- holds are left for next time.
 -- A window's advisory lock (class 1) is taken before its row, as rl_admit()
 -- does, so that an admission never finds a row locked by maintenance.
+--
+-- Usage: a window is folded into usage_hourly in the statement that removes
+-- it (its hour, and the earlier hour it may keep in prev_hour_*), and a live
+-- window's prev_hour_* in the statement that clears it; so each count is in
+-- rate_windows or in usage_hourly, never both, and a second run adds
+-- nothing.
 CREATE OR REPLACE FUNCTION calendence.maintenance(OUT sessions_removed bigint,
     OUT windows_removed bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
 	e constant bigint := floor(extract(epoch FROM now()))::bigint;
+	n bigint;
 BEGIN
 	DELETE FROM calendence.sessions WHERE token_hash IN (
 		SELECT s.token_hash FROM calendence.sessions s
 		 WHERE s.expires_at < now() - interval '1 day'
 		   FOR UPDATE SKIP LOCKED);
 	GET DIAGNOSTICS sessions_removed = ROW_COUNT;
-	DELETE FROM calendence.rate_windows WHERE subject IN (
-		SELECT w.subject FROM calendence.rate_windows w
-		 WHERE w.hour_start < e - e % 3600 AND w.minute_start < e - e % 60
-		   AND pg_try_advisory_xact_lock(1, hashtext(w.subject))
+	WITH gone AS (
+		DELETE FROM calendence.rate_windows WHERE subject IN (
+			SELECT w.subject FROM calendence.rate_windows w
+			 WHERE w.hour_start < e - e % 3600 AND w.minute_start < e - e % 60
+			   AND pg_try_advisory_xact_lock(1, hashtext(w.subject))
+			   FOR UPDATE SKIP LOCKED)
+		RETURNING subject, hour_start, hour_count, hour_refused,
+		    prev_hour_start, prev_hour_count, prev_hour_refused),
+	folded AS (
+		SELECT calendence.usage_add(
+		    array_agg(g.subject) || array_agg(g.subject)
+			FILTER (WHERE g.prev_hour_start IS NOT NULL),
+		    array_agg(g.hour_start) || array_agg(g.prev_hour_start)
+			FILTER (WHERE g.prev_hour_start IS NOT NULL),
+		    array_agg(g.hour_count) || array_agg(g.prev_hour_count)
+			FILTER (WHERE g.prev_hour_start IS NOT NULL),
+		    array_agg(g.hour_refused) || array_agg(g.prev_hour_refused)
+			FILTER (WHERE g.prev_hour_start IS NOT NULL))
+		  FROM gone g)
+	SELECT (SELECT count(*) FROM gone) INTO windows_removed FROM folded;
+	-- live windows that keep a passed hour: folded, and cleared
+	WITH kept AS (
+		UPDATE calendence.rate_windows w
+		   SET prev_hour_start = NULL, prev_hour_count = NULL, prev_hour_refused = NULL
+		  FROM (SELECT l.subject, l.prev_hour_start, l.prev_hour_count, l.prev_hour_refused
+			  FROM calendence.rate_windows l
+			 WHERE l.prev_hour_start IS NOT NULL
+			   AND pg_try_advisory_xact_lock(1, hashtext(l.subject))
+			   FOR UPDATE SKIP LOCKED) o
+		 WHERE w.subject = o.subject
+		RETURNING o.subject, o.prev_hour_start, o.prev_hour_count, o.prev_hour_refused),
+	folded AS (
+		SELECT calendence.usage_add(array_agg(k.subject), array_agg(k.prev_hour_start),
+		    array_agg(k.prev_hour_count), array_agg(k.prev_hour_refused))
+		  FROM kept k)
+	SELECT count(*) INTO n FROM folded;
+	DELETE FROM calendence.usage_hourly WHERE ctid IN (
+		SELECT u.ctid FROM calendence.usage_hourly u
+		 WHERE u.hour < now() - interval '90 days'
 		   FOR UPDATE SKIP LOCKED);
-	GET DIAGNOSTICS windows_removed = ROW_COUNT;
 END $$;
+
+-- Usage since 'since' (the hour that holds it included), per hour and what
+-- was counted (usage_hourly's kinds), of one key (p_key: a key's own
+-- windows, or a publishable key's session chains) or one business (p_business:
+-- its keys and sessions; a hub key's usage has no business), or of all
+-- (both NULL). The folded hours and the windows not yet folded, added up:
+-- current to the request. display is the key's display form.
+CREATE OR REPLACE FUNCTION calendence.usage(p_since timestamptz, p_key uuid, p_business uuid)
+RETURNS TABLE (hour timestamptz, kind text, key_id uuid, display text, business_id uuid,
+    ip inet, admitted bigint, refused bigint, failed bigint)
+LANGUAGE sql STABLE AS $$
+	WITH live AS (
+		SELECT to_timestamp(x.h) AS hour, s.kind, s.key_id, s.business_id, s.ip,
+		       CASE WHEN s.kind = 'auth' THEN 0 ELSE x.n END AS admitted,
+		       x.r AS refused,
+		       CASE WHEN s.kind = 'auth' THEN x.n ELSE 0 END AS failed
+		  FROM calendence.rate_windows w,
+		       LATERAL (VALUES (w.hour_start, w.hour_count, w.hour_refused),
+			   (w.prev_hour_start, w.prev_hour_count, w.prev_hour_refused))
+			   x(h, n, r),
+		       LATERAL calendence.usage_subject(w.subject) s
+		 WHERE x.h IS NOT NULL AND x.n + x.r > 0 AND s.kind IS NOT NULL
+		   AND to_timestamp(x.h) > p_since - interval '1 hour'
+		   -- only the subjects that may be the key's or business's
+		   AND (p_key IS NULL OR w.subject = 'k:' || p_key OR w.subject LIKE 's:%')
+		   AND (p_business IS NULL OR w.subject LIKE 'k:%' OR w.subject LIKE 's:%')
+	), folded AS (
+		SELECT u.hour, u.subject_kind AS kind, u.key_id, u.business_id, u.ip,
+		       u.admitted, u.refused, u.failed
+		  FROM calendence.usage_hourly u
+		 WHERE u.hour > p_since - interval '1 hour'
+		   AND (p_key IS NULL OR u.key_id = p_key)
+		   AND (p_business IS NULL OR u.business_id = p_business)
+	)
+	SELECT a.hour, a.kind, a.key_id, k.display, a.business_id, a.ip,
+	       sum(a.admitted)::bigint, sum(a.refused)::bigint, sum(a.failed)::bigint
+	  FROM (SELECT * FROM folded UNION ALL
+		SELECT * FROM live l
+		 WHERE (p_key IS NULL OR l.key_id = p_key)
+		   AND (p_business IS NULL OR l.business_id = p_business)) a
+	  LEFT JOIN calendence.api_keys k ON k.id = a.key_id
+	 GROUP BY a.hour, a.kind, a.key_id, k.display, a.business_id, a.ip
+	 ORDER BY a.hour, a.kind, k.display, a.key_id, a.ip
+$$;
