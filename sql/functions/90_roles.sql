@@ -26,6 +26,7 @@ LANGUAGE sql IMMUTABLE AS $$
 	    ('webhooks', 'write'),		-- the webhooks API
 	    ('webhook_events', 'write'),	-- the outbox, the sender's maintenance
 	    ('webhook_deliveries', 'write'),	-- the outbox, claims, records
+	    ('usage_hourly', 'write'),		-- maintenance() folds the windows
 	    ('plans', 'read'), ('hubs', 'read'), ('businesses', 'read'),
 	    ('services', 'read'), ('locations', 'read'), ('location_hours', 'read'),
 	    ('staff', 'read'), ('staff_hours', 'read'), ('staff_blocked_dates', 'read'),
