@@ -33,6 +33,7 @@ import jsonschema
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MASKED = re.compile(r"(cal_(?:hub|biz|pub|ses)_)\.{38}")
+MASKED_SECRET = re.compile(r"(whsec_)\.{32}")
 
 
 def templates(doc):
@@ -68,7 +69,8 @@ def find_path(tpls, path, method=None):
 def unmask(body):
     """The body with masked tokens made well-formed again (for their patterns)."""
     s = json.dumps(body)
-    return json.loads(MASKED.sub(lambda m: m.group(1) + "0" * 38, s))
+    s = MASKED.sub(lambda m: m.group(1) + "0" * 38, s)
+    return json.loads(MASKED_SECRET.sub(lambda m: m.group(1) + "0" * 32, s))
 
 
 def validator_for(doc, pointer, cache):
