@@ -195,15 +195,23 @@ void
 app_log(struct worker *w, const struct request *r)
 {
 	struct timespec	 now;
-	long long	 us;
+	struct log_req	 lr;
 	char		 method[16], path[REQ_PATH_MAX];
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	us = (now.tv_sec - r->start.tv_sec) * 1000000LL +
+	memset(&lr, 0, sizeof(lr));
+	lr.latency_us = (now.tv_sec - r->start.tv_sec) * 1000000LL +
 	    (now.tv_nsec - r->start.tv_nsec) / 1000;
 	log_safe(r->method, method, sizeof(method));
 	log_safe(r->path_ok ? r->path : "-", path, sizeof(path));
-	log_msg(w->conf.log_level, LOG_LEVEL_INFO,
-	    "%s %s %s %d %lldus key=%s ip=%s", r->id, method, path, r->status,
-	    us, r->display[0] ? r->display : "-", r->client_ip);
+	lr.request_id = r->id;
+	lr.method = method;
+	lr.path = path;
+	lr.status = r->status;
+	lr.error_code = r->error_code;
+	lr.key = r->display[0] ? r->display : NULL;
+	lr.key_id = r->principal.key_id;
+	lr.business_id = r->principal.business_id;
+	lr.ip = r->client_ip;
+	log_request(w->conf.log_level, &lr);
 }

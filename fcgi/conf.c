@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 
@@ -17,6 +18,7 @@ static int	set_body_timeout(struct conf *, const char *, char *, size_t);
 static int	set_auth_fail_limit(struct conf *, const char *, char *, size_t);
 static int	set_trusted_proxies(struct conf *, const char *, char *, size_t);
 static int	set_log_level(struct conf *, const char *, char *, size_t);
+static int	set_log_format(struct conf *, const char *, char *, size_t);
 static int	set_public_url(struct conf *, const char *, char *, size_t);
 static int	set_maintenance(struct conf *, const char *, char *, size_t);
 static int	set_listen(struct conf *, const char *, char *, size_t);
@@ -44,6 +46,7 @@ static const struct {
 	{ "auth_fail_limit",		set_auth_fail_limit },
 	{ "trusted_proxies",		set_trusted_proxies },
 	{ "log_level",			set_log_level },
+	{ "log_format",			set_log_format },
 	{ "public_url",			set_public_url },
 	{ "maintenance_interval",	set_maintenance },
 	{ "listen",			set_listen },
@@ -374,6 +377,18 @@ set_log_level(struct conf *c, const char *v, char *err, size_t errlen)
 	return -1;
 }
 
+/* text (one line of words) or json (one JSON object a line), log.c */
+static int
+set_log_format(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "text") == 0 || strcmp(v, "json") == 0) {
+		c->log_format = strcmp(v, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT;
+		return 0;
+	}
+	snprintf(err, errlen, "log_format must be text or json, got \"%s\"", v);
+	return -1;
+}
+
 static int
 set_public_url(struct conf *c, const char *v, char *err, size_t errlen)
 {
@@ -431,7 +446,10 @@ trim(char *s)
 	return s;
 }
 
-/* Cuts a '#' comment, except inside a value in double quotes. */
+/*
+ * Cuts a '#' comment: after a value in double quotes, or in a bare value
+ * where the '#' follows white space.
+ */
 static int
 cut_comment(char *value, char *err, size_t errlen)
 {
@@ -439,8 +457,15 @@ cut_comment(char *value, char *err, size_t errlen)
 
 	value += strspn(value, " \t");
 	if (*value != '"') {
-		if ((hash = strchr(value, '#')) != NULL)
-			*hash = '\0';
+		/*
+		 * a '#' begins a comment only after white space (or as the
+		 * value's first character): "password=a#b" stays whole
+		 */
+		for (hash = value; (hash = strchr(hash, '#')) != NULL; hash++)
+			if (hash == value || hash[-1] == ' ' || hash[-1] == '\t') {
+				*hash = '\0';
+				break;
+			}
 		return 0;
 	}
 	if ((end = strchr(value + 1, '"')) == NULL) {
@@ -523,4 +548,25 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+/*
+ * The settings file to read: the one named (--config, passed as named),
+ * else $CALENDENCE_CONFIG, else CONF_DEFAULT_PATH when it exists. NULL when
+ * none is named and the default is missing: all defaults. A file named
+ * but missing is conf_load()'s error, as is a default that exists but
+ * cannot be read.
+ */
+const char *
+conf_path(const char *named)
+{
+	const char	*env;
+
+	if (named != NULL && *named != '\0')
+		return named;
+	if ((env = getenv("CALENDENCE_CONFIG")) != NULL && *env != '\0')
+		return env;
+	if (access(CONF_DEFAULT_PATH, F_OK) == 0)
+		return CONF_DEFAULT_PATH;
+	return NULL;
 }

@@ -9,12 +9,23 @@
 
 #define CONF_MAX_RETRIES	9	/* webhook_retry_delays entries */
 
+/* the settings file read when none is named: $(SYSCONFDIR) of the Makefile */
+#ifndef CALENDENCE_SYSCONFDIR
+#define CALENDENCE_SYSCONFDIR	"/etc/calendence"
+#endif
+#define CONF_DEFAULT_PATH	CALENDENCE_SYSCONFDIR "/calendence.conf"
+
 enum log_level {
 	LOG_LEVEL_ERROR,
 	LOG_LEVEL_WARN,
 	LOG_LEVEL_INFO,
 	LOG_LEVEL_DEBUG,
 	LOG_LEVEL__MAX
+};
+
+enum log_format {
+	LOG_FORMAT_TEXT,
+	LOG_FORMAT_JSON
 };
 
 struct conf {
@@ -25,6 +36,7 @@ struct conf {
 	struct ip_net	 proxies[IP_MAX_PROXIES];
 	size_t		 nproxies;
 	enum log_level	 log_level;
+	enum log_format	 log_format;		/* text or json lines (log.c) */
 	char		 public_url[256];	/* base of pagination links; "" = relative */
 	int		 maintenance_interval;	/* seconds */
 	char		 listen[256];		/* own pool: socket path or HOST:PORT */
@@ -48,6 +60,7 @@ struct conf {
 
 void	 conf_defaults(struct conf *);
 int	 conf_load(struct conf *, const char *, char *, size_t);
+const char *conf_path(const char *);
 int	 conf_set(struct conf *, const char *, const char *, char *, size_t);
 
 #endif

@@ -1,4 +1,9 @@
-/* log.c: timestamped lines on stderr (the web server's error log). */
+/*
+ * log.c: timestamped lines on stderr (the web server's error log, the
+ * journal): one line per event, whatever a message holds (control
+ * characters escaped), as words (log_format = text) or one JSON object
+ * (log_format = json). The one place a log line is written.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -7,6 +12,9 @@
 #include <unistd.h>
 
 #include "log.h"
+
+static enum log_format	 log_format = LOG_FORMAT_TEXT;
+static const char	*log_program = "calendence";
 
 static const char *const names[LOG_LEVEL__MAX] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -102,6 +110,236 @@ log_redact(char *line, size_t size)
 	}
 }
 
+/* The format of the lines from now on, and the program they name (json). */
+void
+log_setup(enum log_format fmt, const char *program)
+{
+	log_format = fmt;
+	if (program != NULL)
+		log_program = program;
+}
+
+/*
+ * Copies s into out (size len, NUL-terminated, cut if need be) with every
+ * control character escaped, so that a message is one line: \n, \r, \t,
+ * else \xNN (DEL too). Other bytes, UTF-8 included, stay.
+ */
+void
+log_escape(const char *s, char *out, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	 c;
+	char		 e[5];
+	size_t		 o = 0, n;
+
+	if (len == 0)
+		return;
+	for (; s != NULL && (c = (unsigned char)*s) != '\0'; s++) {
+		if (c >= 0x20 && c != 0x7f) {
+			e[0] = (char)c;
+			n = 1;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			e[0] = '\\';
+			e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			n = 2;
+		} else {
+			e[0] = '\\';
+			e[1] = 'x';
+			e[2] = hex[c >> 4];
+			e[3] = hex[c & 15];
+			n = 4;
+		}
+		if (o + n >= len)
+			break;
+		memcpy(out + o, e, n);
+		o += n;
+	}
+	out[o] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t	 n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/* A JSON line under construction: cut, never overrun, when too long. */
+struct jline {
+	char	*p;
+	size_t	 len, size;
+	int	 full;
+};
+
+static void
+jl_raw(struct jline *j, const char *s, size_t n)
+{
+	if (j->full || j->len + n >= j->size) {
+		j->full = 1;
+		return;
+	}
+	memcpy(j->p + j->len, s, n);
+	j->len += n;
+	j->p[j->len] = '\0';
+}
+
+/* s as a JSON string (NULL: null); bytes that are not UTF-8 as U+FFFD. */
+static void
+jl_str(struct jline *j, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	char		 e[6];
+	size_t		 n;
+
+	if (s == NULL) {
+		jl_raw(j, "null", 4);
+		return;
+	}
+	jl_raw(j, "\"", 1);
+	while (*u != '\0') {
+		if (*u == '"' || *u == '\\') {
+			e[0] = '\\';
+			e[1] = (char)*u;
+			jl_raw(j, e, 2);
+			u++;
+		} else if (*u < 0x20 || *u == 0x7f) {
+			if (*u == '\n' || *u == '\r' || *u == '\t') {
+				e[0] = '\\';
+				e[1] = *u == '\n' ? 'n' : *u == '\r' ? 'r' : 't';
+				jl_raw(j, e, 2);
+			} else {
+				memcpy(e, "\\u00", 4);
+				e[4] = hex[*u >> 4];
+				e[5] = hex[*u & 15];
+				jl_raw(j, e, 6);
+			}
+			u++;
+		} else if ((n = utf8_len(u)) == 0) {
+			jl_raw(j, "\\ufffd", 6);
+			u++;
+		} else {
+			jl_raw(j, (const char *)u, n);
+			u += n;
+		}
+	}
+	jl_raw(j, "\"", 1);
+}
+
+/* ,"name":"value" (or null); the first field without its comma */
+static void
+jl_field(struct jline *j, const char *name, const char *value)
+{
+	if (j->len > 1)
+		jl_raw(j, ",", 1);
+	jl_str(j, name);
+	jl_raw(j, ":", 1);
+	jl_str(j, value);
+}
+
+static void
+jl_num(struct jline *j, const char *name, long long v)
+{
+	char	 num[24];
+	int	 n;
+
+	n = snprintf(num, sizeof(num), "%lld", v);
+	jl_raw(j, ",", 1);
+	jl_str(j, name);
+	jl_raw(j, ":", 1);
+	jl_raw(j, num, (size_t)n);
+}
+
+/*
+ * Formats a line of level lvl (with the request's fields when req is not
+ * NULL) into out, of size len: the line the configured format asks for,
+ * without its newline, redacted (log_redact()).
+ */
+void
+log_format_line(enum log_level lvl, const struct log_req *req, const char *msg,
+    char *out, size_t len)
+{
+	char		 stamp[32], esc[LOG_LINE_MAX];
+	struct jline	 j = { out, 0, len, 0 };
+	struct tm	 tm;
+	time_t		 now;
+
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	if (log_format == LOG_FORMAT_TEXT) {
+		log_escape(msg, esc, sizeof(esc));
+		snprintf(out, len, "%s calendence[%d] %s: %s", stamp, (int)getpid(),
+		    names[lvl], esc);
+		log_redact(out, len);
+		return;
+	}
+	jl_raw(&j, "{", 1);
+	jl_field(&j, "time", stamp);
+	jl_field(&j, "level", names[lvl]);
+	jl_num(&j, "pid", (long long)getpid());
+	jl_field(&j, "program", log_program);
+	jl_field(&j, "message", msg);
+	if (req != NULL) {
+		jl_field(&j, "request_id", req->request_id);
+		jl_field(&j, "method", req->method);
+		jl_field(&j, "path", req->path);
+		jl_num(&j, "status", req->status);
+		jl_field(&j, "error_code", req->status >= 400 && req->error_code != NULL &&
+		    *req->error_code != '\0' ? req->error_code : NULL);
+		jl_field(&j, "key", req->key);
+		jl_field(&j, "key_id", req->key_id);
+		jl_field(&j, "business_id", req->business_id);
+		jl_num(&j, "latency_us", req->latency_us);
+		jl_field(&j, "ip", req->ip);
+	}
+	if (j.full) {		/* too long: the message alone, cut */
+		j.len = 0;
+		j.full = 0;
+		out[0] = '\0';
+		jl_raw(&j, "{", 1);
+		jl_field(&j, "time", stamp);
+		jl_field(&j, "level", names[lvl]);
+		jl_num(&j, "pid", (long long)getpid());
+		jl_field(&j, "program", log_program);
+		log_escape(msg, esc, len / 8);
+		jl_field(&j, "message", esc);
+	}
+	jl_raw(&j, "}", 1);
+	log_redact(out, len);
+}
+
+static void
+log_write(enum log_level lvl, const struct log_req *req, const char *msg)
+{
+	char	 line[LOG_LINE_MAX * 2];
+
+	log_format_line(lvl, req, msg, line, sizeof(line));
+	fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
+
 /*
  * Writes one line at level lvl when the configured threshold lets it
  * through. Callers never pass a token (keys appear in display form only),
@@ -110,25 +348,30 @@ log_redact(char *line, size_t size)
 void
 log_msg(enum log_level threshold, enum log_level lvl, const char *fmt, ...)
 {
-	char		 line[2048], stamp[32];
-	struct tm	 tm;
-	time_t		 now;
+	char		 msg[LOG_LINE_MAX];
 	va_list		 ap;
-	int		 n;
 
 	if (lvl > threshold)
 		return;
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(line, sizeof(line), "%s calendence[%d] %s: ", stamp,
-	    (int)getpid(), names[lvl]);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return;
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_redact(line, sizeof(line));
-	fprintf(stderr, "%s\n", line);
-	fflush(stderr);
+	log_write(lvl, NULL, msg);
+}
+
+/*
+ * The request's line (level info): in text, "ID METHOD PATH STATUS NNNus
+ * key=DISPLAY ip=IP"; in json, that as the message and each field apart.
+ */
+void
+log_request(enum log_level threshold, const struct log_req *req)
+{
+	char	 msg[LOG_LINE_MAX];
+
+	if (LOG_LEVEL_INFO > threshold)
+		return;
+	snprintf(msg, sizeof(msg), "%s %s %s %d %lldus key=%s ip=%s", req->request_id,
+	    req->method, req->path, req->status, req->latency_us,
+	    req->key != NULL ? req->key : "-", req->ip);
+	log_write(LOG_LEVEL_INFO, req, msg);
 }

@@ -48,7 +48,8 @@ usage(void)
 	    "Without --listen it is one FastCGI worker on the listening socket it\n"
 	    "is given as fd 0 (lighttpd bin-path, Apache mod_fcgid). With --listen\n"
 	    "it is a supervised pool of N workers on that socket (SIGHUP reloads,\n"
-	    "SIGTERM stops). Settings: --config FILE or CALENDENCE_CONFIG.\n",
+	    "SIGTERM stops). Settings: --config FILE, else CALENDENCE_CONFIG, else\n"
+	    CONF_DEFAULT_PATH " if it exists.\n",
 	    stderr);
 }
 
@@ -56,18 +57,15 @@ usage(void)
 static int
 load_conf(struct conf *c)
 {
-	const char	*path = config_path;
+	const char	*path = conf_path(config_path);
 	char		 err[1024];
 
 	conf_defaults(c);
-	if (path == NULL)
-		path = getenv("CALENDENCE_CONFIG");
-	if (path == NULL || *path == '\0')
-		return 0;
-	if (conf_load(c, path, err, sizeof(err)) == -1) {
+	if (path != NULL && conf_load(c, path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "calendence: %s\n", err);
 		return -1;
 	}
+	log_setup(c->log_format, "calendence");
 	return 0;
 }
 

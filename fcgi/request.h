@@ -80,6 +80,7 @@ struct request {
 	json_object		*json;
 
 	int			 status;	/* 0 until a response is set */
+	char			 error_code[48]; /* the error envelope's code, for the log */
 	struct buf		 headers;	/* extra header lines, CRLF-ended */
 	struct buf		 out;		/* the response body */
 	int			 has_body;

@@ -109,6 +109,7 @@ resp_error(struct request *r, int status, const char *code, const char *param,
 {
 	json_object	*o, *e;
 
+	snprintf(r->error_code, sizeof(r->error_code), "%s", code);
 	e = json_object_new_object();
 	json_object_object_add(e, "type",
 	    json_object_new_string(resp_error_type(status)));

@@ -37,7 +37,8 @@ usage(void)
 {
 	fputs("usage: calendence-webhooks [--config FILE] [--check-config] [--version]\n"
 	    "Sends the webhook deliveries of the database named in the settings\n"
-	    "(--config FILE or CALENDENCE_CONFIG; else libpq's environment), until\n"
+	    "(--config FILE, else CALENDENCE_CONFIG, else " CONF_DEFAULT_PATH " if it\n"
+	    "exists; the database: else libpq's environment), until\n"
 	    "SIGTERM (attempts in flight finish; a second SIGTERM gives them back to\n"
 	    "the queue). SIGHUP reads the settings again. Needs webhook_key_file.\n",
 	    stderr);
@@ -50,10 +51,11 @@ load_conf(struct conf *c, const char *path)
 	char	 err[1024];
 
 	conf_defaults(c);
-	if (path != NULL && *path != '\0' && conf_load(c, path, err, sizeof(err)) == -1) {
+	if (path != NULL && conf_load(c, path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "calendence-webhooks: %s\n", err);
 		return -1;
 	}
+	log_setup(c->log_format, "calendence-webhooks");
 	if (c->webhook_key_file[0] == '\0') {
 		fputs("calendence-webhooks: webhook_key_file is not set: no secret can be "
 		    "opened, so nothing can be signed\n", stderr);
@@ -91,7 +93,7 @@ main(int argc, char *argv[])
 {
 	static struct sender	 s;
 	struct conf		 c;
-	const char		*path = getenv("CALENDENCE_CONFIG");
+	const char		*path = NULL;
 	int			 i, check = 0, rc;
 
 	for (i = 1; i < argc; i++) {
@@ -107,6 +109,7 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
+	path = conf_path(path);	/* else CALENDENCE_CONFIG, else the default */
 	if (sodium_init() < 0 || load_conf(&c, path) == -1)
 		return 1;
 	if (check)

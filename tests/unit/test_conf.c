@@ -562,3 +562,94 @@ Test(conf, hash_inside_quotes_is_kept)
 	cr_expect(strstr(err, ":1: unterminated quoted value") != NULL, "%s", err);
 	unlink(path);
 }
+
+/*
+ * Bare values: a '#' begins a comment only after white space (or as the
+ * value's first character), so "password=a#b" stays whole.
+ */
+Test(conf, hash_in_a_bare_value)
+{
+	static const struct {
+		const char	*line;
+		const char	*database;
+	} cases[] = {
+		{ "database = password=a#b\n", "password=a#b" },
+		{ "database = password=a#b host=x # the host\n", "password=a#b host=x" },
+		{ "database = password=a#b\t# tab before\n", "password=a#b" },
+		{ "database = a## b\n", "a## b" },
+		{ "database = #all comment\n", "" },
+		{ "database=x#y#z\r\n", "x#y#z" },
+	};
+	struct conf	 c;
+	char		 path[] = "/tmp/calendence-conf-XXXXXX", err[512];
+	int		 fd = mkstemp(path);
+	size_t		 i;
+	FILE		*f;
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_not_null(f = fopen(path, "w"));
+		fputs(cases[i].line, f);
+		fclose(f);
+		conf_defaults(&c);
+		cr_expect_eq(conf_load(&c, path, err, sizeof(err)), 0, "%zu: %s", i, err);
+		cr_expect_str_eq(c.database, cases[i].database, "case %zu", i);
+	}
+	/* a comment after a number still works; one glued to it does not */
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("workers = 7 # seven\n", f);
+	fclose(f);
+	conf_defaults(&c);
+	cr_expect_eq(conf_load(&c, path, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.workers, 7);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("workers = 7# seven\n", f);
+	fclose(f);
+	cr_expect_eq(conf_load(&c, path, err, sizeof(err)), -1);
+	cr_expect(strstr(err, ":1: expected a whole number") != NULL, "%s", err);
+	unlink(path);
+}
+
+Test(conf, log_format)
+{
+	struct conf	 c;
+	char		 err[512] = "";
+
+	conf_defaults(&c);
+	cr_expect_eq(c.log_format, LOG_FORMAT_TEXT);
+	cr_expect_eq(conf_set(&c, "log_format", "json", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.log_format, LOG_FORMAT_JSON);
+	cr_expect_eq(conf_set(&c, "log_format", "text", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.log_format, LOG_FORMAT_TEXT);
+	cr_expect_eq(conf_set(&c, "log_format", "xml", err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "log_format must be text or json, got \"xml\"");
+}
+
+/*
+ * The file read when none is named: --config, else CALENDENCE_CONFIG, else
+ * the default when it exists (built in from the Makefile's SYSCONFDIR).
+ */
+Test(conf, the_path_read)
+{
+	char	*saved = getenv("CALENDENCE_CONFIG");
+
+	saved = saved ? strdup(saved) : NULL;
+	cr_expect_str_eq(CONF_DEFAULT_PATH + strlen(CONF_DEFAULT_PATH) -
+	    strlen("/calendence.conf"), "/calendence.conf");
+	setenv("CALENDENCE_CONFIG", "/from/env.conf", 1);
+	cr_expect_str_eq(conf_path("/named.conf"), "/named.conf");
+	cr_expect_str_eq(conf_path(NULL), "/from/env.conf");
+	cr_expect_str_eq(conf_path(""), "/from/env.conf");
+	setenv("CALENDENCE_CONFIG", "", 1);
+	if (access(CONF_DEFAULT_PATH, F_OK) == 0)
+		cr_expect_str_eq(conf_path(NULL), CONF_DEFAULT_PATH);
+	else
+		cr_expect_null(conf_path(NULL));
+	unsetenv("CALENDENCE_CONFIG");
+	if (access(CONF_DEFAULT_PATH, F_OK) != 0)
+		cr_expect_null(conf_path(NULL));
+	if (saved != NULL)
+		setenv("CALENDENCE_CONFIG", saved, 1);
+	free(saved);
+}

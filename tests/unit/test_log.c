@@ -1,8 +1,13 @@
-/* test_log.c: no token survives in a log line (fcgi/log.c, log_redact()). */
+/*
+ * test_log.c: no token survives in a log line (fcgi/log.c, log_redact());
+ * every line is one line (log_escape()); the text and json forms.
+ */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <json-c/json.h>
 
 #include "log.h"
 
@@ -54,4 +59,148 @@ Test(log, a_full_line_is_cut_not_overrun)
 	snprintf(line, sizeof(line), "abcdefghijklmnopqrstu");
 	log_redact(line, sizeof(line));
 	cr_expect_str_eq(line, "abcdefghijklmnopqrstu");
+}
+
+Test(log, control_characters_are_escaped)
+{
+	static const struct {
+		const char	*in;
+		const char	*want;
+	} cases[] = {
+		{ "could not connect\nis the server running?\n",
+		    "could not connect\\nis the server running?\\n" },
+		{ "a\r\nb\tc", "a\\r\\nb\\tc" },
+		{ "bell\a esc\x1b del\x7f", "bell\\x07 esc\\x1b del\\x7f" },
+		{ "caf\xc3\xa9 stays", "caf\xc3\xa9 stays" },
+		{ "plain", "plain" },
+		{ "", "" },
+	};
+	char	 out[128];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		log_escape(cases[i].in, out, sizeof(out));
+		cr_expect_str_eq(out, cases[i].want, "case %zu", i);
+	}
+	/* cut between escapes, never inside one */
+	log_escape("ab\ncd", out, 5);
+	cr_expect_str_eq(out, "ab\\n");
+	log_escape("ab\x01", out, 5);
+	cr_expect_str_eq(out, "ab");
+}
+
+/* A message of several lines is one text line, prefix and all. */
+Test(log, a_text_line_is_one_line)
+{
+	char	 line[512];
+
+	log_setup(LOG_FORMAT_TEXT, "calendence");
+	log_format_line(LOG_LEVEL_ERROR, NULL, "database: FATAL: no\nDETAIL: x\n",
+	    line, sizeof(line));
+	cr_expect_null(strchr(line, '\n'), "%s", line);
+	cr_expect(strstr(line, " calendence[") != NULL, "%s", line);
+	cr_expect(strstr(line, "] error: database: FATAL: no\\nDETAIL: x\\n") != NULL,
+	    "%s", line);
+}
+
+static const struct log_req a_request = {
+	.request_id = "req_0123456789abcdef", .method = "GET",
+	.path = "/api/v1/services", .status = 429, .error_code = "rate_limited",
+	.key = "cal_biz_WXYZ", .key_id = "7d7e6c1c-0000-4000-8000-000000000001",
+	.business_id = NULL, .latency_us = 1234, .ip = "192.0.2.7",
+};
+
+/* The request line in text is as it always was. */
+Test(log, the_text_request_line)
+{
+	char		 line[512];
+	const char	*m;
+
+	log_setup(LOG_FORMAT_TEXT, "calendence");
+	log_format_line(LOG_LEVEL_INFO, &a_request, "req_0123456789abcdef GET "
+	    "/api/v1/services 429 1234us key=cal_biz_WXYZ ip=192.0.2.7", line, sizeof(line));
+	cr_assert_not_null(m = strstr(line, " calendence["), "%s", line);
+	cr_expect_not_null(strstr(m, "] info: req_0123456789abcdef GET /api/v1/services "
+	    "429 1234us key=cal_biz_WXYZ ip=192.0.2.7"), "%s", line);
+	cr_expect_eq(line[strlen(line) - 1], '7');
+}
+
+static json_object *
+field(json_object *o, const char *name)
+{
+	json_object	*v = NULL;
+
+	cr_expect(json_object_object_get_ex(o, name, &v), "no %s", name);
+	return v;
+}
+
+/* The json request line: every field, valid JSON, one line. */
+Test(log, the_json_request_line)
+{
+	char		 line[1024];
+	json_object	*o;
+
+	log_setup(LOG_FORMAT_JSON, "calendence");
+	log_format_line(LOG_LEVEL_INFO, &a_request, "req_0123456789abcdef GET "
+	    "/api/v1/services 429 1234us key=cal_biz_WXYZ ip=192.0.2.7", line, sizeof(line));
+	log_setup(LOG_FORMAT_TEXT, "calendence");
+	cr_expect_null(strchr(line, '\n'));
+	cr_assert_not_null(o = json_tokener_parse(line), "%s", line);
+	cr_expect_eq(json_object_get_type(field(o, "time")), json_type_string);
+	cr_expect_str_eq(json_object_get_string(field(o, "level")), "info");
+	cr_expect_eq(json_object_get_int(field(o, "pid")), (int)getpid());
+	cr_expect_str_eq(json_object_get_string(field(o, "program")), "calendence");
+	cr_expect(strstr(json_object_get_string(field(o, "message")), " 429 1234us ") != NULL);
+	cr_expect_str_eq(json_object_get_string(field(o, "request_id")),
+	    "req_0123456789abcdef");
+	cr_expect_str_eq(json_object_get_string(field(o, "method")), "GET");
+	cr_expect_str_eq(json_object_get_string(field(o, "path")), "/api/v1/services");
+	cr_expect_eq(json_object_get_int(field(o, "status")), 429);
+	cr_expect_str_eq(json_object_get_string(field(o, "error_code")), "rate_limited");
+	cr_expect_str_eq(json_object_get_string(field(o, "key")), "cal_biz_WXYZ");
+	cr_expect_str_eq(json_object_get_string(field(o, "key_id")),
+	    "7d7e6c1c-0000-4000-8000-000000000001");
+	cr_expect_null(field(o, "business_id"));
+	cr_expect_eq(json_object_get_int(field(o, "latency_us")), 1234);
+	cr_expect_str_eq(json_object_get_string(field(o, "ip")), "192.0.2.7");
+	json_object_put(o);
+}
+
+/* Below 400 there is no error code; other lines carry no request fields. */
+Test(log, json_lines_otherwise)
+{
+	struct log_req	 ok = a_request;
+	char		 line[1024];
+	json_object	*o, *v;
+
+	ok.status = 200;
+	log_setup(LOG_FORMAT_JSON, "calendence-webhooks");
+	log_format_line(LOG_LEVEL_INFO, &ok, "m", line, sizeof(line));
+	cr_assert_not_null(o = json_tokener_parse(line), "%s", line);
+	cr_expect_null(field(o, "error_code"));
+	cr_expect_str_eq(json_object_get_string(field(o, "program")), "calendence-webhooks");
+	json_object_put(o);
+	/* quotes, backslashes, control characters, bytes that are not UTF-8, a token */
+	log_format_line(LOG_LEVEL_WARN, NULL, "say \"hi\" \\ a\nb\x01 \xff "
+	    "cal_biz_" TOKEN_BODY, line, sizeof(line));
+	log_setup(LOG_FORMAT_TEXT, "calendence");
+	cr_expect_null(strchr(line, '\n'));
+	cr_assert_not_null(o = json_tokener_parse(line), "%s", line);
+	cr_expect_str_eq(json_object_get_string(field(o, "message")),
+	    "say \"hi\" \\ a\nb\x01 \xef\xbf\xbd cal_biz_[redacted]");
+	cr_expect_str_eq(json_object_get_string(field(o, "level")), "warn");
+	cr_expect_not(json_object_object_get_ex(o, "status", &v));
+	json_object_put(o);
+	/* a message too long for the line: still one valid JSON object */
+	{
+		char	 big[LOG_LINE_MAX], small[256];
+
+		memset(big, '\n', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		log_setup(LOG_FORMAT_JSON, "calendence");
+		log_format_line(LOG_LEVEL_INFO, NULL, big, small, sizeof(small));
+		log_setup(LOG_FORMAT_TEXT, "calendence");
+		cr_assert_not_null(o = json_tokener_parse(small), "%s", small);
+		json_object_put(o);
+	}
 }
