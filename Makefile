@@ -7,6 +7,8 @@ SHAREDIR	?= $(PREFIX)/share/calendence
 DOCDIR		?= $(PREFIX)/share/doc/calendence
 SYSCONFDIR	?= /etc/calendence
 DESTDIR		?=
+# make install CALENDENCE_GROUP=www-data: the group of calendence.conf (0640)
+CALENDENCE_GROUP ?=
 PORT		?= 8080
 B		?= build
 SERVER		?= lighttpd
@@ -20,6 +22,10 @@ CFLAGS		?= -O2 -g
 PKG_CFLAGS	 = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS	 = $(shell pkg-config --libs $(PKGS))
 ALL_CFLAGS	 = $(WARN) -D_DEFAULT_SOURCE -Ifcgi $(PKG_CFLAGS) $(CFLAGS)
+# where the installed programs look: the default settings file (fcgi/conf.h)
+# and the SQL files of calendence-admin (admin/admin.h), baked in at build
+# time; $(B)/paths records them so that a change rebuilds what uses them
+PATH_DEFS	 = -DCALENDENCE_SYSCONFDIR='"$(SYSCONFDIR)"' -DSHAREDIR='"$(SHAREDIR)"'
 LIBS		 = -lfcgi $(PKG_LIBS)
 ASAN_FLAGS	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		   -fno-sanitize-recover=undefined
@@ -63,6 +69,21 @@ WEBHOOKS_TEST_SRC := $(wildcard tests/webhooks/*.c)
 .PHONY: all run check check-build test-unit install uninstall clean migrate
 all: fcgi/calendence.fcgi admin/calendence-admin webhooks/calendence-webhooks
 
+$(B)/paths: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SYSCONFDIR) $(SHAREDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR) $(SHAREDIR)' >$@
+
+.PHONY: FORCE
+FORCE:
+
+$(B)/rel/conf.o: fcgi/conf.c $(HDRS) $(B)/paths
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(PATH_DEFS) -c -o $@ $<
+
+$(B)/asan/conf.o: fcgi/conf.c $(HDRS) $(B)/paths
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(PATH_DEFS) $(ASAN_FLAGS) -c -o $@ $<
+
 $(B)/rel/%.o: fcgi/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -90,8 +111,9 @@ $(B)/asan/openapi_doc.o: $(DOC_C) fcgi/openapi.h
 fcgi/calendence.fcgi: fcgi/main.c $(REL_OBJ) $(HDRS)
 	$(CC) $(ALL_CFLAGS) -o $@ fcgi/main.c $(REL_OBJ) $(LIBS)
 
-admin/calendence-admin: $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/rel/%) $(ADMIN_HDRS) $(HDRS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/rel/%) $(PKG_LIBS)
+admin/calendence-admin: $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/rel/%) $(ADMIN_HDRS) $(HDRS) \
+		$(B)/paths
+	$(CC) $(ALL_CFLAGS) $(PATH_DEFS) -o $@ $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/rel/%) $(PKG_LIBS)
 
 webhooks/calendence-webhooks: $(WH_SRC) $(WH_CORE:%=$(B)/rel/%) $(WH_HDRS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(WH_CFLAGS) -o $@ $(WH_SRC) $(WH_CORE:%=$(B)/rel/%) $(WH_LIBS)
@@ -103,8 +125,9 @@ $(B)/asan/calendence-webhooks: $(WH_SRC) $(WH_CORE:%=$(B)/asan/%) $(WH_HDRS) $(H
 $(B)/asan/calendence.fcgi: fcgi/main.c $(ASAN_OBJ) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ fcgi/main.c $(ASAN_OBJ) $(LIBS)
 
-$(B)/asan/calendence-admin: $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/asan/%) $(ADMIN_HDRS) $(HDRS)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/asan/%) \
+$(B)/asan/calendence-admin: $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/asan/%) $(ADMIN_HDRS) $(HDRS) \
+		$(B)/paths
+	$(CC) $(ALL_CFLAGS) $(PATH_DEFS) $(ASAN_FLAGS) -o $@ $(ADMIN_SRC) $(ADMIN_CORE:%=$(B)/asan/%) \
 		$(PKG_LIBS)
 
 $(B)/tests/unit: $(UNIT_SRC) $(ASAN_OBJ) $(HDRS)
@@ -246,10 +269,13 @@ install: all
 	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(DOCDIR)/docs
 	install -m 0644 docs/*.md docs/openapi.json $(DESTDIR)$(DOCDIR)/docs/
-	@# the settings file is the administrator's: never overwritten
+	@# the settings file is the administrator's: never overwritten; 0640, as
+	@# it may hold a password; its group CALENDENCE_GROUP when given (the
+	@# group the workers and the sender run as), else the installer's
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/calendence.conf ] || \
-		install -m 0644 conf/calendence.conf $(DESTDIR)$(SYSCONFDIR)/calendence.conf
+		install -m 0640 conf/calendence.conf $(DESTDIR)$(SYSCONFDIR)/calendence.conf
+	$(if $(CALENDENCE_GROUP),chgrp $(CALENDENCE_GROUP) $(DESTDIR)$(SYSCONFDIR)/calendence.conf)
 
 # leaves $(SYSCONFDIR)/calendence.conf, which holds the administrator's settings
 uninstall:

@@ -62,22 +62,95 @@ check() {
 	fi
 }
 
-# make install lays everything out under DESTDIR; make uninstall removes it
+# make install lays everything out under DESTDIR, for PREFIX=/usr/local and
+# PREFIX=/usr; the settings file is 0640; make uninstall removes everything
+# but the settings file
 install_roundtrip() {
-	local d=$work/destdir f
-	make -s install DESTDIR="$d" PREFIX=/usr/local >/dev/null
-	for f in usr/local/bin/calendence.fcgi usr/local/bin/calendence-admin \
-	    usr/local/share/calendence/sql/migrations/001_core.sql \
-	    usr/local/share/calendence/sql/functions/00_tables.sql \
-	    usr/local/share/calendence/sql/demo.sql \
-	    usr/local/share/calendence/conf/lighttpd.conf \
-	    usr/local/share/calendence/conf/nginx.conf \
-	    usr/local/share/doc/calendence/README.md etc/calendence/calendence.conf; do
-		[ -e "$d/$f" ] || { echo "missing $f"; return 1; }
+	local d=$work/destdir f prefix
+	for prefix in /usr /usr/local; do
+		rm -rf "$d"
+		make -s install B="$build" DESTDIR="$d" PREFIX=$prefix >/dev/null
+		for f in bin/calendence.fcgi bin/calendence-admin bin/calendence-webhooks \
+		    share/calendence/sql/migrations/001_core.sql \
+		    share/calendence/sql/functions/00_tables.sql \
+		    share/calendence/sql/demo.sql \
+		    share/calendence/conf/lighttpd.conf \
+		    share/calendence/conf/nginx.conf \
+		    share/calendence/conf/calendence.service \
+		    share/calendence/conf/calendence-webhooks.service \
+		    share/doc/calendence/README.md; do
+			[ -e "$d$prefix/$f" ] || { echo "missing $prefix/$f"; return 1; }
+		done
+		[ -e "$d/etc/calendence/calendence.conf" ] || { echo "missing etc/"; return 1; }
+		[ "$(stat -c %a "$d/etc/calendence/calendence.conf")" = 640 ] ||
+			{ echo "calendence.conf is not 0640"; return 1; }
+		# nothing outside PREFIX and /etc
+		f=$(cd "$d" && find . -type f ! -path ".$prefix/*" ! -path './etc/calendence/*')
+		[ -z "$f" ] || { echo "outside $prefix: $f"; return 1; }
+		"$d$prefix/bin/calendence.fcgi" --check-config \
+			--config "$d/etc/calendence/calendence.conf"
+		make -s uninstall B="$build" DESTDIR="$d" PREFIX=$prefix >/dev/null
+		f=$(cd "$d" && find . -type f)
+		[ "$f" = ./etc/calendence/calendence.conf ] ||
+			{ echo "left after uninstall: $f"; return 1; }
 	done
-	"$d/usr/local/bin/calendence.fcgi" --check-config --config "$d/etc/calendence/calendence.conf"
-	make -s uninstall DESTDIR="$d" PREFIX=/usr/local >/dev/null
-	[ -z "$(find "$d" -type f ! -path '*/etc/*')" ] || { find "$d" -type f; return 1; }
+}
+
+# the installed programs know where they were installed: a copy of the
+# sources built and installed with PREFIX and SYSCONFDIR in a scratch root
+# (no DESTDIR, so the paths built in are real); calendence-admin migrates a
+# new database from PREFIX/share/calendence/sql without --dir; the worker
+# and the sender read SYSCONFDIR/calendence.conf when no file is named, and
+# all defaults when it is missing; a file named but missing is an error
+install_paths() {
+	local src=$work/install-src root=$work/root out db=calendence_paths f
+	rm -rf "$src" "$root"
+	mkdir -p "$src"
+	cp -r Makefile README.md LICENSE fcgi admin webhooks sql conf docs "$src/"
+	make -s -C "$src" install B="$src/build" PREFIX="$root/usr" \
+		SYSCONFDIR="$root/etc/calendence" >/dev/null 2>"$work/install-src.err" ||
+		{ cat "$work/install-src.err"; return 1; }
+	f=$root/etc/calendence/calendence.conf
+	[ "$(stat -c %a "$f")" = 640 ] || { echo "$f is not 0640"; return 1; }
+	# migrate and demo, from a directory without sql/, into a new database
+	dropdb --if-exists "$db" && createdb "$db" || return 1
+	out=$(cd / && PGDATABASE=$db "$root/usr/bin/calendence-admin" migrate 2>&1) ||
+		{ echo "migrate: $out"; return 1; }
+	echo "migrate: $out"
+	grep -q 001_core <<<"$out" || return 1
+	out=$(cd / && PGDATABASE=$db "$root/usr/bin/calendence-admin" demo 2>&1) ||
+		{ echo "demo: $out"; return 1; }
+	dropdb "$db" || return 1
+	# the default settings file: read when no file is named
+	(
+		unset CALENDENCE_CONFIG
+		"$root/usr/bin/calendence.fcgi" --check-config || exit 1
+		echo 'body_limit = lots' >>"$f"
+		out=$("$root/usr/bin/calendence.fcgi" --check-config 2>&1) &&
+			{ echo "the default file was not read"; exit 1; }
+		echo "$out"
+		grep -q "^calendence: $f:[0-9]*: expected a whole number" <<<"$out" || exit 1
+		out=$("$root/usr/bin/calendence-webhooks" --check-config 2>&1) &&
+			{ echo "the sender did not read the default file"; exit 1; }
+		echo "$out"
+		grep -q "^calendence-webhooks: $f:[0-9]*: expected a whole number" <<<"$out" ||
+			exit 1
+		# named files win over the default
+		out=$(CALENDENCE_CONFIG=/dev/null "$root/usr/bin/calendence.fcgi" \
+			--check-config 2>&1) || { echo "$out"; exit 1; }
+		# missing: all defaults, silently; named and missing: an error
+		rm "$f"
+		out=$("$root/usr/bin/calendence.fcgi" --check-config 2>&1) ||
+			{ echo "$out"; exit 1; }
+		[ -z "$out" ] || { echo "not silent: $out"; exit 1; }
+		out=$("$root/usr/bin/calendence.fcgi" --check-config --config "$f" 2>&1) &&
+			{ echo "a missing named file was accepted"; exit 1; }
+		grep -q "No such file" <<<"$out" || { echo "$out"; exit 1; }
+		out=$(CALENDENCE_CONFIG=$f "$root/usr/bin/calendence-webhooks" \
+			--check-config 2>&1) && { echo "the sender took a missing file"; exit 1; }
+		grep -q "No such file" <<<"$out" || { echo "$out"; exit 1; }
+	) || return 1
+	rm -rf "$src" "$root"
 }
 
 # a bad setting stops start-up, naming the file, the line and the problem
@@ -92,6 +165,50 @@ bad_config_refused() {
 	printf 'no_such_setting = 1\n' >"$f"
 	out=$("$build/asan/calendence.fcgi" --check-config --config "$f" 2>&1) && return 1
 	grep -q "$f:1: unknown setting \"no_such_setting\"" <<<"$out"
+}
+
+# the shipped lighttpd.conf keeps the workers' log in a file, state_dir +
+# "/workers.log", the file `make run` names, whatever lighttpd's own stderr
+# is (here /dev/null, as when it is in the background); with log_format =
+# json each line is one JSON object with the request's fields
+worker_log_file() {
+	local d=$work/logfile port=$((http_port + 6)) line
+	grep -q '^	logs="run/workers.log ' tests/serve.sh ||
+		{ echo "make run's banner does not name run/workers.log"; return 1; }
+	mkdir -p "$d"
+	chmod 755 "$d"
+	printf 'log_format = json\nlog_level = info\n' >"$d/calendence.conf"
+	lighttpd_conf "$d/lighttpd.conf" "$port" "$build/asan/calendence.fcgi" \
+		"$d/calendence.conf" "$d" 1
+	LIGHTTPD_LOG=/dev/null lighttpd_start "$d/lighttpd.conf" || return 1
+	curl -s -o /dev/null "http://127.0.0.1:$port/api/v1/services?limit=2"
+	curl -s -o /dev/null -H 'Authorization: Bearer cal_biz_nonsense' \
+		"http://127.0.0.1:$port/api/v1/services"
+	for _ in $(seq 1 50); do
+		[ "$(grep -c '"request_id"' "$d/workers.log" 2>/dev/null)" -ge 2 ] && break
+		sleep 0.1
+	done
+	lighttpd_stop "$d/lighttpd.conf"
+	cat "$d/workers.log"
+	python3 - "$d/workers.log" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+reqs = [json.loads(l) for l in lines if l.startswith("{") and '"request_id"' in l]
+assert len(reqs) >= 2, "no request lines in workers.log"
+for o in map(json.loads, (l for l in lines if l.startswith("{"))):
+    for k in ("time", "level", "pid", "program", "message"):
+        assert k in o, (k, o)
+r = reqs[0]
+for k in ("request_id", "method", "path", "status", "error_code", "key", "key_id",
+          "business_id", "latency_us", "ip"):
+    assert k in r, (k, r)
+assert r["method"] == "GET" and r["path"] == "/api/v1/services", r
+assert all(x["status"] >= 400 and isinstance(x["error_code"], str) and x["error_code"]
+           for x in reqs), reqs
+assert all(x["key"] in (None, "cal_biz_nons") for x in reqs), reqs
+assert r["program"] == "calendence" and isinstance(r["latency_us"], int), r
+print("json request lines:", len(reqs))
+PY
 }
 
 # q SQL [NAME=VALUE...]: one value from the test database (variables as :'NAME')
@@ -357,6 +474,8 @@ check fuzz make -s fuzz-check B="$build"
 
 pg_up "$work/pg" "$pg_port" calendence_test
 export PG_DATA_DIR=$work/pg
+check install_paths install_paths
+check worker_log_file worker_log_file
 check admin_tool admin_tool
 check admin_tool_more admin_tool_more
 check demo demo_tool

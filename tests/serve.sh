@@ -100,7 +100,9 @@ lighttpd)
 	lighttpd_conf "$run/lighttpd.conf" "$port" "$app" "$run/calendence.conf" "$run" 2
 	lighttpd_start "$run/lighttpd.conf"
 	what="lighttpd, 2 workers"
-	logs="run/lighttpd-error.log"
+	# the workers' lines: server.breakagelog of conf/lighttpd.conf, state_dir
+	# + "/workers.log" (tests/run.sh, check::worker_log_file)
+	logs="run/workers.log (the workers), run/lighttpd-error.log (lighttpd)"
 	;;
 apache-fcgid)
 	# the workers run as www-data: their settings and binary where it may
