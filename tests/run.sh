@@ -172,9 +172,16 @@ bad_config_refused() {
 # is (here /dev/null, as when it is in the background); with log_format =
 # json each line is one JSON object with the request's fields
 worker_log_file() {
-	local d=$work/logfile port=$((http_port + 6)) line
+	local d=$work/logfile port=$((http_port + 6)) hub biz out tok id
 	grep -q '^	logs="run/workers.log ' tests/serve.sh ||
 		{ echo "make run's banner does not name run/workers.log"; return 1; }
+	# a key of its own, for a request line with a key id and a business
+	hub=$($ADMIN create-hub "Log File Hub" pro) || return 1
+	biz=$($ADMIN create-business "$hub" "Log File Wash" Europe/Paris) || return 1
+	out=$($ADMIN issue-key business "$biz" --label logfile 2>/dev/null) || return 1
+	tok=$(awk '$1 == "token" { print $2 }' <<<"$out")
+	id=$(awk '$1 == "id" { print $2 }' <<<"$out")
+	seen "$tok"
 	mkdir -p "$d"
 	chmod 755 "$d"
 	printf 'log_format = json\nlog_level = info\n' >"$d/calendence.conf"
@@ -184,17 +191,25 @@ worker_log_file() {
 	curl -s -o /dev/null "http://127.0.0.1:$port/api/v1/services?limit=2"
 	curl -s -o /dev/null -H 'Authorization: Bearer cal_biz_nonsense' \
 		"http://127.0.0.1:$port/api/v1/services"
+	curl -s -o /dev/null -H "Authorization: Bearer $tok" \
+		"http://127.0.0.1:$port/api/v1/services"
 	for _ in $(seq 1 50); do
-		[ "$(grep -c '"request_id"' "$d/workers.log" 2>/dev/null)" -ge 2 ] && break
+		[ "$(grep -c '"request_id"' "$d/workers.log" 2>/dev/null)" -ge 3 ] && break
 		sleep 0.1
 	done
 	lighttpd_stop "$d/lighttpd.conf"
 	cat "$d/workers.log"
-	python3 - "$d/workers.log" <<'PY'
+	python3 - "$d/workers.log" "${tok:0:8}${tok: -4}" "$id" "$biz" <<'PY'
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 reqs = [json.loads(l) for l in lines if l.startswith("{") and '"request_id"' in l]
-assert len(reqs) >= 2, "no request lines in workers.log"
+assert len(reqs) >= 3, "no request lines in workers.log"
+ok = [x for x in reqs if x["status"] == 200]
+assert len(ok) == 1, reqs
+ok = ok[0]
+assert ok["key"] == sys.argv[2] and ok["key_id"] == sys.argv[3], ok
+assert ok["business_id"] == sys.argv[4] and ok["error_code"] is None, ok
+reqs = [x for x in reqs if x["status"] != 200]
 for o in map(json.loads, (l for l in lines if l.startswith("{"))):
     for k in ("time", "level", "pid", "program", "message"):
         assert k in o, (k, o)
