@@ -179,8 +179,9 @@ check:
 
 check-build: all $(TEST_BINS)
 
+# only what the demo needs: the build, PostgreSQL and its web server
 run:
-	tests/deps.sh
+	tests/deps.sh demo $(SERVER)
 	$(MAKE) all
 	PORT=$(PORT) SERVER=$(SERVER) tests/serve.sh
 

@@ -482,7 +482,26 @@ demo_tool() {
 	[ "$(q "SELECT count(*) FROM pg_proc WHERE proname LIKE '%demo%'")" = 0 ]
 }
 
+# make run installs only what the demo needs (tests/deps.sh demo): the build,
+# PostgreSQL and the one web server it serves with, no test tools
+deps_demo_only() {
+	local demo all p
+	grep -q '^	tests/deps.sh demo $(SERVER)$' "$top/Makefile" || { echo "make run: not deps.sh demo"; return 1; }
+	demo=$(DEPS_LIST=1 "$top/tests/deps.sh" demo) || return 1
+	all=$(DEPS_LIST=1 "$top/tests/deps.sh") || return 1
+	for p in postgresql lighttpd libcurl4-openssl-dev; do
+		grep -qx "$p" <<<"$demo" || { echo "demo lacks $p"; return 1; }
+	done
+	for p in apache2 nginx pgbouncer clang valgrind libcriterion-dev nodejs; do
+		if grep -qx "$p" <<<"$demo"; then echo "demo installs $p"; return 1; fi
+		grep -qx "$p" <<<"$all" || { echo "check lacks $p"; return 1; }
+	done
+	grep -qx nginx <<<"$(DEPS_LIST=1 "$top/tests/deps.sh" demo nginx)" &&
+		grep -qx apache2 <<<"$(DEPS_LIST=1 "$top/tests/deps.sh" demo apache-fcgid)"
+}
+
 check install install_roundtrip
+check deps_demo deps_demo_only
 check bad_config bad_config_refused
 suite unit "$build/tests/unit" -j2
 check fuzz make -s fuzz-check B="$build"

@@ -406,6 +406,7 @@ reload(struct sender *s)
 		    "not set; the settings stay as they were");
 		return;
 	}
+	log_setup(c.log_format, "calendence-webhooks");
 	db_cleanup(&s->db);
 	/* the slots stay as many as at start (they are in use) */
 	c.webhook_concurrency = s->nslots;

@@ -308,7 +308,7 @@ measure() {
 	lpid=$(cat "$conf.pid")
 	wpids=$(children "$lpid")
 	url=http://127.0.0.1:$port$path
-	log=$(dirname "$conf")/lighttpd.out	# the workers' stderr
+	log=$(dirname "$conf")/workers.log	# the workers' stderr (server.breakagelog)
 	out=$work/case-$id
 	printf 'bench: %-3s %s ...\n' "$id" "$label"
 	wrk_run "$warm" "$url" "$toks" "$method" "$out.warm"
@@ -428,7 +428,7 @@ check() {
 	got=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1")
 	if [ "$got" != "$3" ]; then
 		echo "bench: $1 answered $got, not $3; the server log:" >&2
-		tail -n 20 "$(dirname "$conf")/lighttpd.out" >&2 || true
+		tail -n 20 "$(dirname "$conf")/lighttpd.out" "$(dirname "$conf")/workers.log" >&2 || true
 		exit 1
 	fi
 }
