@@ -150,7 +150,44 @@ install_paths() {
 			--check-config 2>&1) && { echo "the sender took a missing file"; exit 1; }
 		grep -q "No such file" <<<"$out" || { echo "$out"; exit 1; }
 	) || return 1
-	rm -rf "$src" "$root"
+	rm -rf "$src"	# the installed tree serves the demo next (installed_demo)
+}
+
+# the installed tree (install_paths) serves the demo through lighttpd with a
+# role that has only calendence.grant_worker(): a request with the demo's
+# business key is 200, /healthz is 200; a privilege taken away makes
+# /healthz 503 and the workers' log name it
+installed_demo() {
+	local root=$work/root db=calendence_installed role=calendence_installed_worker
+	local port=$((http_port + 6)) dir=$work/installed keys key code
+	[ -x "$root/usr/bin/calendence.fcgi" ] || { echo "no installed tree"; return 1; }
+	dropdb --if-exists "$db" && createdb "$db" || return 1
+	(cd / && PGDATABASE=$db "$root/usr/bin/calendence-admin" migrate >/dev/null) || return 1
+	keys=$(cd / && PGDATABASE=$db "$root/usr/bin/calendence-admin" demo) || return 1
+	seen $(sed -n 's/^DEMO_[A-Z]*_KEY=//p' <<<"$keys")
+	key=$(sed -n 's/^DEMO_BIZ_KEY=//p' <<<"$keys")
+	psql -XAtq -d "$db" -c "DROP ROLE IF EXISTS $role" -c "CREATE ROLE $role LOGIN" \
+		-c "SELECT calendence.grant_worker('$role')" >/dev/null || return 1
+	mkdir -p "$dir"
+	chmod 755 "$dir"
+	printf 'database = "dbname=%s user=%s"\nlog_level = info\n' "$db" "$role" \
+		>"$dir/calendence.conf"
+	lighttpd_conf "$dir/lighttpd.conf" "$port" "$root/usr/bin/calendence.fcgi" \
+		"$dir/calendence.conf" "$dir" 2
+	lighttpd_start "$dir/lighttpd.conf" 2>/dev/null || return 1
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" \
+		"http://127.0.0.1:$port/api/v1/services")
+	[ "$code" = 200 ] || { echo "services: $code"; lighttpd_stop "$dir/lighttpd.conf"; return 1; }
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
+	[ "$code" = 200 ] || { echo "healthz: $code"; lighttpd_stop "$dir/lighttpd.conf"; return 1; }
+	psql -XAtq -d "$db" -c "REVOKE DELETE ON calendence.sessions FROM $role" || return 1
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
+	lighttpd_stop "$dir/lighttpd.conf"
+	[ "$code" = 503 ] || { echo "healthz without DELETE on sessions: $code"; return 1; }
+	grep -q "lacks DELETE on calendence.sessions" "$dir/workers.log" ||
+		{ echo "the log does not name it"; cat "$dir/workers.log"; return 1; }
+	dropdb "$db" && psql -XAtq -c "DROP ROLE $role" || return 1
+	rm -rf "$root"
 }
 
 # a bad setting stops start-up, naming the file, the line and the problem
@@ -509,6 +546,7 @@ check fuzz make -s fuzz-check B="$build"
 pg_up "$work/pg" "$pg_port" calendence_test
 export PG_DATA_DIR=$work/pg
 check install_paths install_paths
+check installed_demo installed_demo
 check worker_log_file worker_log_file
 check admin_tool admin_tool
 check admin_tool_more admin_tool_more
