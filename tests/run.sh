@@ -555,6 +555,12 @@ check demo demo_tool
 check upgrade "$top/tests/upgrade/upgrade.sh"
 suite integration "$build/tests/integration" -j2
 
+# the workers connect with a role of least privilege (grant_worker(),
+# functions/90_roles.sql), so that every end-to-end test proves it enough;
+# the tests' own connection (fixtures, the DBA's side) stays the owner's
+psql -XAtq -c "CREATE ROLE calendence_worker LOGIN" \
+	-c "SELECT calendence.grant_worker('calendence_worker')" >/dev/null
+
 # the key that seals webhook secrets (SPEC 11), as an operator makes one
 export WEBHOOK_KEY_FILE=$work/webhook.key
 (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$WEBHOOK_KEY_FILE")
@@ -566,6 +572,8 @@ auth_fail_limit = 20
 # the bound of every wait for PostgreSQL (tests/load/trouble.c counts on it)
 db_timeout = 2000
 webhook_key_file = $WEBHOOK_KEY_FILE
+# the role of least privilege (host, port and database from PG*)
+database = user=calendence_worker
 CONF
 # the second server keeps the default (https:// webhooks only); the first
 # lets the webhook tests register their receivers on http://127.0.0.1
