@@ -607,6 +607,9 @@ check openapi_responses python3 tests/openapi/validate.py docs/openapi.json \
 	"$work/responses.jsonl"
 grep -a 'answers validated' "$work/check-openapi_responses.out" | sed 's/^/    /'
 check openapi_lint tests/openapi/lint.sh "$build/npm"
+# docs/reference.md is written from the document, never by hand
+check openapi_reference python3 "$top/tests/openapi/reference.py" --check \
+	"$top/docs/openapi.json" "$top/docs/reference.md"
 # load (tests/load): many keys at once through both servers, admitted exactly;
 # the release build's memory under load, behind its own lighttpd (4 workers);
 # PostgreSQL restarted, a worker killed, the database read-only, statements
