@@ -56,6 +56,7 @@ enum adm_stmt {
 	ADM_BLOCK_RESOURCE,
 	ADM_SET_SERVICE_NEEDS,
 	ADM_USAGE,
+	ADM_GRANT_WORKER,
 	ADM_ST__MAX
 };
 
@@ -157,6 +158,7 @@ int		 adm_cmd_roll_key(PGconn *, const struct adm_args *);
 int		 adm_cmd_set_origins(PGconn *, const struct adm_args *);
 int		 adm_cmd_find_key(PGconn *, const struct adm_args *);
 int		 adm_cmd_maintenance(PGconn *, const struct adm_args *);
+int		 adm_cmd_grant(PGconn *, const struct adm_args *);
 int		 adm_cmd_usage_counts(PGconn *, const struct adm_args *);
 
 /* booking.c: services, locations, staff, hours, resources, blocks */

@@ -358,6 +358,17 @@ adm_cmd_set_origins(PGconn *db, const struct adm_args *a)
 	return rc;
 }
 
+/*
+ * grant ROLE: gives an existing role what the workers and the webhook
+ * sender need, and nothing more (calendence.grant_worker()); prints how many
+ * tables it covered.
+ */
+int
+adm_cmd_grant(PGconn *db, const struct adm_args *a)
+{
+	return adm_print_value(db, a, ADM_GRANT_WORKER, PARAMS(a->pos[0]));
+}
+
 /* maintenance: removes dead sessions and rate windows; prints the counts. */
 int
 adm_cmd_maintenance(PGconn *db, const struct adm_args *a)

@@ -79,6 +79,7 @@ enum cmd {
 	CMD_CREATE_RESOURCE,
 	CMD_BLOCK_RESOURCE,
 	CMD_DEMO,
+	CMD_GRANT,
 	CMD_MAINTENANCE,
 	CMD_USAGE,
 	CMD_HELP,
@@ -178,6 +179,9 @@ static const struct adm_command commands[CMD__MAX] = {
 	[CMD_DEMO] = { "demo", adm_cmd_demo, 0, 0, OPTBIT(OPT_DIR) | OPTBIT(OPT_ENV),
 	    "demo [--dir DIR] [--env FILE]",
 	    "load the demo business (DIR/demo.sql) and print fresh demo keys" },
+	[CMD_GRANT] = { "grant", adm_cmd_grant, 1, 1, 0, "grant ROLE",
+	    "give an existing role what the workers and the webhook sender need,"
+	    " no more (CREATE ROLE ... LOGIN first); again after a migration" },
 	[CMD_MAINTENANCE] = { "maintenance", adm_cmd_maintenance, 0, 0, 0,
 	    "maintenance", "remove dead sessions and rate windows" },
 	[CMD_USAGE] = { "usage", adm_cmd_usage_counts, 0, 0,

@@ -123,6 +123,8 @@ static const struct stmt_def {
 	    "       calendence.issue_key('business', $2::uuid, $3::text),"
 	    "       calendence.issue_key('publishable', $2::uuid, $3::text)",
 	    3 },
+	[ADM_GRANT_WORKER] = {
+	    "SELECT calendence.grant_worker($1::text) AS tables", 1 },
 	[ADM_MAINTENANCE] = {
 	    "SELECT sessions_removed, windows_removed"
 	    "  FROM calendence.maintenance()", 0 },

@@ -159,7 +159,7 @@ install_paths() {
 # /healthz 503 and the workers' log name it
 installed_demo() {
 	local root=$work/root db=calendence_installed role=calendence_installed_worker
-	local port=$((http_port + 6)) dir=$work/installed keys key code
+	local port=$((http_port + 6)) dir=$work/installed keys key code out
 	[ -x "$root/usr/bin/calendence.fcgi" ] || { echo "no installed tree"; return 1; }
 	dropdb --if-exists "$db" && createdb "$db" || return 1
 	(cd / && PGDATABASE=$db "$root/usr/bin/calendence-admin" migrate >/dev/null) || return 1
@@ -167,7 +167,16 @@ installed_demo() {
 	seen $(sed -n 's/^DEMO_[A-Z]*_KEY=//p' <<<"$keys")
 	key=$(sed -n 's/^DEMO_BIZ_KEY=//p' <<<"$keys")
 	psql -XAtq -d "$db" -c "DROP ROLE IF EXISTS $role" -c "CREATE ROLE $role LOGIN" \
-		-c "SELECT calendence.grant_worker('$role')" >/dev/null || return 1
+		>/dev/null || return 1
+	# the grant as the operator gives it: the tables covered, a count
+	out=$(cd / && PGDATABASE=$db "$root/usr/bin/calendence-admin" grant "$role") ||
+		{ echo "grant: $out"; return 1; }
+	[ "$out" = "$(psql -XAtq -d "$db" -c "SELECT count(*) FROM calendence.worker_privileges()")" ] ||
+		{ echo "grant printed $out"; return 1; }
+	if out=$(cd / && PGDATABASE=$db "$root/usr/bin/calendence-admin" grant no_such_role 2>&1); then
+		echo "grant of a missing role succeeded"; return 1
+	fi
+	grep -q "no role named no_such_role" <<<"$out" || { echo "grant: $out"; return 1; }
 	mkdir -p "$dir"
 	chmod 755 "$dir"
 	printf 'database = "dbname=%s user=%s"\nlog_level = info\n' "$db" "$role" \
