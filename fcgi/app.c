@@ -102,18 +102,23 @@ query_or_reply(struct request *r)
 
 /*
  * GET /healthz (outside /api/v1; no key, no rate limit)
- * 200 {"status":"ok"} when the worker can reach the database, else 503.
+ * 200 {"status":"ok"} when the worker can reach the database and its role
+ * has every privilege the workers need (calendence.health_check()), else
+ * 503 saying which of the two failed.
  */
 static void
 health(struct request *r)
 {
 	PGresult	*res;
+	enum db_status	 st;
 
 	db_deadline(&r->worker->db, HEALTH_TIMEOUT_MS);
-	if (db_exec(&r->worker->db, STMT_PING, NULL, &res) != DB_OK) {
+	if ((st = db_exec(&r->worker->db, STMT_PING, NULL, &res)) != DB_OK) {
 		resp_header(r, "Retry-After", "5");
-		resp_error(r, 503, "service_unavailable", NULL,
-		    "The database cannot be reached.");
+		/* calendence.health_check() refused: the role lacks a privilege */
+		resp_error(r, 503, "service_unavailable", NULL, st == DB_ERROR ?
+		    "The database role lacks a privilege the workers need; the "
+		    "worker's log names it." : "The database cannot be reached.");
 		return;
 	}
 	PQclear(res);

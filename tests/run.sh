@@ -190,9 +190,10 @@ installed_demo() {
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
 	[ "$code" = 200 ] || { echo "healthz: $code"; lighttpd_stop "$dir/lighttpd.conf"; return 1; }
 	psql -XAtq -d "$db" -c "REVOKE DELETE ON calendence.sessions FROM $role" || return 1
-	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
+	out=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$port/healthz")
 	lighttpd_stop "$dir/lighttpd.conf"
-	[ "$code" = 503 ] || { echo "healthz without DELETE on sessions: $code"; return 1; }
+	[[ $out == *' 503' ]] || { echo "healthz without DELETE on sessions: $out"; return 1; }
+	grep -q "role lacks a privilege" <<<"$out" || { echo "healthz says: $out"; return 1; }
 	grep -q "lacks DELETE on calendence.sessions" "$dir/workers.log" ||
 		{ echo "the log does not name it"; cat "$dir/workers.log"; return 1; }
 	dropdb "$db" && psql -XAtq -c "DROP ROLE $role" || return 1
