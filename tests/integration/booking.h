@@ -135,4 +135,21 @@ int	 bk_days(const char *body);
 void	 bk_race(const char *sql, int np, const char *const *p, int n,
 	    char out[][BK_RACE_REC]);
 
+/*
+ * A business to book at, in UTC on a 60-minute grid: one location and one
+ * staff member (Ann) open every day, a 60-minute service, a key id to call
+ * with, and a Monday ahead (bk_monday(0)). bk_shop_free() frees it all.
+ */
+struct bk_shop {
+	char	*biz;
+	char	*loc;
+	char	*svc;
+	char	*ann;
+	char	*key;		/* a key id: the caller of every call but a session's */
+	char	*day;
+};
+
+void	 bk_shop_new(struct bk_shop *);
+void	 bk_shop_free(struct bk_shop *);
+
 #endif

@@ -8,39 +8,6 @@
 
 #include "booking.h"
 
-/* A business (UTC, hourly grid) open all day, Ann, a 60-minute service, a key. */
-struct life {
-	char	*biz;
-	char	*loc;
-	char	*svc;
-	char	*ann;
-	char	*key;		/* a key id: the caller of every call but a session's */
-	char	*day;
-};
-
-static void
-life_new(struct life *l)
-{
-	l->biz = bk_business("UTC", 60);
-	l->loc = bk_location(l->biz, "Main", NULL, BK_ALL_DAYS);
-	l->ann = bk_staff(l->biz, "Ann", l->loc, "{}", BK_ALL_DAYS);
-	l->svc = bk_service(l->biz, 60, 0, 0, "{}", NULL);
-	l->key = bk_uuid();
-	l->day = bk_monday(0);
-}
-
-static void
-life_free(struct life *l)
-{
-	free(l->biz);
-	free(l->loc);
-	free(l->svc);
-	free(l->ann);
-	free(l->key);
-	free(l->day);
-	memset(l, 0, sizeof(*l));
-}
-
 static const char *
 nn(const char *s)
 {
@@ -49,7 +16,7 @@ nn(const char *s)
 
 /* A key-made booking at hhmm of the day; its id. */
 static char *
-booking_at(const struct life *l, const char *hhmm)
+booking_at(const struct bk_shop *l, const char *hhmm)
 {
 	char	 t[32], *h, *b;
 
@@ -61,7 +28,7 @@ booking_at(const struct life *l, const char *hhmm)
 
 /* reschedule(): "status replayed body-starts_at" (empty members left out). */
 static char *
-reschedule(const struct life *l, const char *id, const char *hold, const char *root,
+reschedule(const struct bk_shop *l, const char *id, const char *hold, const char *root,
     const char *key, const char *idem)
 {
 	char	*v = fx_value("SELECT concat_ws(' ', status, replayed, "
@@ -73,7 +40,7 @@ reschedule(const struct life *l, const char *id, const char *hold, const char *r
 }
 
 static void
-expect_reschedule(const struct life *l, const char *id, const char *hold,
+expect_reschedule(const struct bk_shop *l, const char *id, const char *hold,
     const char *root, const char *key, const char *idem, const char *want)
 {
 	char	*v = reschedule(l, id, hold, root, key, idem);
@@ -84,7 +51,7 @@ expect_reschedule(const struct life *l, const char *id, const char *hold,
 
 /* set_booking_status(): "status body-status". */
 static char *
-set_status(const struct life *l, const char *id, const char *st)
+set_status(const struct bk_shop *l, const char *id, const char *st)
 {
 	char	*v = fx_value("SELECT concat_ws(' ', status, body::json->>'status') FROM "
 	    "calendence.set_booking_status($1, $2, $3)", l->biz, id, nn(st), NULL);
@@ -100,10 +67,10 @@ set_status(const struct life *l, const char *id, const char *st)
  */
 Test(booking_lifecycle, reschedule_moves_the_booking)
 {
-	struct life	 l;
+	struct bk_shop	 l;
 	char		 t[32], want[96], *b, *h, *v, *before;
 
-	life_new(&l);
+	bk_shop_new(&l);
 	b = booking_at(&l, "10:00");
 	fx_exec("UPDATE calendence.reservations SET updated_at = now() - interval '1 hour' "
 	    "WHERE id = $1", b, NULL);
@@ -128,7 +95,7 @@ Test(booking_lifecycle, reschedule_moves_the_booking)
 	free(before);
 	free(h);
 	free(b);
-	life_free(&l);
+	bk_shop_free(&l);
 }
 
 /*
@@ -139,11 +106,11 @@ Test(booking_lifecycle, reschedule_moves_the_booking)
  */
 Test(booking_lifecycle, reschedule_refusals)
 {
-	struct life	 l;
+	struct bk_shop	 l;
 	char		 t[32], want[96], *b, *h, *other_svc, *oh, *sess, *sh, *pk, *tok;
 	char		*lapsed;
 
-	life_new(&l);
+	bk_shop_new(&l);
 	b = booking_at(&l, "10:00");
 	h = bk_hold_ok(l.biz, l.svc, l.loc, bk_at(t, l.day, "12:00"), NULL, NULL, l.key);
 	other_svc = bk_service(l.biz, 60, 0, 0, "{}", NULL);
@@ -182,7 +149,7 @@ Test(booking_lifecycle, reschedule_refusals)
 	free(sh);
 	free(pk);
 	free(lapsed);
-	life_free(&l);
+	bk_shop_free(&l);
 }
 
 /* Every move of PATCH's status, from every status: allowed, same, or refused. */
@@ -199,11 +166,11 @@ Test(booking_lifecycle, status_transitions)
 		{ "invalid_transition", "invalid_transition", "ok" },
 		{ "invalid_transition", "invalid_transition", "invalid_transition" },
 	};
-	struct life	 l;
+	struct bk_shop	 l;
 	char		 hhmm[8], exp[64], *b, *v;
 	size_t		 i, j;
 
-	life_new(&l);
+	bk_shop_new(&l);
 	for (i = 0; i < 5; i++)
 		for (j = 0; j < 3; j++) {
 			snprintf(hhmm, sizeof(hhmm), "%02zu:00", 1 + i * 3 + j);
@@ -243,16 +210,16 @@ Test(booking_lifecycle, status_transitions)
 	cr_expect_str_eq(v, "not_found");
 	free(v);
 	free(b);
-	life_free(&l);
+	bk_shop_free(&l);
 }
 
 /* A cancel reason is kept and shown (null without one); over 500 characters is 422. */
 Test(booking_lifecycle, cancel_reason)
 {
-	struct life	 l;
+	struct bk_shop	 l;
 	char		 long_reason[502], *b, *c, *v;
 
-	life_new(&l);
+	bk_shop_new(&l);
 	b = booking_at(&l, "10:00");
 	c = booking_at(&l, "11:00");
 	memset(long_reason, 'x', 501);
@@ -281,12 +248,12 @@ Test(booking_lifecycle, cancel_reason)
 	free(v);
 	free(b);
 	free(c);
-	life_free(&l);
+	bk_shop_free(&l);
 }
 
 /* bookings_list() with updated_since: "status total ids" of a call. */
 static char *
-since(const struct life *l, const char *t)
+since(const struct bk_shop *l, const char *t)
 {
 	char	*v = fx_value("SELECT concat_ws(' ', status, total, (SELECT string_agg(e->>'id', "
 	    "',') FROM json_array_elements(data::json) e)) FROM calendence.bookings_list($1, "
@@ -303,10 +270,10 @@ since(const struct life *l, const char *t)
  */
 Test(booking_lifecycle, updated_since)
 {
-	struct life	 l;
+	struct bk_shop	 l;
 	char		 want[256], *a, *b, *c, *v, *mark;
 
-	life_new(&l);
+	bk_shop_new(&l);
 	a = booking_at(&l, "10:00");
 	b = booking_at(&l, "11:00");
 	c = booking_at(&l, "12:00");
@@ -341,5 +308,5 @@ Test(booking_lifecycle, updated_since)
 	free(a);
 	free(b);
 	free(c);
-	life_free(&l);
+	bk_shop_free(&l);
 }

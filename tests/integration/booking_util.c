@@ -390,3 +390,27 @@ bk_race(const char *sql, int np, const char *const *p, int n, char out[][BK_RACE
 	close(ready[0]);
 	close(results[0]);
 }
+
+/* A business to book at (booking.h). */
+void
+bk_shop_new(struct bk_shop *o)
+{
+	o->biz = bk_business("UTC", 60);
+	o->loc = bk_location(o->biz, "Main", NULL, BK_ALL_DAYS);
+	o->ann = bk_staff(o->biz, "Ann", o->loc, "{}", BK_ALL_DAYS);
+	o->svc = bk_service(o->biz, 60, 0, 0, "{}", NULL);
+	o->key = bk_uuid();
+	o->day = bk_monday(0);
+}
+
+void
+bk_shop_free(struct bk_shop *o)
+{
+	free(o->biz);
+	free(o->loc);
+	free(o->svc);
+	free(o->ann);
+	free(o->key);
+	free(o->day);
+	memset(o, 0, sizeof(*o));
+}

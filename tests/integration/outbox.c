@@ -44,42 +44,9 @@ nn(const char *s)
 	return s != NULL ? s : FX_NULL;
 }
 
-/* A business (UTC, hourly grid) open all day, Ann, a 60-minute service, a key. */
-struct ob {
-	char	*biz;
-	char	*loc;
-	char	*svc;
-	char	*ann;
-	char	*key;		/* a key id: the caller of every call */
-	char	*day;
-};
-
-static void
-ob_new(struct ob *o)
-{
-	o->biz = bk_business("UTC", 60);
-	o->loc = bk_location(o->biz, "Main", NULL, BK_ALL_DAYS);
-	o->ann = bk_staff(o->biz, "Ann", o->loc, "{}", BK_ALL_DAYS);
-	o->svc = bk_service(o->biz, 60, 0, 0, "{}", NULL);
-	o->key = bk_uuid();
-	o->day = bk_monday(0);
-}
-
-static void
-ob_free(struct ob *o)
-{
-	free(o->biz);
-	free(o->loc);
-	free(o->svc);
-	free(o->ann);
-	free(o->key);
-	free(o->day);
-	memset(o, 0, sizeof(*o));
-}
-
 /* A key-made hold of 'svc' (NULL: the service) at hhmm of the day; its id. */
 static char *
-hold_at(const struct ob *o, const char *svc, const char *hhmm)
+hold_at(const struct bk_shop *o, const char *svc, const char *hhmm)
 {
 	char	t[32];
 
@@ -89,7 +56,7 @@ hold_at(const struct ob *o, const char *svc, const char *hhmm)
 
 /* A key-made booking (book()) at hhmm of the day; its id. */
 static char *
-booking_at(const struct ob *o, const char *hhmm)
+booking_at(const struct bk_shop *o, const char *hhmm)
 {
 	char	*h = hold_at(o, NULL, hhmm), *b = bk_book_ok(o->biz, h, NULL, o->key);
 
@@ -175,14 +142,14 @@ payload_at(const char *ev, const char *path)
 
 /* set_booking_status(): "status body-status". */
 static char *
-set_status(const struct ob *o, const char *id, const char *st)
+set_status(const struct bk_shop *o, const char *id, const char *st)
 {
 	return V("SELECT concat_ws(' ', status, body::json->>'status') FROM "
 	    "calendence.set_booking_status($1, $2, $3)", o->biz, id, st);
 }
 
 static void
-expect_set_status_at(int line, const struct ob *o, const char *id, const char *st,
+expect_set_status_at(int line, const struct bk_shop *o, const char *id, const char *st,
     const char *want)
 {
 	expect_at(line, want, set_status(o, id, st));
@@ -192,7 +159,7 @@ expect_set_status_at(int line, const struct ob *o, const char *id, const char *s
 
 /* cancel(): "status body-status". */
 static char *
-cancel(const struct ob *o, const char *id, const char *reason)
+cancel(const struct bk_shop *o, const char *id, const char *reason)
 {
 	return V("SELECT concat_ws(' ', status, body::json->>'status') FROM "
 	    "calendence.cancel($1, $2, NULL, $3, NULL, $4)", o->biz, id, o->key, nn(reason));
@@ -233,10 +200,10 @@ delivery_of(const char *booking, const char *event, const char *hook_id)
  */
 Test(outbox, created_event_and_none_for_holds)
 {
-	struct ob	 o;
+	struct bk_shop	 o;
 	char		 t[32], *h1, *h2, *b, *ev, *v, *wh;
 
-	ob_new(&o);
+	bk_shop_new(&o);
 	wh = hook(o.biz, "all", ALL_EVENTS);
 	v = V("SELECT status FROM calendence.make_hold($1, $2, $3, $4, NULL, NULL, $5)",
 	    o.biz, o.svc, o.loc, bk_at(t, o.day, "09:00"), o.key);
@@ -283,7 +250,7 @@ Test(outbox, created_event_and_none_for_holds)
 	free(h1);
 	free(h2);
 	free(wh);
-	ob_free(&o);
+	bk_shop_free(&o);
 }
 
 /* ---- 2. the event of each change ---- */
@@ -298,10 +265,10 @@ Test(outbox, created_event_and_none_for_holds)
  */
 Test(outbox, event_of_each_change)
 {
-	struct ob	 o;
+	struct bk_shop	 o;
 	char		 want[64], *b1, *b2, *b3, *b4, *h, *ev, *v, *dep;
 
-	ob_new(&o);
+	bk_shop_new(&o);
 
 	/* b1: created, rescheduled, in progress, completed */
 	b1 = booking_at(&o, "10:00");
@@ -413,7 +380,7 @@ Test(outbox, event_of_each_change)
 	free(b4);
 	free(h);
 	free(dep);
-	ob_free(&o);
+	bk_shop_free(&o);
 }
 
 /* ---- 3. the change's own transaction ---- */
@@ -424,13 +391,13 @@ Test(outbox, event_of_each_change)
  */
 Test(outbox, same_transaction)
 {
-	struct ob	 o;
+	struct bk_shop	 o;
 	char		*wh, *h, *b, *v;
 	static const char *const count_sql = "SELECT (SELECT count(*) FROM "
 	    "calendence.webhook_events WHERE business_id = $1) || ' ' || (SELECT count(*) "
 	    "FROM calendence.webhook_deliveries WHERE webhook_id = $2)";
 
-	ob_new(&o);
+	bk_shop_new(&o);
 	wh = hook(o.biz, "all", ALL_EVENTS);
 	h = hold_at(&o, NULL, "10:00");
 	EXPECT("0 0", count_sql, o.biz, wh);
@@ -474,7 +441,7 @@ Test(outbox, same_transaction)
 	free(b);
 	free(h);
 	free(wh);
-	ob_free(&o);
+	bk_shop_free(&o);
 }
 
 /* ---- 4. fan-out ---- */
@@ -501,11 +468,11 @@ expect_fresh_at(int line, const char *booking, const char *event, const char *wa
  */
 Test(outbox, fan_out)
 {
-	struct ob	 o;
+	struct bk_shop	 o;
 	char		*other_hub, *other, *w[5], *b, *v;
 	size_t		 i;
 
-	ob_new(&o);
+	bk_shop_new(&o);
 	other_hub = fx_hub("pro");
 	other = fx_business(other_hub, "UTC");
 	w[0] = hook(o.biz, "a-created", "[\"booking.created\"]");
@@ -547,7 +514,7 @@ Test(outbox, fan_out)
 	free(b);
 	free(other);
 	free(other_hub);
-	ob_free(&o);
+	bk_shop_free(&o);
 }
 
 /* ---- 5. webhook_create() ---- */
@@ -748,7 +715,7 @@ expect_record_at(int line, const char *delivery, const char *sender, const char 
  */
 Test(outbox, claim_record_release)
 {
-	struct ob	 o;
+	struct bk_shop	 o;
 	PGconn		*cb;
 	PGresult	*res;
 	char		*w[4], *b, *sa, *sb, *sc, *sd, *mine, *a_ids, *b_ids, *ev, *v;
@@ -756,7 +723,7 @@ Test(outbox, claim_record_release)
 	const char	*p[2];
 	int		 i;
 
-	ob_new(&o);
+	bk_shop_new(&o);
 	w[0] = hook(o.biz, "a", ONE_EVENT);
 	w[1] = hook(o.biz, "b", ONE_EVENT);
 	w[2] = hook(o.biz, "c", ONE_EVENT);
@@ -924,7 +891,7 @@ Test(outbox, claim_record_release)
 	free(sb);
 	free(sc);
 	free(sd);
-	ob_free(&o);
+	bk_shop_free(&o);
 }
 
 /* ---- 7. webhook_retry() ---- */
@@ -941,10 +908,10 @@ Test(outbox, claim_record_release)
  */
 Test(outbox, webhook_retry)
 {
-	struct ob	 o;
+	struct bk_shop	 o;
 	char		*hub2, *biz2, *h1, *h2, *b, *d1, *d2, *body;
 
-	ob_new(&o);
+	bk_shop_new(&o);
 	hub2 = fx_hub("pro");
 	biz2 = fx_business(hub2, "UTC");
 	h1 = hook(o.biz, "h1", ONE_EVENT);
@@ -1036,7 +1003,7 @@ Test(outbox, webhook_retry)
 	free(h2);
 	free(biz2);
 	free(hub2);
-	ob_free(&o);
+	bk_shop_free(&o);
 }
 
 /* ---- 8. webhook_delete() ---- */
@@ -1048,10 +1015,10 @@ Test(outbox, webhook_retry)
  */
 Test(outbox, webhook_delete_cascades)
 {
-	struct ob	 o;
+	struct bk_shop	 o;
 	char		*hub2, *biz2, *h1, *h2, *b, *v;
 
-	ob_new(&o);
+	bk_shop_new(&o);
 	hub2 = fx_hub("pro");
 	biz2 = fx_business(hub2, "UTC");
 	h1 = hook(o.biz, "h1", "[\"booking.created\", \"booking.cancelled\"]");
@@ -1093,7 +1060,7 @@ Test(outbox, webhook_delete_cascades)
 	free(h2);
 	free(biz2);
 	free(hub2);
-	ob_free(&o);
+	bk_shop_free(&o);
 }
 
 /* ---- 9. webhook_maintenance() ---- */
@@ -1116,13 +1083,13 @@ end_delivery(const char *ev, const char *wh, const char *how)
  */
 Test(outbox, webhook_maintenance)
 {
-	struct ob	 o;
+	struct bk_shop	 o;
 	char		*b0, *b1, *b2, *h1, *h2, *e0, *e1, *e2, *e3;
 	static const char *const state_sql = "SELECT concat_ws(' ', "
 	    "(SELECT count(*) FROM calendence.webhook_events WHERE id = $1), "
 	    "(SELECT count(*) FROM calendence.webhook_deliveries WHERE event_id = $1))";
 
-	ob_new(&o);
+	bk_shop_new(&o);
 	b0 = booking_at(&o, "09:00");		/* before any webhook: no delivery */
 	e0 = latest_event(b0);
 	h1 = hook(o.biz, "h1", ALL_EVENTS);
@@ -1170,5 +1137,5 @@ Test(outbox, webhook_maintenance)
 	free(e3);
 	free(h1);
 	free(h2);
-	ob_free(&o);
+	bk_shop_free(&o);
 }

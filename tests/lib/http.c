@@ -294,9 +294,12 @@ add_field(struct http_resp *resp, const char *line, size_t len)
 	f->value = http_xstrndup(v, (size_t)(end - v));
 }
 
-/* The first occurrence of needle[0..nlen) in hay[0..len), or NULL (memmem is GNU). */
-static const char *
-find(const char *hay, size_t len, const char *needle, size_t nlen)
+/*
+ * The first occurrence of needle[0..nlen) in hay[0..len), or NULL (memmem
+ * is GNU). Shared by the test library (the receiver too).
+ */
+const char *
+http_find(const char *hay, size_t len, const char *needle, size_t nlen)
 {
 	for (const char *p = hay; len >= nlen && p <= hay + len - nlen; p++)
 		if (memcmp(p, needle, nlen) == 0)
@@ -352,8 +355,8 @@ parse_response(const char *in, size_t len, struct http_resp *resp)
 		resp->body_len = len;
 		return;
 	}
-	crlf = find(in, len, "\r\n\r\n", 4);
-	lf = find(in, crlf ? (size_t)(crlf - in) + 2 : len, "\n\n", 2);
+	crlf = http_find(in, len, "\r\n\r\n", 4);
+	lf = http_find(in, crlf ? (size_t)(crlf - in) + 2 : len, "\n\n", 2);
 	if (crlf != NULL && (lf == NULL || crlf < lf)) {
 		hlen = (size_t)(crlf - in) + 2;		/* keep the last line's CRLF */
 		skip = 2;
@@ -417,11 +420,11 @@ no_token_echoed(const char *req, size_t rlen, const char *in, size_t len,
 	fx_token_seen(req, rlen);
 	fx_token_seen(in, len);
 	for (p = in; (p = fx_token_find(p, (size_t)(end - p))) != NULL; p += FX_TOKEN_LEN) {
-		if (find(req, rlen, p, FX_TOKEN_LEN) == NULL && new_session_token(req, resp, p))
+		if (http_find(req, rlen, p, FX_TOKEN_LEN) == NULL && new_session_token(req, resp, p))
 			continue;
 		snprintf(what, sizeof(what), "%.*s", (int)strcspn(req, "\r\n"), req);
 		fprintf(stderr, "http: the answer to \"%s\" holds %s (at byte %zu)\n",
-		    what, find(req, rlen, p, FX_TOKEN_LEN) ? "the request's own token" :
+		    what, http_find(req, rlen, p, FX_TOKEN_LEN) ? "the request's own token" :
 		    "a token", (size_t)(p - in));
 		return -1;
 	}

@@ -137,5 +137,6 @@ int		 http_worker_pids(long *pids, int max);
 /* Memory for the test library: out of memory ends the test with a message. */
 void	*http_xrealloc(void *p, size_t size);
 char	*http_xstrndup(const char *s, size_t len);
+const char *http_find(const char *hay, size_t len, const char *needle, size_t nlen);
 
 #endif

@@ -98,16 +98,6 @@ deadline(int ms)
 	return ts;
 }
 
-/* The first occurrence of needle[0..nlen) in hay[0..len), or NULL. */
-static const char *
-find(const char *hay, size_t len, const char *needle, size_t nlen)
-{
-	for (const char *p = hay; len >= nlen && p <= hay + len - nlen; p++)
-		if (memcmp(p, needle, nlen) == 0)
-			return p;
-	return NULL;
-}
-
 /* Whether request target 't' is on 'path' (see receiver.h); NULL matches all. */
 static int
 path_match(const char *t, const char *path)
@@ -225,7 +215,7 @@ in_line(struct in *in, const char **line)
 {
 	const char	*eol;
 
-	while ((eol = find(in->p + in->off, in->len - in->off, "\r\n", 2)) == NULL) {
+	while ((eol = http_find(in->p + in->off, in->len - in->off, "\r\n", 2)) == NULL) {
 		if (in->len - in->off > RCV_MAX_LINE)
 			return -1;
 		if (!in_fill(in))
@@ -297,7 +287,7 @@ read_request(struct in *in, struct rcv_req *req)
 	unsigned long long	 cl = 0;
 	int			 chunked;
 
-	while ((e = find(in->p, in->len, "\r\n\r\n", 4)) == NULL) {
+	while ((e = http_find(in->p, in->len, "\r\n\r\n", 4)) == NULL) {
 		if (in->len > RCV_MAX_HEADER)
 			return 431;
 		if (!in_fill(in))
@@ -307,7 +297,7 @@ read_request(struct in *in, struct rcv_req *req)
 			req->wall = now(CLOCK_REALTIME);
 		}
 	}
-	eol = find(in->p, in->len, "\r\n", 2);
+	eol = http_find(in->p, in->len, "\r\n", 2);
 	sp1 = memchr(in->p, ' ', (size_t)(eol - in->p));
 	sp2 = sp1 == NULL ? NULL : memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
 	if (sp2 == NULL || copy_part(req->method, sizeof(req->method), in->p,
