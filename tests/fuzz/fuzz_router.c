@@ -2,7 +2,11 @@
  * fuzz_router.c: method and path (NUL-separated) against the route table.
  * Invariants: a route is found exactly when a segment-by-segment match
  * written again here finds one with that method (HEAD is GET); captured ids
- * are the path's segments; a 405's Allow list names OPTIONS and fits.
+ * are the path's segments; a 405's Allow list names OPTIONS and fits. The
+ * path, taken as a query string, against every route's query parameters:
+ * route_query_unknown() says unknown exactly when a strtok() reference finds
+ * a piece whose name the route does not take, and names it in printable
+ * ASCII within the buffer.
  */
 #include "router.h"
 #include "fuzz.h"
@@ -59,6 +63,48 @@ expand(const char *pattern, char args[REQ_MAX_ARGS][REQ_ARG_MAX], char *out,
 	}
 }
 
+/* Whether q has a non-empty '&' piece whose name the route does not take. */
+static int
+ref_unknown(const struct route *rt, const char *q)
+{
+	char	*copy = strdup(q), *save = NULL, *piece;
+	int	 unknown = 0, known, j;
+	size_t	 n;
+
+	for (piece = strtok_r(copy, "&", &save); piece != NULL && !unknown;
+	    piece = strtok_r(NULL, "&", &save)) {
+		n = strcspn(piece, "=");
+		known = 0;
+		for (j = 0; rt->query != NULL && rt->query[j] != NULL; j++)
+			known |= strlen(rt->query[j]) == n && strncmp(piece, rt->query[j], n) == 0;
+		unknown = !known;
+	}
+	free(copy);
+	return unknown;
+}
+
+/* The query matcher of every route against f[1] as a query string. */
+static void
+check_query(const char *q)
+{
+	char	 out[16], names[160];
+	int	 i, rc;
+	size_t	 k;
+
+	for (i = 0; i < ROUTE__MAX; i++) {
+		memset(out, 'x', sizeof(out));
+		rc = route_query_unknown(&routes[i], q, out, sizeof(out));
+		FUZZ_ASSERT(rc == ref_unknown(&routes[i], q));
+		if (rc == 1) {
+			FUZZ_ASSERT(memchr(out, '\0', sizeof(out)) != NULL);
+			for (k = 0; out[k] != '\0'; k++)
+				FUZZ_ASSERT(out[k] > ' ' && out[k] <= '~');
+		}
+		route_query_names(&routes[i], names, sizeof(names));
+		FUZZ_ASSERT(memchr(names, '\0', sizeof(names)) != NULL && names[0] != '\0');
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -106,6 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(route_is_api(f[1]) == (strncmp(f[1], "/api/v1", 7) == 0 &&
 	    (f[1][7] == '\0' || f[1][7] == '/')));
+	check_query(f[1]);
 	free(copy);
 	return 0;
 }
