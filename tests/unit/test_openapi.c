@@ -11,17 +11,27 @@
 /* Paths of the document that are not rows of routes[] (app.c answers them). */
 static const char *const outside[] = { "/api/v1/openapi.json", "/healthz" };
 
+/* The built-in document, parsed (the caller puts it). */
 static json_object *
-paths(void)
+document(void)
 {
 	json_tokener	*tok = json_tokener_new();
-	json_object	*doc, *p;
+	json_object	*doc;
 
 	/* openapi_doc has no NUL: parse exactly its bytes */
 	doc = json_tokener_parse_ex(tok, (const char *)openapi_doc, (int)openapi_doc_len);
 	cr_assert_not_null(doc, "the built-in document does not parse");
 	cr_assert_eq(json_tokener_get_error(tok), json_tokener_success);
 	json_tokener_free(tok);
+	return doc;
+}
+
+/* Its "paths" object (the caller puts it). */
+static json_object *
+paths(void)
+{
+	json_object	*doc = document(), *p;
+
 	cr_assert(json_object_object_get_ex(doc, "paths", &p));
 	json_object_get(p);
 	json_object_put(doc);
@@ -154,4 +164,77 @@ Test(openapi, path_parameters_are_declared)
 		}
 	}
 	json_object_put(p);
+}
+
+/* A parameter object with "$ref": "#/components/parameters/X" followed. */
+static json_object *
+param_of(json_object *doc, json_object *p)
+{
+	json_object	*ref, *comp, *params, *out;
+	const char	*name;
+
+	if (!json_object_object_get_ex(p, "$ref", &ref))
+		return p;
+	name = strrchr(json_object_get_string(ref), '/');
+	cr_assert(name != NULL && json_object_object_get_ex(doc, "components", &comp) &&
+	    json_object_object_get_ex(comp, "parameters", &params) &&
+	    json_object_object_get_ex(params, name + 1, &out), "%s",
+	    json_object_get_string(ref));
+	return out;
+}
+
+/* Whether the route's query column (router.c) names 'name'. */
+static int
+route_takes(const struct route *rt, const char *name)
+{
+	for (size_t i = 0; rt->query != NULL && rt->query[i] != NULL; i++)
+		if (strcmp(rt->query[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Each operation's query parameters are exactly those its route takes: the
+ * router answers 422 to any other, so the document may name no more and no
+ * fewer.
+ */
+Test(openapi, query_parameters_are_the_routes)
+{
+	json_object	*doc = document(), *p, *op, *list, *in, *nm;
+	char		 m[16];
+	int		 i, documented;
+	size_t		 j, k;
+
+	cr_assert(json_object_object_get_ex(doc, "paths", &p));
+	for (i = 0; i < ROUTE__MAX; i++) {
+		const struct route *rt = &routes[i];
+
+		lower(rt->method, m, sizeof(m));
+		documented = 0;
+		json_object_object_foreach(p, path, item) {
+			if (!same_path(rt->pattern, path) ||
+			    !json_object_object_get_ex(item, m, &op))
+				continue;
+			if (!json_object_object_get_ex(op, "parameters", &list))
+				list = NULL;
+			for (j = 0; list != NULL && j < json_object_array_length(list); j++) {
+				json_object *q = param_of(doc, json_object_array_get_idx(list, j));
+
+				if (!json_object_object_get_ex(q, "in", &in) ||
+				    strcmp(json_object_get_string(in), "query") != 0)
+					continue;
+				cr_assert(json_object_object_get_ex(q, "name", &nm));
+				documented++;
+				cr_expect(route_takes(rt, json_object_get_string(nm)),
+				    "%s %s: the document names query parameter %s, the route "
+				    "does not take it", rt->method, rt->pattern,
+				    json_object_get_string(nm));
+			}
+		}
+		for (k = 0; rt->query != NULL && rt->query[k] != NULL; k++)
+			continue;
+		cr_expect_eq((size_t)documented, k, "%s %s: %d query parameters documented, "
+		    "the route takes %zu", rt->method, rt->pattern, documented, k);
+	}
+	json_object_put(doc);
 }
