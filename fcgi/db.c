@@ -83,10 +83,11 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    "root_session", "key", "idempotency_key"), OUTCOME,
 	    .retry = DB_RETRY_KEYED, .key_param = 7 },
 	[STMT_BOOKINGS_LIST] = { "bookings_list",
-	    "SELECT * FROM calendence.bookings_list($1::uuid, $2, $3, $4, $5::integer, "
-	    "$6::bigint, $7::uuid, $8)",
-	    P("business", "status", "from", "to", "limit", "offset", "root_session",
-	    "updated_since"),
+	    /* the page last, as every list statement takes it (kit.c) */
+	    "SELECT * FROM calendence.bookings_list($1::uuid, $2, $3, $4, $7::integer, "
+	    "$8::bigint, $5::uuid, $6)",
+	    P("business", "status", "from", "to", "root_session", "updated_since",
+	    "limit", "offset"),
 	    C("status", "message", "total", "data"), .retry = DB_RETRY_SAFE },
 	[STMT_BOOKINGS_GET] = { "bookings_get",
 	    "SELECT calendence.booking_json($1::uuid, $2, $3::uuid) AS body",

@@ -110,6 +110,8 @@ enum db_outcome_col { OC_STATUS, OC_MESSAGE, OC_BODY, OC_REPLAYED };
 
 /* The columns of a list statement, and of a get statement's one column. */
 enum db_list_col { LC_TOTAL, LC_DATA };
+/* ... and of a list statement that checks its arguments (status, message first). */
+enum db_checked_list_col { CLC_TOTAL = 2, CLC_DATA };
 #define GC_BODY	0
 
 enum db_status {

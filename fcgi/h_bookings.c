@@ -128,34 +128,18 @@ h_bookings_create(struct request *r)
 void
 h_bookings_list(struct request *r)
 {
-	char		 buf[4][KIT_VALUE_MAX], limit[16], offset[24];
+	char		 buf[4][KIT_VALUE_MAX];
 	const char	*st, *from, *to, *since;
-	struct page	 pg;
-	PGresult	*res;
 
 	if (kit_query_or_reply(r, "status", buf[0], sizeof(buf[0]), &st) == -1 ||
 	    kit_query_or_reply(r, "from", buf[1], sizeof(buf[1]), &from) == -1 ||
 	    kit_query_or_reply(r, "to", buf[2], sizeof(buf[2]), &to) == -1 ||
-	    kit_query_or_reply(r, "updated_since", buf[3], sizeof(buf[3]), &since) == -1 ||
-	    page_parse_or_reply(r, &pg) == -1)
+	    kit_query_or_reply(r, "updated_since", buf[3], sizeof(buf[3]), &since) == -1)
 		return;
-	snprintf(limit, sizeof(limit), "%d", pg.per_page);
-	snprintf(offset, sizeof(offset), "%lld", page_offset(&pg));
-	if (kit_call_or_reply(r, STMT_BOOKINGS_LIST, KIT_ARGS(r->principal.business_id,
-	    st, from, to, limit, offset, root_session(r), since), &res) == -1)
-		return;
-	if (strcmp(PQgetvalue(res, 0, OC_STATUS), "ok") != 0)
-		kit_outcome_reply(r, res, 200);
-	else {
-		const char	*params[] = { "status", st, "from", from, "to", to,
-		    "updated_since", since, NULL };
-
-		/* (status, message, total, data) */
-		pg.total = atoll(PQgetvalue(res, 0, 2));
-		page_reply_filtered(r, &pg, "/api/v1/bookings", params,
-		    PQgetvalue(res, 0, 3), (size_t)PQgetlength(res, 0, 3));
-	}
-	PQclear(res);
+	kit_list_checked(r, STMT_BOOKINGS_LIST, "/api/v1/bookings",
+	    (const char *const[]){ "status", st, "from", from, "to", to,
+	    "updated_since", since, NULL },
+	    KIT_ARGS(r->principal.business_id, st, from, to, root_session(r), since));
 }
 
 /*

@@ -120,31 +120,15 @@ h_webhooks_delete(struct request *r)
 void
 h_webhooks_deliveries(struct request *r)
 {
-	char		 path[96], limit[16], offset[24];
-	struct page	 pg;
-	PGresult	*res;
+	char	 path[96];
 
 	if (!uuid_valid(r->args[0])) {
 		resp_error(r, 404, "not_found", NULL, "No such webhook.");
 		return;
 	}
-	if (page_parse_or_reply(r, &pg) == -1)
-		return;
-	snprintf(limit, sizeof(limit), "%d", pg.per_page);
-	snprintf(offset, sizeof(offset), "%lld", page_offset(&pg));
-	if (kit_call_or_reply(r, STMT_WEBHOOK_DELIVERIES, KIT_ARGS(r->principal.business_id,
-	    r->args[0], limit, offset), &res) == -1)
-		return;
-	if (strcmp(PQgetvalue(res, 0, OC_STATUS), "ok") != 0)
-		kit_outcome_reply(r, res, 200);
-	else {
-		/* (status, message, total, data) */
-		pg.total = atoll(PQgetvalue(res, 0, 2));
-		snprintf(path, sizeof(path), "/api/v1/webhooks/%s/deliveries", r->args[0]);
-		page_reply(r, &pg, path, PQgetvalue(res, 0, 3),
-		    (size_t)PQgetlength(res, 0, 3));
-	}
-	PQclear(res);
+	snprintf(path, sizeof(path), "/api/v1/webhooks/%s/deliveries", r->args[0]);
+	kit_list_checked(r, STMT_WEBHOOK_DELIVERIES, path, NULL,
+	    KIT_ARGS(r->principal.business_id, r->args[0]));
 }
 
 /*

@@ -159,6 +159,35 @@ kit_outcome(struct request *r, enum stmt s, int ok_status, const char *const *ar
 }
 
 /*
+ * The page asked for (page, per_page: 422 when malformed) and statement s
+ * run for it with the n leading arguments lead, then limit and offset.
+ * Returns 0 with *pg and *res set (the caller clears res), or -1 when the
+ * response is written.
+ */
+static int
+list_call_or_reply(struct request *r, enum stmt s, const char *const *lead, size_t n,
+    struct page *pg, PGresult **res)
+{
+	const char	*args[8];
+	char		 limit[16], offset[24];
+	size_t		 i;
+
+	if (page_parse_or_reply(r, pg) == -1)
+		return -1;
+	if (n + 2 > sizeof(args) / sizeof(args[0])) {
+		resp_error(r, 500, "internal_error", NULL, "internal error");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		args[i] = lead[i];
+	snprintf(limit, sizeof(limit), "%d", pg->per_page);
+	snprintf(offset, sizeof(offset), "%lld", page_offset(pg));
+	args[n] = limit;
+	args[n + 1] = offset;
+	return kit_call_or_reply(r, s, args, n + 2, res);
+}
+
+/*
  * GET of a paginated list: page and per_page from the query (422), then
  * statement s with the n leading arguments lead, then limit and offset; its
  * row is (total, data). 200 with the page of path; 503.
@@ -167,29 +196,39 @@ void
 kit_list(struct request *r, enum stmt s, const char *path, const char *const *lead,
     size_t n)
 {
-	const char	*args[8];
-	char		 limit[16], offset[24];
 	struct page	 pg;
 	PGresult	*res;
-	size_t		 i;
 
-	if (page_parse_or_reply(r, &pg) == -1)
-		return;
-	if (n + 2 > sizeof(args) / sizeof(args[0])) {
-		resp_error(r, 500, "internal_error", NULL, "internal error");
-		return;
-	}
-	for (i = 0; i < n; i++)
-		args[i] = lead[i];
-	snprintf(limit, sizeof(limit), "%d", pg.per_page);
-	snprintf(offset, sizeof(offset), "%lld", page_offset(&pg));
-	args[n] = limit;
-	args[n + 1] = offset;
-	if (kit_call_or_reply(r, s, args, n + 2, &res) == -1)
+	if (list_call_or_reply(r, s, lead, n, &pg, &res) == -1)
 		return;
 	pg.total = atoll(PQgetvalue(res, 0, LC_TOTAL));
 	page_reply(r, &pg, path, PQgetvalue(res, 0, LC_DATA),
 	    (size_t)PQgetlength(res, 0, LC_DATA));
+	PQclear(res);
+}
+
+/*
+ * kit_list() for a statement that checks what it is given first: its row
+ * is (status, message, total, data). "ok": 200 with the page of path, whose
+ * links keep the filters (name, value, ..., NULL; NULL: none); any other
+ * status is answered as kit_outcome_reply() answers it (404, 422 ...).
+ */
+void
+kit_list_checked(struct request *r, enum stmt s, const char *path,
+    const char *const *filters, const char *const *lead, size_t n)
+{
+	struct page	 pg;
+	PGresult	*res;
+
+	if (list_call_or_reply(r, s, lead, n, &pg, &res) == -1)
+		return;
+	if (strcmp(PQgetvalue(res, 0, OC_STATUS), "ok") != 0)
+		kit_outcome_reply(r, res, 200);
+	else {
+		pg.total = atoll(PQgetvalue(res, 0, CLC_TOTAL));
+		page_reply_filtered(r, &pg, path, filters, PQgetvalue(res, 0, CLC_DATA),
+		    (size_t)PQgetlength(res, 0, CLC_DATA));
+	}
 	PQclear(res);
 }
 

@@ -26,6 +26,8 @@ void	 kit_outcome_reply(struct request *, PGresult *, int);
 void	 kit_outcome(struct request *, enum stmt, int, const char *const *, size_t);
 void	 kit_list(struct request *, enum stmt, const char *, const char *const *,
 	    size_t);
+void	 kit_list_checked(struct request *, enum stmt, const char *,
+	    const char *const *, const char *const *, size_t);
 void	 kit_get(struct request *, enum stmt, const char *, const char *const *,
 	    size_t);
 
