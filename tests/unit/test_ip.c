@@ -320,3 +320,40 @@ Test(ip, subject_same_64)
 	cr_expect_str_eq(sa, sb);
 	cr_expect_str_neq(sa, sc);
 }
+
+/* What a webhook may not reach unless allowed (ip_special()), and what it may. */
+Test(ip, special_kinds)
+{
+	static const struct {
+		const char	*addr;
+		const char	*kind;		/* NULL: public */
+	} cases[] = {
+		{ "127.0.0.1", "loopback" }, { "127.255.255.254", "loopback" },
+		{ "10.1.2.3", "private" }, { "172.16.0.1", "private" },
+		{ "172.31.255.255", "private" }, { "192.168.1.1", "private" },
+		{ "100.64.0.1", "shared (CGNAT)" }, { "169.254.169.254", "link-local" },
+		{ "0.0.0.0", "unspecified" }, { "224.0.0.1", "multicast" },
+		{ "255.255.255.255", "reserved" }, { "198.18.0.1", "reserved" },
+		{ "::1", "loopback" }, { "::", "unspecified" }, { "fe80::1", "link-local" },
+		{ "fd00::1", "unique-local" }, { "ff02::1", "multicast" },
+		{ "::ffff:10.0.0.1", "private" }, { "::ffff:127.0.0.1", "loopback" },
+		{ "64:ff9b::a00:1", "translated" },
+		{ "8.8.8.8", NULL }, { "172.32.0.1", NULL }, { "172.15.255.255", NULL },
+		{ "100.128.0.1", NULL }, { "192.169.0.1", NULL }, { "2606:4700::1111", NULL },
+		{ "2001:db8::1", NULL },
+	};
+	struct ip_addr	 a;
+	const char	*kind;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(ip_parse(cases[i].addr, strlen(cases[i].addr), &a), 0, "%s",
+		    cases[i].addr);
+		kind = ip_special(&a);
+		if (cases[i].kind == NULL)
+			cr_expect_null(kind, "%s: %s", cases[i].addr, kind);
+		else
+			cr_expect_str_eq(kind != NULL ? kind : "(public)", cases[i].kind, "%s",
+			    cases[i].addr);
+	}
+}
