@@ -13,6 +13,7 @@
 #include "db.h"
 #include "response.h"
 #include "router.h"
+#include "usage.h"
 
 static const struct {
 	const char	*status;	/* as authenticate() says it */
@@ -104,7 +105,15 @@ fail_counted(struct request *r, enum failure f, int presented, int admitted)
 		return;
 	}
 	rl_cache_key(RL_TRAFFIC_FAILED, r->ip_subject, NULL, d);
-	rl_refuse(&r->worker->refusals, d, &r->rl);
+	rl_refuse(&r->worker->refusals, d, &r->rl, "a:", r->ip_subject);
+	resp_rate_limited(r);
+}
+
+/* A 429 answered from memory: counted for usage as the database counts its own. */
+static void
+refused_from_memory(struct request *r)
+{
+	usage_refused(r->worker, &r->rl);
 	resp_rate_limited(r);
 }
 
@@ -124,7 +133,7 @@ fail_or_reply(struct request *r, enum failure f, int presented)
 
 	rl_cache_key(RL_TRAFFIC_FAILED, r->ip_subject, NULL, d);
 	if (rl_cache_get(&w->refusals, d, now_seconds(), &r->rl)) {
-		resp_rate_limited(r);
+		refused_from_memory(r);
 		return -1;
 	}
 	snprintf(limit, sizeof(limit), "%d", w->conf.auth_fail_limit);
@@ -243,7 +252,15 @@ admit_or_reply(struct request *r, const unsigned char *cache_key)
 		    col_int(r, AC_SESSION_COUNT));
 	if (!r->rl.refused)
 		return 0;
-	rl_refuse(&r->worker->refusals, cache_key, &r->rl);
+	/* the window that refused, as authenticate() named its subject */
+	if (k == RL_EXCHANGE || (k == RL_REFRESH &&
+	    col_int(r, AC_SESSION_COUNT) >= col_int(r, AC_SESSION_LIMIT)))
+		rl_refuse(&r->worker->refusals, cache_key, &r->rl, "x:", r->ip_subject);
+	else if (r->principal.kind == TOKEN_SESSION)
+		rl_refuse(&r->worker->refusals, cache_key, &r->rl, "s:",
+		    r->principal.root_session_id);
+	else
+		rl_refuse(&r->worker->refusals, cache_key, &r->rl, "k:", r->principal.key_id);
 	resp_rate_limited(r);
 	return -1;
 }
@@ -362,7 +379,7 @@ auth_or_reply(struct request *r)
 	    kind == TOKEN_PUBLISHABLE ? RL_TRAFFIC_EXCHANGE : RL_TRAFFIC_REFRESH,
 	    r->ip_subject, hash, key);
 	if (rl_cache_get(&r->worker->refusals, key, now_seconds(), &r->rl)) {
-		resp_rate_limited(r);
+		refused_from_memory(r);
 		return -1;
 	}
 	if (rl_cache_get(&r->worker->unknown, hash, now_seconds(), &cached))

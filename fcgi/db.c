@@ -137,6 +137,11 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    "calendence.booking_maintenance() b",
 	    NO_PARAMS, C("sessions_removed", "windows_removed", "keys_removed",
 	    "holds_removed"), .retry = DB_RETRY_SAFE },
+	[STMT_USAGE_REFUSED] = { "usage_refused",
+	    "SELECT * FROM calendence.usage_refused($1::text[], $2::bigint[], "
+	    "$3::integer[])",
+	    P("subjects", "hour_starts", "counts"), C("skipped"),
+	    .retry = DB_RETRY_NEVER },
 	[STMT_WH_CLAIM] = { "wh_claim",
 	    "SELECT * FROM calendence.webhook_claim($1::uuid, $2::integer, $3::integer)",
 	    P("sender", "limit", "lease_ms"), C("delivery_id", "webhook_id", "url",
@@ -714,6 +719,7 @@ db_exec(struct db *db, enum stmt s, const char *const *params, PGresult **out)
 	int		 attempt, st;
 
 	*out = NULL;
+	db->outcome_unknown = 0;
 	for (attempt = 0; attempt < 3; attempt++) {
 		if (db_connect(db) == -1)
 			return DB_UNAVAILABLE;
@@ -733,6 +739,7 @@ db_exec(struct db *db, enum stmt s, const char *const *params, PGresult **out)
 			    "within the bound (db_timeout): connection closed",
 			    stmts[s].name);
 			drop(db);
+			db->outcome_unknown = 1;
 			return DB_UNAVAILABLE;
 		}
 		if (w == W_BROKEN) {
@@ -742,6 +749,7 @@ db_exec(struct db *db, enum stmt s, const char *const *params, PGresult **out)
 				continue;
 			log_msg(db->log_level, LOG_LEVEL_WARN, "statement %s: connection "
 			    "lost after sending; not sent again", stmts[s].name);
+			db->outcome_unknown = 1;
 			return DB_UNAVAILABLE;
 		}
 		st = PQresultStatus(*out);

@@ -34,6 +34,7 @@ enum stmt {
 	STMT_WEBHOOK_DELIVERIES,
 	STMT_WEBHOOK_RETRY,
 	STMT_MAINTENANCE,
+	STMT_USAGE_REFUSED,
 	STMT_PING,
 	/* the webhook sender's (webhooks/), prepared by it alone */
 	STMT_WH_CLAIM,
@@ -138,6 +139,8 @@ struct db {
 	int		 contract_broken; /* a statement disagrees with the database */
 	int		 contract_logged; /* ... and that was said in the log */
 	int		 timeout_ms;	/* db_timeout */
+	int		 outcome_unknown; /* the last db_exec()'s DB_UNAVAILABLE came
+					   after sending: it may have run */
 	long long	 deadline;	/* ms on CLOCK_MONOTONIC: waits end here */
 	enum db_program	 program;	/* whose statements are prepared */
 	const char	*listen;	/* a channel to LISTEN on at connect, or NULL */

@@ -95,22 +95,35 @@ worker_signals(void)
  * Returns 1 with a request, 0 when told to stop, -1 on error. The socket
  * is non-blocking: when another worker of the pool takes the connection
  * first, this one goes back to waiting instead of blocking in accept().
+ * While it waits, the 429s it answered from memory are reported when due
+ * (usage.c), so that an idle worker does not sit on them.
  */
 static int
 next_request(int fd, FCGX_Request *fr)
 {
-	fd_set	 rfds;
-	int	 rc;
+	fd_set		 rfds;
+	struct timespec	 ts, *timeout;
+	int		 rc, ms;
 
 	for (;;) {
 		if (stopping)
 			return 0;
 		FD_ZERO(&rfds);
 		FD_SET(fd, &rfds);
-		if (pselect(fd + 1, &rfds, NULL, NULL, NULL, &wait_mask) == -1) {
+		timeout = NULL;
+		if ((ms = usage_wait_ms(&wk, time(NULL))) >= 0) {
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+			timeout = &ts;
+		}
+		if ((rc = pselect(fd + 1, &rfds, NULL, NULL, timeout, &wait_mask)) == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
+		}
+		if (rc == 0) {
+			usage_report(&wk, 1);
+			continue;
 		}
 		rc = FCGX_Accept_r(fr);
 		if (rc >= 0)
@@ -165,6 +178,7 @@ serve(int fd)
 		sodium_memzero(wire.p, wire.len);
 		app_log(&wk, &r);
 		req_reset(&r);
+		usage_report(&wk, 0);
 		maintain(&next);
 		if (wk.conf.max_requests > 0 &&
 		    wk.requests >= (unsigned long)wk.conf.max_requests) {
@@ -173,6 +187,7 @@ serve(int fd)
 			break;
 		}
 	}
+	usage_report(&wk, 1);
 	FCGX_Free(&fr, 1);
 	req_cleanup(&r);
 	buf_cleanup(&wire);

@@ -4,6 +4,7 @@
  * window and the rate headers, and the refusal caches. (The counting
  * itself is one statement in PostgreSQL: rl_admit(), 30_admission.sql.)
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -60,10 +61,17 @@ rl_cache_key(enum rl_traffic t, const char *ip, const unsigned char *hash,
 	crypto_hash_sha256_final(&st, out);
 }
 
-/* Remembers the refusal st under key for as long as rl_refusal_until() allows. */
+/*
+ * Remembers the refusal st under key for as long as rl_refusal_until()
+ * allows, with the subject of the window that refused it (prefix, such as
+ * "k:", and id), so that the refusals answered from memory can be counted
+ * where the database counts its own (fcgi/usage.c).
+ */
 void
-rl_refuse(struct rl_cache *c, const unsigned char *key, const struct rl_state *st)
+rl_refuse(struct rl_cache *c, const unsigned char *key, struct rl_state *st,
+    const char *prefix, const char *id)
 {
+	snprintf(st->subject, sizeof(st->subject), "%s%s", prefix, id ? id : "");
 	rl_cache_put(c, key, st, rl_refusal_until(st, (long long)time(NULL)));
 }
 

@@ -21,12 +21,17 @@ struct rl_window {
 	int		 seconds;	/* 60 or 3600 */
 };
 
+/* "k:" or "s:" and a UUID, or "x:" or "a:" and an IP subject (ip.h: 64) */
+#define RL_SUBJECT_LEN	72
+
 struct rl_state {
 	int		 n;		/* windows that govern the request; 0 = none */
 	struct rl_window w[3];
 	long long	 now;		/* Unix time of the decision */
 	int		 refused;
 	int		 tag;		/* the caller's note on a cached state */
+	/* a refusal's: the window that refused, as rate_windows names it */
+	char		 subject[RL_SUBJECT_LEN];
 };
 
 /*
@@ -68,7 +73,7 @@ enum rl_kind	 rl_kind_of(const char *);
 void		 rl_cache_key(enum rl_traffic, const char *, const unsigned char *,
 		    unsigned char [RL_DIGEST_LEN]);
 void		 rl_refuse(struct rl_cache *, const unsigned char *,
-		    const struct rl_state *);
+		    struct rl_state *, const char *, const char *);
 void		 rl_fill(struct rl_state *, enum rl_kind, long long, int, int, int, int,
 		    int);
 void		 rl_fill_session(struct rl_state *, int, int);

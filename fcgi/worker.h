@@ -5,6 +5,7 @@
 #include "conf.h"
 #include "db.h"
 #include "ratelimit.h"
+#include "usage.h"
 
 /*
  * One per worker process. Every request points to it (request.h), so that
@@ -16,6 +17,7 @@ struct worker {
 	struct db	 db;
 	struct rl_cache	 refusals;	/* exhausted windows, by subject digest */
 	struct rl_cache	 unknown;	/* refused token hashes, with their answer */
+	struct usage	 usage;		/* 429s from memory, not yet reported */
 	unsigned long	 requests;
 };
 

@@ -24,7 +24,8 @@
 -- the counts after the call (refused: the counts as they stand).
 --
 -- For usage (maintenance()): a refusal adds one to hour_refused, the row's
--- only write on that path (a worker answers the next ones from memory); an
+-- only write on that path (a worker answers the next ones from memory and
+-- reports them with usage_refused()); an
 -- admission that starts a new hour keeps the passing hour in prev_hour_*,
 -- in the same UPDATE, until maintenance() folds it. A second new hour
 -- before maintenance() has run overwrites it: maintenance runs every few
@@ -395,6 +396,59 @@ LANGUAGE sql AS $$
 		refused = u.refused + excluded.refused,
 		failed = u.failed + excluded.failed
 $$;
+
+-- The refusals a worker answered from memory (SPEC 6: a refused subject's
+-- further requests until its window resets), reported now and then
+-- (fcgi/usage.c): the i-th of each array is a window's subject, the hour
+-- the refusals fell in and how many. Each is added where that hour's
+-- refusals are kept: the window's hour_refused, else its prev_hour_refused,
+-- else (the window gone, or its hour folded already) usage_hourly itself;
+-- so every 429 is counted once. Waits for no window: one whose advisory
+-- lock (class 1) or row another transaction holds is left out, and its
+-- index (1-based) returned in skipped, for the caller to report next time.
+CREATE OR REPLACE FUNCTION calendence.usage_refused(subjects text[], hour_starts bigint[],
+    counts integer[], OUT skipped integer[])
+LANGUAGE plpgsql AS $$
+DECLARE
+	i integer;
+	w record;
+	gone_s text[] := '{}';
+	gone_h bigint[] := '{}';
+	gone_n integer[] := '{}';
+BEGIN
+	-- only counters change here, as in authenticate()
+	PERFORM set_config('synchronous_commit', 'off', true);
+	skipped := '{}';
+	FOR i IN 1 .. coalesce(cardinality(subjects), 0) LOOP
+		CONTINUE WHEN counts[i] IS NULL OR counts[i] <= 0;
+		IF NOT pg_try_advisory_xact_lock(1, hashtext(subjects[i])) THEN
+			skipped := skipped || i;
+			CONTINUE;
+		END IF;
+		SELECT x.hour_start, x.prev_hour_start INTO w
+		  FROM calendence.rate_windows x WHERE x.subject = subjects[i]
+		   FOR NO KEY UPDATE SKIP LOCKED;
+		IF NOT FOUND AND EXISTS (SELECT 1 FROM calendence.rate_windows x
+		    WHERE x.subject = subjects[i]) THEN
+			skipped := skipped || i;	-- an outsider holds the row
+		ELSIF FOUND AND w.hour_start = hour_starts[i] THEN
+			UPDATE calendence.rate_windows x SET hour_refused = x.hour_refused + counts[i]
+			 WHERE x.subject = subjects[i];
+		ELSIF FOUND AND w.prev_hour_start = hour_starts[i] THEN
+			UPDATE calendence.rate_windows x
+			   SET prev_hour_refused = x.prev_hour_refused + counts[i]
+			 WHERE x.subject = subjects[i];
+		ELSE
+			gone_s := gone_s || subjects[i];
+			gone_h := gone_h || hour_starts[i];
+			gone_n := gone_n || counts[i];
+		END IF;
+	END LOOP;
+	IF cardinality(gone_s) > 0 THEN
+		PERFORM calendence.usage_add(gone_s, gone_h,
+		    array_fill(0, ARRAY[cardinality(gone_s)]), gone_n);
+	END IF;
+END $$;
 
 -- Removes what can no longer be used: sessions expired for a day, rate
 -- windows whose hour has passed, usage older than 90 days. Safe to run

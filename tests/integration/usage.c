@@ -330,3 +330,132 @@ Test(usage, the_admin_command_shows_exact_counts)
 	world_free(&other);
 	world_free(&w);
 }
+
+/* usage_refused() of one subject, hour and count; its 'skipped' answer. */
+static char *
+refused_add(const char *subject, long long hour, int n)
+{
+	char	 s[128], h[32], c[16];
+
+	snprintf(s, sizeof(s), "{\"%s\"}", subject);
+	snprintf(h, sizeof(h), "{%lld}", hour);
+	snprintf(c, sizeof(c), "{%d}", n);
+	return fx_value("SELECT skipped FROM calendence.usage_refused($1::text[], "
+	    "$2::bigint[], $3::integer[])", s, h, c, NULL);
+}
+
+/*
+ * The 429s a worker answered from memory (fcgi/usage.c) land where the
+ * database keeps that hour's refusals: the window's hour, the hour it
+ * keeps in prev_hour_*, or, the window gone, usage_hourly itself. A window
+ * another transaction holds (its row, or its advisory lock) is skipped and
+ * named, never waited for; the others of the same call are added.
+ */
+Test(usage, refusals_from_memory_land_in_their_hour)
+{
+	struct world	 w;
+	char		 subj[64], gone[80], ip2[64], hour_s[24], *got;
+	long long	 hour = it_now() - it_now() % 3600;
+	PGconn		*dba;
+	PGresult	*res;
+	int		 i;
+
+	it_avoid_minute_edge();
+	world_new(&w);
+	for (i = 0; i < 4; i++)
+		expect_auth(w.bk, "business", 0, w.ip, "ok", i < 3 ? "t" : "f");
+	snprintf(subj, sizeof(subj), "k:%s", w.bk_id);
+
+	/* the window's own hour: 1 refusal by the database, 5 from memory */
+	got = refused_add(subj, hour, 5);
+	it_str_eq(got, "{}", "nothing skipped");
+	free(got);
+	got = fx_value("SELECT hour_refused FROM calendence.rate_windows WHERE subject = $1",
+	    subj, NULL);
+	it_str_eq(got, "6", "hour_refused");
+	free(got);
+
+	/* the hour before, which the window keeps until maintenance() */
+	fx_exec("UPDATE calendence.rate_windows SET prev_hour_start = hour_start - 3600, "
+	    "prev_hour_count = 2, prev_hour_refused = 1 WHERE subject = $1", subj, NULL);
+	got = refused_add(subj, hour - 3600, 4);
+	it_str_eq(got, "{}");
+	free(got);
+	got = fx_value("SELECT prev_hour_refused || ' ' || hour_refused "
+	    "FROM calendence.rate_windows WHERE subject = $1", subj, NULL);
+	it_str_eq(got, "5 6", "prev_hour_refused, hour_refused");
+	free(got);
+
+	/* an hour the window no longer holds: straight into usage_hourly */
+	got = refused_add(subj, hour - 7200, 3);
+	it_str_eq(got, "{}");
+	free(got);
+	snprintf(hour_s, sizeof(hour_s), "%lld", hour - 7200);
+	got = fx_value("SELECT concat_ws(' ', subject_kind, business_id, admitted, refused, "
+	    "failed) FROM calendence.usage_hourly WHERE key_id = $1 "
+	    "AND hour = to_timestamp($2::bigint)", w.bk_id, hour_s, NULL);
+	cr_assert_not_null(got);
+	cr_expect(strncmp(got, "key ", 4) == 0 && strstr(got, w.biz) != NULL &&
+	    strstr(got, " 0 3 0") != NULL, "usage_hourly: %s", got);
+	free(got);
+
+	/* a held window is skipped and named; the call's others are added */
+	it_ip(ip2);
+	snprintf(gone, sizeof(gone), "a:%s", ip2);
+	dba = PQconnectdb("application_name=calendence-test-dba");
+	cr_assert_eq(PQstatus(dba), CONNECTION_OK, "%s", PQerrorMessage(dba));
+	PQclear(PQexec(dba, "BEGIN"));
+	{
+		const char *p[1] = { subj };
+
+		res = PQexecParams(dba, "SELECT 1 FROM calendence.rate_windows "
+		    "WHERE subject = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
+		cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s",
+		    PQerrorMessage(dba));
+		PQclear(res);
+	}
+	{
+		char s[160], h[64];
+
+		snprintf(s, sizeof(s), "{\"%s\",\"%s\"}", subj, gone);
+		snprintf(h, sizeof(h), "{%lld,%lld}", hour, hour);
+		got = fx_value("SELECT skipped FROM calendence.usage_refused($1::text[], "
+		    "$2::bigint[], '{2,7}'::integer[])", s, h, NULL);
+	}
+	it_str_eq(got, "{1}", "the held window is skipped");
+	free(got);
+	PQclear(PQexec(dba, "COMMIT"));
+	got = fx_value("SELECT hour_refused FROM calendence.rate_windows WHERE subject = $1",
+	    subj, NULL);
+	it_str_eq(got, "6", "the held window got nothing");
+	free(got);
+	snprintf(hour_s, sizeof(hour_s), "%lld", hour);
+	got = fx_value("SELECT concat_ws(' ', subject_kind, refused, failed) "
+	    "FROM calendence.usage_hourly WHERE ip = $1::inet "
+	    "AND hour = to_timestamp($2::bigint)", ip2, hour_s, NULL);
+	it_str_eq(got, "auth 7 0", "a window never counted: usage_hourly");
+	free(got);
+
+	/* the advisory lock that admissions take: skipped too */
+	{
+		const char *p[1] = { subj };
+
+		res = PQexecParams(dba, "SELECT pg_advisory_lock(1, hashtext($1))", 1, NULL,
+		    p, NULL, NULL, 0);
+		cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s",
+		    PQerrorMessage(dba));
+		PQclear(res);
+	}
+	got = refused_add(subj, hour, 2);
+	it_str_eq(got, "{1}", "a window whose admission lock is held is skipped");
+	free(got);
+	PQfinish(dba);
+	got = refused_add(subj, hour, 2);
+	it_str_eq(got, "{}");
+	free(got);
+	got = fx_value("SELECT hour_refused FROM calendence.rate_windows WHERE subject = $1",
+	    subj, NULL);
+	it_str_eq(got, "8", "added once the lock was let go");
+	free(got);
+	world_free(&w);
+}
