@@ -85,8 +85,20 @@ dropdb --if-exists "$new"
 createdb "$old"
 createdb "$new"
 v007 "$old"
+# a key whose origins were stored as they came, before 015 normalised them
+obiz=$(q "$old" "SELECT calendence.create_business(calendence.create_hub('Origins', 'pro'),
+    'Origins Shop', 'Europe/Paris')")
+q "$old" "SELECT calendence.issue_key('publishable', '$obiz')" >/dev/null
+q "$old" "SELECT calendence.set_allowed_origins(a.id, '{HTTPS://Shop.Example/,
+    https://shop.example:443,http://shop.example:8080/,https://x.example/path}')
+    FROM calendence.api_keys a WHERE a.business_id = '$obiz'" >/dev/null
 out=$(PGDATABASE=$old "$admin" migrate --dir "$top/sql" 2>&1) || { echo "$out"; exit 1; }
 echo "$out"
+origins=$(q "$old" "SELECT allowed_origins FROM calendence.api_keys WHERE business_id = '$obiz'")
+[ "$origins" = '{https://shop.example,http://shop.example:8080,https://x.example/path}' ] ||
+	{ echo "015 left the stored origins as $origins"; exit 1; }
+echo "stored origins normalised: $origins"
+out=$(grep '^applied ' <<<"$out")
 # the migrations after 007 are applied, and only those
 diff -u <(ls "$top"/sql/migrations | comm -23 - <(ls "$top"/tests/upgrade/v007) |
 	sed 's/^/applied /; s/\.sql$//') - <<<"$out"
