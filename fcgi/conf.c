@@ -28,6 +28,7 @@ static int	set_max_requests(struct conf *, const char *, char *, size_t);
 static int	set_prepared(struct conf *, const char *, char *, size_t);
 static int	set_db_timeout(struct conf *, const char *, char *, size_t);
 static int	set_max_holds(struct conf *, const char *, char *, size_t);
+static int	set_catalogue(struct conf *, const char *, char *, size_t);
 static int	set_wh_key_file(struct conf *, const char *, char *, size_t);
 static int	set_wh_allow_http(struct conf *, const char *, char *, size_t);
 static int	set_wh_allow_private(struct conf *, const char *, char *, size_t);
@@ -56,6 +57,7 @@ static const struct {
 	{ "prepared_statements",	set_prepared },
 	{ "db_timeout",			set_db_timeout },
 	{ "max_holds",			set_max_holds },
+	{ "catalogue_cache",		set_catalogue },
 	{ "webhook_key_file",		set_wh_key_file },
 	{ "webhook_allow_http",		set_wh_allow_http },
 	{ "webhook_allow_private",	set_wh_allow_private },
@@ -86,6 +88,7 @@ conf_defaults(struct conf *c)
 	c->socket_mode = 0660;
 	c->db_timeout = 5000;
 	c->max_holds = 3;
+	c->catalogue_cache = 1024;
 	c->webhook_timeout = 10000;
 	c->webhook_delays[0] = 10000;
 	c->webhook_delays[1] = 60000;
@@ -199,6 +202,13 @@ static int
 set_max_holds(struct conf *c, const char *v, char *err, size_t errlen)
 {
 	return parse_int(v, 1, 1000, &c->max_holds, err, errlen);
+}
+
+/* KiB of catalogue a worker caches (catalogue.c); 0: none. */
+static int
+set_catalogue(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_int(v, 0, 1048576, &c->catalogue_cache, err, errlen);
 }
 
 /* yes or no (also true/false, on/off, 1/0) into *out. */

@@ -46,6 +46,7 @@ struct conf {
 	int		 prepared_statements;	/* 0 auto, 1 on, 2 off (enum db_prepare) */
 	int		 db_timeout;		/* ms a request may wait for PostgreSQL */
 	int		 max_holds;		/* live holds per session chain */
+	int		 catalogue_cache;	/* KiB of catalogue cached; 0 = none */
 	/* webhooks (SPEC 11): the API workers and the sender */
 	char		 webhook_key_file[512];	/* "" = webhooks off */
 	unsigned char	 webhook_key[SEAL_KEY_LEN]; /* read from it at load */

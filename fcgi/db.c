@@ -63,6 +63,21 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    "WHERE b.id = $1::uuid AND b.hub_id = $2::uuid "
 	    "AND ($3::uuid IS NULL OR b.id = $3::uuid)",
 	    P("id", "hub", "only"), C("body"), .retry = DB_RETRY_SAFE },
+	[STMT_CAT_SERVICES] = { "cat_services",
+	    "SELECT s.id, calendence.service_json(s)::text AS body "
+	    "FROM calendence.services s WHERE s.business_id = $1::uuid AND s.is_active "
+	    "ORDER BY s.name, s.id LIMIT $2::integer",
+	    P("business", "limit"), C("id", "body"), .retry = DB_RETRY_SAFE },
+	[STMT_CAT_LOCATIONS] = { "cat_locations",
+	    "SELECT l.id, calendence.location_json(l)::text AS body "
+	    "FROM calendence.locations l WHERE l.business_id = $1::uuid AND l.active "
+	    "ORDER BY l.name, l.id LIMIT $2::integer",
+	    P("business", "limit"), C("id", "body"), .retry = DB_RETRY_SAFE },
+	[STMT_CAT_BUSINESSES] = { "cat_businesses",
+	    "SELECT b.id, calendence.business_json(b)::text AS body "
+	    "FROM calendence.businesses b WHERE b.hub_id = $1::uuid "
+	    "ORDER BY b.name, b.id LIMIT $2::integer",
+	    P("hub", "limit"), C("id", "body"), .retry = DB_RETRY_SAFE },
 	[STMT_LOCATIONS_LIST] = { "locations_list",
 	    "SELECT * FROM calendence.locations_json($1::uuid, $2::integer, $3::bigint)",
 	    P("business", "limit", "offset"), C("total", "data"), .retry = DB_RETRY_SAFE },
@@ -195,6 +210,13 @@ void
 db_for_sender(struct db *db, const char *channel)
 {
 	db->program = DB_SENDER;
+	db->listen = channel;
+}
+
+/* Each new connection LISTENs on channel too (a worker's catalogue, catalogue.c). */
+void
+db_listen(struct db *db, const char *channel)
+{
 	db->listen = channel;
 }
 
@@ -595,6 +617,7 @@ db_connect(struct db *db)
 		return -1;
 	}
 	db->contract_logged = 0;
+	db->connects++;
 	mark(db, 1, NULL);
 	return 0;
 }
@@ -774,11 +797,12 @@ db_socket(const struct db *db)
 
 /*
  * Reads what the server sent while idle and counts the notifications among
- * it (each freed). -1 when the connection broke (it is closed; the next
- * statement opens another).
+ * it, and those libpq read with the last answer: each is given to fn (when
+ * not NULL) with its payload, then freed. -1 when the connection broke (it
+ * is closed; the next statement opens another).
  */
 int
-db_notified(struct db *db)
+db_notified(struct db *db, void (*fn)(void *, const char *), void *arg)
 {
 	PGnotify	*n;
 	int		 count = 0;
@@ -792,6 +816,8 @@ db_notified(struct db *db)
 	}
 	while ((n = PQnotifies(db->conn)) != NULL) {
 		count++;
+		if (fn != NULL)
+			fn(arg, n->extra);
 		PQfreemem(n);
 	}
 	return count;

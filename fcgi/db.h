@@ -17,6 +17,9 @@ enum stmt {
 	STMT_SERVICES_GET,
 	STMT_BUSINESSES_LIST,
 	STMT_BUSINESSES_GET,
+	STMT_CAT_SERVICES,
+	STMT_CAT_LOCATIONS,
+	STMT_CAT_BUSINESSES,
 	STMT_LOCATIONS_LIST,
 	STMT_AVAILABILITY,
 	STMT_HOLD,
@@ -144,11 +147,14 @@ struct db {
 	long long	 deadline;	/* ms on CLOCK_MONOTONIC: waits end here */
 	enum db_program	 program;	/* whose statements are prepared */
 	const char	*listen;	/* a channel to LISTEN on at connect, or NULL */
+	unsigned long	 connects;	/* connections made: a new one may have
+					   missed notifications */
 };
 
 void		 db_init(struct db *, const char *, enum log_level, enum db_prepare,
 		    int);
 void		 db_for_sender(struct db *, const char *);
+void		 db_listen(struct db *, const char *);
 void		 db_deadline(struct db *, int);
 const struct db_stmt *db_stmt(enum stmt);
 void		 db_cleanup(struct db *);
@@ -156,6 +162,6 @@ int		 db_connect(struct db *);
 enum db_status	 db_exec(struct db *, enum stmt, const char *const *, PGresult **);
 int		 db_nparams(enum stmt);
 int		 db_socket(const struct db *);
-int		 db_notified(struct db *);
+int		 db_notified(struct db *, void (*)(void *, const char *), void *);
 
 #endif

@@ -47,8 +47,8 @@ idem_key_of(const struct request *r, char *buf, size_t len)
 void
 h_locations_list(struct request *r)
 {
-	kit_list(r, STMT_LOCATIONS_LIST, "/api/v1/locations",
-	    KIT_ARGS(r->principal.business_id));
+	kit_cat_list(r, CAT_LOCATIONS, r->principal.business_id, NULL, "/api/v1/locations",
+	    STMT_LOCATIONS_LIST, KIT_ARGS(r->principal.business_id));
 }
 
 /*

@@ -17,8 +17,8 @@ only(const struct request *r)
 void
 h_businesses_list(struct request *r)
 {
-	kit_list(r, STMT_BUSINESSES_LIST, "/api/v1/businesses",
-	    KIT_ARGS(r->principal.hub_id, only(r)));
+	kit_cat_list(r, CAT_BUSINESSES, r->principal.hub_id, only(r), "/api/v1/businesses",
+	    STMT_BUSINESSES_LIST, KIT_ARGS(r->principal.hub_id, only(r)));
 }
 
 /*
@@ -29,6 +29,6 @@ h_businesses_list(struct request *r)
 void
 h_businesses_get(struct request *r)
 {
-	kit_get(r, STMT_BUSINESSES_GET, "No such business.",
-	    KIT_ARGS(r->args[0], r->principal.hub_id, only(r)));
+	kit_cat_get(r, CAT_BUSINESSES, r->principal.hub_id, only(r), "No such business.",
+	    STMT_BUSINESSES_GET, KIT_ARGS(r->args[0], r->principal.hub_id, only(r)));
 }

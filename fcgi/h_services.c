@@ -10,8 +10,8 @@
 void
 h_services_list(struct request *r)
 {
-	kit_list(r, STMT_SERVICES_LIST, "/api/v1/services",
-	    KIT_ARGS(r->principal.business_id));
+	kit_cat_list(r, CAT_SERVICES, r->principal.business_id, NULL,
+	    "/api/v1/services", STMT_SERVICES_LIST, KIT_ARGS(r->principal.business_id));
 }
 
 /*
@@ -22,6 +22,6 @@ h_services_list(struct request *r)
 void
 h_services_get(struct request *r)
 {
-	kit_get(r, STMT_SERVICES_GET, "No such service.",
-	    KIT_ARGS(r->args[0], r->principal.business_id));
+	kit_cat_get(r, CAT_SERVICES, r->principal.business_id, NULL, "No such service.",
+	    STMT_SERVICES_GET, KIT_ARGS(r->args[0], r->principal.business_id));
 }

@@ -256,3 +256,73 @@ kit_get(struct request *r, enum stmt s, const char *missing, const char *const *
 		    (size_t)PQgetlength(res, 0, GC_BODY));
 	PQclear(res);
 }
+
+/*
+ * kit_list() from the worker's catalogue (catalogue.c): the list of kind k
+ * that owner owns, or of it only the element with id 'only' (when not
+ * NULL); 200 with the page of path. Where the cache cannot answer, the
+ * page is read with statement s and the n arguments lead, as kit_list().
+ */
+void
+kit_cat_list(struct request *r, enum cat_kind k, const char *owner, const char *only,
+    const char *path, enum stmt s, const char *const *lead, size_t n)
+{
+	const struct cat_list *l;
+	struct page	 pg;
+	struct buf	 data;
+	long long	 first, last, one = -1;
+	int		 rc;
+
+	if (page_parse_or_reply(r, &pg) == -1)
+		return;
+	if ((rc = cat_list_or_reply(r, k, owner, &l)) == -1)
+		return;
+	if (rc == 1) {
+		kit_list(r, s, path, lead, n);
+		return;
+	}
+	if (only != NULL)
+		one = cat_find(l, only);
+	pg.total = only == NULL ? l->n : one >= 0;
+	first = page_offset(&pg);
+	last = first + pg.per_page < pg.total ? first + pg.per_page : pg.total;
+	buf_init(&data);
+	buf_puts(&data, "[");
+	if (first < last && one >= 0)
+		buf_add(&data, l->text + l->off[one], l->off[one + 1] - l->off[one] - 1);
+	else if (first < last)
+		buf_add(&data, l->text + l->off[first], l->off[last] - l->off[first] - 1);
+	buf_puts(&data, "]");
+	page_reply(r, &pg, path, data.p, data.len);
+	buf_cleanup(&data);
+}
+
+/*
+ * kit_get() from the worker's catalogue: the element of the list of kind k
+ * that owner owns whose id is the path's (and is 'only', when not NULL);
+ * 404 with the sentence missing. Where the cache cannot answer, statement
+ * s with the n arguments args, as kit_get().
+ */
+void
+kit_cat_get(struct request *r, enum cat_kind k, const char *owner, const char *only,
+    const char *missing, enum stmt s, const char *const *args, size_t n)
+{
+	const struct cat_list *l;
+	int		 i, rc;
+
+	if (!uuid_valid(r->args[0])) {
+		resp_error(r, 404, "not_found", NULL, missing);
+		return;
+	}
+	if ((rc = cat_list_or_reply(r, k, owner, &l)) == -1)
+		return;
+	if (rc == 1) {
+		kit_get(r, s, missing, args, n);
+		return;
+	}
+	if ((i = cat_find(l, r->args[0])) < 0 ||
+	    (only != NULL && strcmp(r->args[0], only) != 0))
+		resp_error(r, 404, "not_found", NULL, missing);
+	else
+		resp_raw(r, 200, l->text + l->off[i], l->off[i + 1] - l->off[i] - 1);
+}

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "catalogue.h"
 #include "db.h"
 #include "request.h"
 
@@ -30,5 +31,9 @@ void	 kit_list_checked(struct request *, enum stmt, const char *,
 	    const char *const *, const char *const *, size_t);
 void	 kit_get(struct request *, enum stmt, const char *, const char *const *,
 	    size_t);
+void	 kit_cat_list(struct request *, enum cat_kind, const char *, const char *,
+	    const char *, enum stmt, const char *const *, size_t);
+void	 kit_cat_get(struct request *, enum cat_kind, const char *, const char *,
+	    const char *, enum stmt, const char *const *, size_t);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef WORKER_H
 #define WORKER_H
 
+#include "catalogue.h"
 #include "conf.h"
 #include "db.h"
 #include "ratelimit.h"
@@ -18,6 +19,7 @@ struct worker {
 	struct rl_cache	 refusals;	/* exhausted windows, by subject digest */
 	struct rl_cache	 unknown;	/* refused token hashes, with their answer */
 	struct usage	 usage;		/* 429s from memory, not yet reported */
+	struct catalogue catalogue;	/* services, locations, businesses */
 	unsigned long	 requests;
 };
 

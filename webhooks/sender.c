@@ -460,7 +460,7 @@ wait_events(struct sender *s, int timeout)
 	if (s->wake_fd != -1)
 		while (read(s->wake_fd, drain, sizeof(drain)) > 0)
 			;
-	if (pg != -1 && db_notified(&s->db) > 0)
+	if (pg != -1 && db_notified(&s->db, NULL, NULL) > 0)
 		s->woken = 1;
 }
 

@@ -55,3 +55,40 @@ BEGIN
 	 WHERE publishable_key_id = NEW.id AND revoked_at IS NULL;
 	RETURN NULL;
 END $$;
+
+-- Tells the workers that a part of the catalogue they cache changed
+-- (fcgi/catalogue.c): NOTIFY calendence_catalogue, sent at the commit of
+-- the change (and not at all when it rolls back), whoever makes it, with
+-- what changed: 's:<business>' the services of a business, 'l:<business>'
+-- its locations and their hours, 'h:<hub>' the businesses of a hub, '*'
+-- anything (a TRUNCATE). A row moved to another owner names both.
+-- PostgreSQL sends one notification per distinct payload and transaction.
+-- TG_ARGV[0] is the kind of the table: 'services', 'locations',
+-- 'location_hours' or 'businesses'.
+CREATE OR REPLACE FUNCTION calendence.catalogue_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	j jsonb;
+	p text;
+BEGIN
+	IF TG_LEVEL = 'STATEMENT' THEN
+		PERFORM pg_notify('calendence_catalogue', '*');
+		RETURN NULL;
+	END IF;
+	FOREACH j IN ARRAY ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
+	    CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END] LOOP
+		CONTINUE WHEN j IS NULL;
+		p := CASE TG_ARGV[0]
+		    WHEN 'services' THEN 's:' || (j ->> 'business_id')
+		    WHEN 'locations' THEN 'l:' || (j ->> 'business_id')
+		    WHEN 'location_hours' THEN 'l:' || (SELECT l.business_id::text
+			FROM calendence.locations l WHERE l.id = (j ->> 'location_id')::uuid)
+		    WHEN 'businesses' THEN 'h:' || (j ->> 'hub_id')
+		    END;
+		-- NULL: an hour whose location went with it (the location notified)
+		IF p IS NOT NULL THEN
+			PERFORM pg_notify('calendence_catalogue', p);
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END $$;

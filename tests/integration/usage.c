@@ -449,6 +449,12 @@ Test(usage, refusals_from_memory_land_in_their_hour)
 	got = refused_add(subj, hour, 2);
 	it_str_eq(got, "{1}", "a window whose admission lock is held is skipped");
 	free(got);
+	{
+		const char *p[1] = { subj };
+
+		PQclear(PQexecParams(dba, "SELECT pg_advisory_unlock(1, hashtext($1))", 1,
+		    NULL, p, NULL, NULL, 0));
+	}
 	PQfinish(dba);
 	got = refused_add(subj, hour, 2);
 	it_str_eq(got, "{}");

@@ -1,0 +1,316 @@
+/*
+ * catalogue.c: a worker's cache of the catalogue, so that GET /services,
+ * /locations and /businesses cost the request's one round trip
+ * (authenticate()) and no second one.
+ *
+ * Kept true by NOTIFY: triggers on the catalogue's tables
+ * (catalogue_changed(), sql/functions/00_tables.sql) notify CAT_CHANNEL
+ * with what changed ("s:<business>", "l:<business>", "h:<hub>", "*"), at
+ * the commit of the change, whoever makes it (the DBA tool, a DBA's UPDATE).
+ * The worker's connection LISTENs. PostgreSQL sends a notification to an
+ * idle listener at once, and to a busy one before the end of its
+ * statement's answer; so when authenticate() of a request that started
+ * after the change's commit has answered, the notification is in libpq's
+ * hands, and cat_list_or_reply() drops what it names before looking. The
+ * next request after a commit sees it; no request that starts after it
+ * sees the old list. A new connection may have missed notifications while
+ * there was none: the cache is emptied whenever the connection is new.
+ *
+ * Not used through PgBouncer in transaction pooling (no LISTEN there:
+ * statements are then not prepared, cat_usable()), nor with
+ * catalogue_cache = 0. A list of more than CAT_MAX_ROWS elements is not
+ * cached (the handler reads the page from the database, as without the
+ * cache). Memory: at most catalogue_cache KiB of lists, the least
+ * recently used dropped first.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalogue.h"
+#include "response.h"
+#include "worker.h"
+
+static const struct {
+	char		 prefix;	/* of the NOTIFY payload */
+	enum stmt	 stmt;		/* rows (id, body) of an owner, by name */
+} kinds[CAT__MAX] = {
+	[CAT_SERVICES] = { 's', STMT_CAT_SERVICES },
+	[CAT_LOCATIONS] = { 'l', STMT_CAT_LOCATIONS },
+	[CAT_BUSINESSES] = { 'h', STMT_CAT_BUSINESSES },
+};
+
+void
+cat_init(struct catalogue *c, size_t budget)
+{
+	memset(c, 0, sizeof(*c));
+	c->budget = budget;
+}
+
+static void
+list_free(struct cat_list *l)
+{
+	if (l == NULL)
+		return;
+	free(l->ids);
+	free(l->off);
+	free(l->text);
+	free(l);
+}
+
+static unsigned int
+bucket_of(enum cat_kind k, const char *owner)
+{
+	unsigned int	 h = 2166136261u ^ (unsigned int)k;
+
+	for (; *owner != '\0'; owner++)
+		h = (h ^ (unsigned char)*owner) * 16777619u;
+	return h % CAT_BUCKETS;
+}
+
+/* Empties the cache. */
+void
+cat_clear(struct catalogue *c)
+{
+	struct cat_list	*l, *next;
+	int		 i;
+
+	for (i = 0; i < CAT_BUCKETS; i++) {
+		for (l = c->bucket[i]; l != NULL; l = next) {
+			next = l->next;
+			list_free(l);
+		}
+		c->bucket[i] = NULL;
+	}
+	c->bytes = 0;
+	if (c->watch != NULL)
+		c->watch_hit = 1;
+}
+
+/* Empties the cache and frees what it holds (a worker that stops). */
+void
+cat_free(struct catalogue *c)
+{
+	cat_clear(c);
+	list_free(c->scratch);
+	c->scratch = NULL;
+}
+
+static void
+drop(struct catalogue *c, enum cat_kind k, const char *owner)
+{
+	struct cat_list	**p, *l;
+
+	for (p = &c->bucket[bucket_of(k, owner)]; (l = *p) != NULL; p = &l->next)
+		if (l->kind == k && strcmp(l->owner, owner) == 0) {
+			*p = l->next;
+			c->bytes -= l->bytes;
+			list_free(l);
+			return;
+		}
+}
+
+/*
+ * Drops what a notification names: "*" everything, else a kind's prefix,
+ * ':' and its owner. Anything else empties the cache too: a payload not
+ * understood must not leave a list stale.
+ */
+void
+cat_forget(struct catalogue *c, const char *payload)
+{
+	int	 k;
+
+	for (k = 0; k < CAT__MAX; k++)
+		if (payload[0] == kinds[k].prefix && payload[1] == ':' &&
+		    strlen(payload + 2) == 36) {
+			if (c->watch != NULL && c->watch->kind == (enum cat_kind)k &&
+			    strcmp(c->watch->owner, payload + 2) == 0)
+				c->watch_hit = 1;
+			drop(c, (enum cat_kind)k, payload + 2);
+			return;
+		}
+	cat_clear(c);
+}
+
+static void
+on_notify(void *arg, const char *payload)
+{
+	cat_forget(arg, payload);
+}
+
+/* True when the worker may answer from the cache (see the top of the file). */
+int
+cat_usable(const struct worker *w)
+{
+	return w->catalogue.budget > 0 && w->db.listen != NULL && w->db.prepared &&
+	    w->db.conn != NULL;
+}
+
+/* Applies what the connection heard; a new connection empties the cache. */
+static int
+sync(struct worker *w)
+{
+	struct catalogue *c = &w->catalogue;
+
+	if (c->connection != w->db.connects) {
+		cat_clear(c);
+		c->connection = w->db.connects;
+	}
+	if (db_notified(&w->db, on_notify, c) == -1) {
+		cat_clear(c);
+		return -1;
+	}
+	return 0;
+}
+
+static struct cat_list *
+lookup(struct catalogue *c, enum cat_kind k, const char *owner)
+{
+	struct cat_list	*l;
+
+	for (l = c->bucket[bucket_of(k, owner)]; l != NULL; l = l->next)
+		if (l->kind == k && strcmp(l->owner, owner) == 0)
+			return l;
+	return NULL;
+}
+
+/* Drops the least recently used list; 0 when there was none. */
+static int
+evict_one(struct catalogue *c)
+{
+	struct cat_list	*l, *old = NULL;
+	int		 i;
+
+	for (i = 0; i < CAT_BUCKETS; i++)
+		for (l = c->bucket[i]; l != NULL; l = l->next)
+			if (old == NULL || l->used < old->used)
+				old = l;
+	if (old == NULL)
+		return 0;
+	drop(c, old->kind, old->owner);
+	return 1;
+}
+
+/* The list of rows (id, body) res holds; NULL when out of memory. */
+static struct cat_list *
+list_make(enum cat_kind k, const char *owner, PGresult *res)
+{
+	struct cat_list	*l = calloc(1, sizeof(*l));
+	int		 i, n = PQntuples(res);
+	size_t		 len = 0, at = 0, blen;
+
+	if (l == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		len += (size_t)PQgetlength(res, i, 1) + 1;
+	l->ids = calloc((size_t)n + 1, sizeof(*l->ids));
+	l->off = calloc((size_t)n + 1, sizeof(*l->off));
+	l->text = malloc(len + 1);
+	if (l->ids == NULL || l->off == NULL || l->text == NULL) {
+		list_free(l);
+		return NULL;
+	}
+	l->kind = k;
+	snprintf(l->owner, sizeof(l->owner), "%s", owner);
+	l->n = n;
+	for (i = 0; i < n; i++) {
+		snprintf(l->ids[i], sizeof(l->ids[i]), "%s", PQgetvalue(res, i, 0));
+		l->off[i] = at;
+		blen = (size_t)PQgetlength(res, i, 1);
+		memcpy(l->text + at, PQgetvalue(res, i, 1), blen);
+		at += blen;
+		l->text[at++] = ',';
+	}
+	l->off[n] = at;
+	l->text[at] = '\0';
+	l->bytes = sizeof(*l) + ((size_t)n + 1) * (sizeof(*l->ids) + sizeof(*l->off)) +
+	    len + 1;
+	return l;
+}
+
+/* Keeps l within the budget (the oldest lists make room); 0, or -1 when it cannot. */
+static int
+keep(struct catalogue *c, struct cat_list *l)
+{
+	unsigned int	 b = bucket_of(l->kind, l->owner);
+
+	if (l->bytes > c->budget / 4)
+		return -1;
+	while (c->bytes + l->bytes > c->budget && evict_one(c))
+		;
+	l->next = c->bucket[b];
+	c->bucket[b] = l;
+	c->bytes += l->bytes;
+	return 0;
+}
+
+/*
+ * The list of kind k owned by owner (a business or hub id), from the cache
+ * or read now (and kept). Returns 0 with *out (valid until the worker's
+ * next request); 1 when the cache cannot answer (unusable, or the list is
+ * longer than CAT_MAX_ROWS): the caller reads the page itself; -1 when the
+ * response (503) is written.
+ */
+int
+cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
+    const struct cat_list **out)
+{
+	struct worker	*w = r->worker;
+	struct catalogue *c = &w->catalogue;
+	struct cat_list	*l;
+	char		 limit[16];
+	const char	*params[2] = { owner, limit };
+	PGresult	*res;
+	enum db_status	 st;
+
+	if (!cat_usable(w) || owner == NULL || sync(w) == -1)
+		return 1;
+	if ((l = lookup(c, k, owner)) != NULL) {
+		l->used = ++c->clock;
+		c->hits++;
+		*out = l;
+		return 0;
+	}
+	c->misses++;
+	snprintf(limit, sizeof(limit), "%d", CAT_MAX_ROWS + 1);
+	if ((st = db_exec(&w->db, kinds[k].stmt, params, &res)) != DB_OK) {
+		resp_unavailable(r, st);
+		return -1;
+	}
+	if (PQntuples(res) > CAT_MAX_ROWS) {
+		PQclear(res);
+		return 1;
+	}
+	l = list_make(k, owner, res);
+	PQclear(res);
+	if (l == NULL) {
+		resp_error(r, 500, "internal_error", NULL, "internal error");
+		return -1;
+	}
+	l->used = ++c->clock;
+	*out = l;
+	list_free(c->scratch);
+	c->scratch = l;
+	/*
+	 * What the read's round trip heard may name this very list (a change
+	 * committed after the read's snapshot): then it is answered, not kept.
+	 */
+	c->watch = l;
+	c->watch_hit = 0;
+	if (sync(w) == 0 && !c->watch_hit && keep(c, l) == 0)
+		c->scratch = NULL;
+	c->watch = NULL;
+	return 0;
+}
+
+/* The index of the element with id in l, or -1. */
+int
+cat_find(const struct cat_list *l, const char *id)
+{
+	int	 i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->ids[i], id) == 0)
+			return i;
+	return -1;
+}

@@ -1,0 +1,61 @@
+/* catalogue.h: a worker's cache of the catalogue (services, locations, businesses), kept true by NOTIFY. */
+#ifndef CATALOGUE_H
+#define CATALOGUE_H
+
+#include <stddef.h>
+
+#define CAT_MAX_ROWS	500	/* a longer list is not cached (read by page) */
+#define CAT_BUCKETS	1024
+#define CAT_CHANNEL	"calendence_catalogue"
+
+/* What is cached, each under its owner: the prefix of the NOTIFY payload. */
+enum cat_kind {
+	CAT_SERVICES,	/* 's': a business's active services, by name */
+	CAT_LOCATIONS,	/* 'l': a business's active locations, by name, with hours */
+	CAT_BUSINESSES,	/* 'h': a hub's businesses, by name */
+	CAT__MAX
+};
+
+/*
+ * One list, as the API shows its elements: element i is the JSON text
+ * text[off[i] .. off[i + 1] - 1), the elements being joined with commas,
+ * so that a page of them is one piece of text.
+ */
+struct cat_list {
+	struct cat_list	*next;		/* in its bucket */
+	enum cat_kind	 kind;
+	char		 owner[37];
+	int		 n;
+	char		(*ids)[37];
+	size_t		*off;		/* n + 1 offsets */
+	char		*text;
+	size_t		 bytes;		/* what it holds, all told */
+	unsigned long	 used;		/* the cache's clock at its last use */
+};
+
+/* all zero is an empty, unusable cache; cat_init() sets its budget */
+struct catalogue {
+	struct cat_list	*bucket[CAT_BUCKETS];
+	struct cat_list	*scratch;	/* the last list read but not kept */
+	struct cat_list	*watch;		/* a list being read: is it named? */
+	int		 watch_hit;
+	size_t		 budget;	/* bytes it may hold */
+	size_t		 bytes;
+	unsigned long	 clock;
+	unsigned long	 connection;	/* db.c's count of connections it is true for */
+	unsigned long	 hits, misses;
+};
+
+struct worker;
+struct request;
+
+void	 cat_init(struct catalogue *, size_t);
+void	 cat_clear(struct catalogue *);
+void	 cat_free(struct catalogue *);
+int	 cat_usable(const struct worker *);
+int	 cat_list_or_reply(struct request *, enum cat_kind, const char *,
+	    const struct cat_list **);
+int	 cat_find(const struct cat_list *, const char *);
+void	 cat_forget(struct catalogue *, const char *);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * catalogue.c: the worker's catalogue cache (fcgi/catalogue.c) against a
+ * real PostgreSQL: a list read once is answered without a round trip; a
+ * change a DBA commits (an UPDATE of services, locations, their hours,
+ * businesses; an INSERT; a DELETE) is seen by the first request whose
+ * round trip (authenticate(), here the ping) comes after the commit; a
+ * change rolled back drops nothing; a new connection starts empty; long
+ * lists and PgBouncer's transaction pooling are not cached; the budget
+ * holds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+#include "request.h"
+#include "worker.h"
+
+static struct worker	 wk;	/* large: not on the stack */
+static struct request	 rq;
+
+static void
+worker_up(int budget_kb, enum db_prepare prepare)
+{
+	conf_defaults(&wk.conf);
+	wk.conf.database[0] = '\0';	/* the PG* environment of the tests */
+	wk.conf.catalogue_cache = budget_kb;
+	wk.conf.prepared_statements = (int)prepare;
+	worker_init(&wk);
+	db_deadline(&wk.db, 0);
+	cr_assert_eq(db_connect(&wk.db), 0, "the worker cannot connect");
+	req_init(&rq, &wk);
+}
+
+static void
+worker_down(void)
+{
+	req_cleanup(&rq);
+	worker_cleanup(&wk);
+	memset(&wk, 0, sizeof(wk));
+}
+
+/* What every request does first: one round trip (authenticate() in the worker). */
+static void
+round_trip(void)
+{
+	PGresult	*res;
+
+	db_deadline(&wk.db, 0);
+	cr_assert_eq(db_exec(&wk.db, STMT_PING, NULL, &res), DB_OK);
+	PQclear(res);
+}
+
+/*
+ * The list of kind k for owner, after a request's first round trip; the
+ * round trips it took itself in *trips.
+ */
+static const struct cat_list *
+list(enum cat_kind k, const char *owner, unsigned long *trips)
+{
+	const struct cat_list *l = NULL;
+	unsigned long	 before;
+
+	round_trip();
+	before = wk.db.round_trips;
+	db_deadline(&wk.db, 0);
+	cr_assert_eq(cat_list_or_reply(&rq, k, owner, &l), 0, "the cache did not answer");
+	*trips = wk.db.round_trips - before;
+	return l;
+}
+
+/* The list's text (its elements, joined), for strstr(). */
+static const char *
+text(const struct cat_list *l)
+{
+	return l->text;
+}
+
+Test(catalogue, a_list_read_once_costs_no_round_trip)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char		*a = fx_service(biz, "Alpha wash", 1), *b = fx_service(biz, "Beta wash", 1);
+	char		*off = fx_service(biz, "Gone wash", 0);
+	const struct cat_list *l, *again;
+	unsigned long	 trips;
+
+	worker_up(1024, DB_PREPARE_ON);
+	l = list(CAT_SERVICES, biz, &trips);
+	cr_expect_eq(trips, 1, "a miss reads the list: %lu round trips", trips);
+	cr_assert_eq(l->n, 2, "the active services only");
+	cr_expect_str_eq(l->ids[0], a);
+	cr_expect_str_eq(l->ids[1], b);
+	cr_expect_eq(cat_find(l, b), 1);
+	cr_expect_eq(cat_find(l, off), -1);
+	again = list(CAT_SERVICES, biz, &trips);
+	cr_expect_eq(trips, 0, "a hit: %lu round trips", trips);
+	cr_expect_eq(again, l);
+	cr_expect_eq(wk.catalogue.hits, 1);
+	cr_expect_eq(wk.catalogue.misses, 1);
+	worker_down();
+	free(hub), free(biz), free(a), free(b), free(off);
+}
+
+/*
+ * Each kind of change a DBA may commit, by plain SQL, is seen by the next
+ * request: the list is read again, with the change.
+ */
+Test(catalogue, a_committed_change_is_seen_by_the_next_request)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char		*svc = fx_service(biz, "Alpha wash", 1), *loc = fx_location(biz);
+	char		*svc2;
+	const struct cat_list *l;
+	unsigned long	 trips;
+
+	worker_up(1024, DB_PREPARE_ON);
+	list(CAT_SERVICES, biz, &trips);
+	list(CAT_LOCATIONS, biz, &trips);
+	list(CAT_BUSINESSES, hub, &trips);
+
+	fx_exec("UPDATE calendence.services SET name = 'Renamed wash' WHERE id = $1", svc,
+	    NULL);
+	l = list(CAT_SERVICES, biz, &trips);
+	cr_expect_eq(trips, 1, "services: not read again");
+	cr_expect_not_null(strstr(text(l), "Renamed wash"), "%s", text(l));
+
+	svc2 = fx_service(biz, "Zeta wash", 1);
+	l = list(CAT_SERVICES, biz, &trips);
+	cr_expect_eq(l->n, 2, "an INSERT: %d services", l->n);
+	fx_exec("DELETE FROM calendence.services WHERE id = $1", svc2, NULL);
+	l = list(CAT_SERVICES, biz, &trips);
+	cr_expect_eq(l->n, 1, "a DELETE: %d services", l->n);
+
+	fx_exec("UPDATE calendence.location_hours SET closes = '16:45' "
+	    "WHERE location_id = $1 AND weekday = 1", loc, NULL);
+	l = list(CAT_LOCATIONS, biz, &trips);
+	cr_expect_eq(trips, 1, "location hours: not read again");
+	cr_expect_not_null(strstr(text(l), "\"16:45\""), "%s", text(l));
+	fx_exec("UPDATE calendence.locations SET name = 'Harbour Shop' WHERE id = $1", loc,
+	    NULL);
+	l = list(CAT_LOCATIONS, biz, &trips);
+	cr_expect_not_null(strstr(text(l), "Harbour Shop"), "%s", text(l));
+
+	fx_exec("UPDATE calendence.businesses SET name = 'Renamed Shop' WHERE id = $1", biz,
+	    NULL);
+	l = list(CAT_BUSINESSES, hub, &trips);
+	cr_expect_eq(trips, 1, "businesses: not read again");
+	cr_expect_not_null(strstr(text(l), "Renamed Shop"), "%s", text(l));
+
+	/* the others stay cached: a change names only its own list */
+	list(CAT_SERVICES, biz, &trips);
+	cr_expect_eq(trips, 0, "services read again after a business change");
+	worker_down();
+	free(hub), free(biz), free(svc), free(loc), free(svc2);
+}
+
+Test(catalogue, a_change_rolled_back_drops_nothing)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char		*svc = fx_service(biz, "Alpha wash", 1);
+	const struct cat_list *l;
+	unsigned long	 trips;
+	PGresult	*res;
+
+	worker_up(1024, DB_PREPARE_ON);
+	list(CAT_SERVICES, biz, &trips);
+	PQclear(PQexec(fx_db(), "BEGIN"));
+	res = it_query("UPDATE calendence.services SET name = 'Never wash' WHERE id = $1",
+	    svc, NULL);
+	PQclear(res);
+	PQclear(PQexec(fx_db(), "ROLLBACK"));
+	l = list(CAT_SERVICES, biz, &trips);
+	cr_expect_eq(trips, 0, "a rolled-back change made a miss");
+	cr_expect_null(strstr(text(l), "Never wash"));
+	worker_down();
+	free(hub), free(biz), free(svc);
+}
+
+/* A new connection may have missed notifications: the cache starts again. */
+Test(catalogue, a_new_connection_empties_the_cache)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char		*svc = fx_service(biz, "Alpha wash", 1), pid[16];
+	unsigned long	 trips;
+
+	worker_up(1024, DB_PREPARE_ON);
+	list(CAT_SERVICES, biz, &trips);
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(wk.db.conn));
+	free(fx_value("SELECT pg_terminate_backend($1::integer)", pid, NULL));
+	usleep(200000);
+	/* the change made while the worker had no connection is not missed */
+	fx_exec("UPDATE calendence.services SET name = 'Unheard wash' WHERE id = $1", svc,
+	    NULL);
+	cr_expect_not_null(strstr(text(list(CAT_SERVICES, biz, &trips)), "Unheard wash"));
+	cr_expect_eq(trips, 1, "read again on the new connection");
+	worker_down();
+	free(hub), free(biz), free(svc);
+}
+
+/* Lists longer than CAT_MAX_ROWS, and PgBouncer's transaction pooling: no cache. */
+Test(catalogue, long_lists_and_transaction_pooling_are_not_cached)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL), n[16];
+	const struct cat_list *l = NULL;
+
+	snprintf(n, sizeof(n), "%d", CAT_MAX_ROWS + 1);
+	fx_exec("INSERT INTO calendence.services (business_id, name, duration_min, "
+	    "duration_max, rate, rate_type) SELECT $1, 'Wash ' || i, 30, 30, 100, 'flat' "
+	    "FROM generate_series(1, $2::integer) i", biz, n, NULL);
+	worker_up(1024, DB_PREPARE_ON);
+	round_trip();
+	cr_expect_eq(cat_list_or_reply(&rq, CAT_SERVICES, biz, &l), 1,
+	    "a list of %s was cached", n);
+	worker_down();
+
+	worker_up(1024, DB_PREPARE_OFF);
+	cr_expect_eq(cat_usable(&wk), 0);
+	cr_expect_eq(cat_list_or_reply(&rq, CAT_BUSINESSES, hub, &l), 1);
+	worker_down();
+
+	worker_up(0, DB_PREPARE_ON);
+	cr_expect_eq(cat_usable(&wk), 0, "catalogue_cache = 0");
+	worker_down();
+	free(hub), free(biz);
+}
+
+/* The least recently used lists make room; the cache never holds more than its budget. */
+Test(catalogue, the_budget_holds)
+{
+	char		*hub = fx_hub("pro"), *biz[12];
+	unsigned long	 trips;
+	int		 i;
+
+	for (i = 0; i < 12; i++) {
+		biz[i] = fx_business(hub, NULL);
+		free(fx_service(biz[i], "Alpha wash", 1));
+		free(fx_service(biz[i], "Beta wash", 1));
+	}
+	worker_up(8, DB_PREPARE_ON);	/* 8 KiB: a few lists of two services */
+	for (i = 0; i < 12; i++) {
+		list(CAT_SERVICES, biz[i], &trips);
+		cr_expect_leq(wk.catalogue.bytes, wk.catalogue.budget, "%zu bytes held",
+		    wk.catalogue.bytes);
+	}
+	list(CAT_SERVICES, biz[11], &trips);
+	cr_expect_eq(trips, 0, "the newest list was evicted");
+	list(CAT_SERVICES, biz[0], &trips);
+	cr_expect_eq(trips, 1, "the oldest list was kept");
+	worker_down();
+	for (i = 0; i < 12; i++)
+		free(biz[i]);
+	free(hub);
+}
