@@ -23,6 +23,7 @@
  * cache). Memory: at most catalogue_cache KiB of lists, the least
  * recently used dropped first.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,6 @@ list_free(struct cat_list *l)
 {
 	if (l == NULL)
 		return;
-	free(l->ids);
 	free(l->off);
 	free(l->text);
 	free(l);
@@ -191,7 +191,11 @@ evict_one(struct catalogue *c)
 	return 1;
 }
 
-/* The list of rows (id, body) res holds; NULL when out of memory. */
+/*
+ * The list of rows (id, body) res holds; NULL when out of memory, or when
+ * a body does not start with its id (then it is not cached: the caller
+ * reads the page itself).
+ */
 static struct cat_list *
 list_make(enum cat_kind k, const char *owner, PGresult *res)
 {
@@ -203,10 +207,9 @@ list_make(enum cat_kind k, const char *owner, PGresult *res)
 		return NULL;
 	for (i = 0; i < n; i++)
 		len += (size_t)PQgetlength(res, i, 1) + 1;
-	l->ids = calloc((size_t)n + 1, sizeof(*l->ids));
 	l->off = calloc((size_t)n + 1, sizeof(*l->off));
 	l->text = malloc(len + 1);
-	if (l->ids == NULL || l->off == NULL || l->text == NULL) {
+	if (len > UINT_MAX || l->off == NULL || l->text == NULL) {
 		list_free(l);
 		return NULL;
 	}
@@ -214,17 +217,19 @@ list_make(enum cat_kind k, const char *owner, PGresult *res)
 	snprintf(l->owner, sizeof(l->owner), "%s", owner);
 	l->n = n;
 	for (i = 0; i < n; i++) {
-		snprintf(l->ids[i], sizeof(l->ids[i]), "%s", PQgetvalue(res, i, 0));
-		l->off[i] = at;
+		l->off[i] = (unsigned int)at;
 		blen = (size_t)PQgetlength(res, i, 1);
 		memcpy(l->text + at, PQgetvalue(res, i, 1), blen);
 		at += blen;
 		l->text[at++] = ',';
+		l->off[i + 1] = (unsigned int)at;
+		if (!cat_id_is(l, i, PQgetvalue(res, i, 0))) {
+			list_free(l);
+			return NULL;
+		}
 	}
-	l->off[n] = at;
 	l->text[at] = '\0';
-	l->bytes = sizeof(*l) + ((size_t)n + 1) * (sizeof(*l->ids) + sizeof(*l->off)) +
-	    len + 1;
+	l->bytes = sizeof(*l) + ((size_t)n + 1) * sizeof(*l->off) + len + 1;
 	return l;
 }
 
@@ -283,10 +288,8 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 	}
 	l = list_make(k, owner, res);
 	PQclear(res);
-	if (l == NULL) {
-		resp_error(r, 500, "internal_error", NULL, "internal error");
-		return -1;
-	}
+	if (l == NULL)
+		return 1;	/* out of memory, or a shape not understood */
 	l->used = ++c->clock;
 	*out = l;
 	list_free(c->scratch);
@@ -303,6 +306,15 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 	return 0;
 }
 
+/* True when element i of l has the id 'id' (a lowercase UUID). */
+int
+cat_id_is(const struct cat_list *l, int i, const char *id)
+{
+	return l->off[i + 1] - l->off[i] > CAT_ID_AT + 36 &&
+	    memcmp(l->text + l->off[i], "{\"id\":\"", CAT_ID_AT) == 0 &&
+	    strlen(id) == 36 && memcmp(l->text + l->off[i] + CAT_ID_AT, id, 36) == 0;
+}
+
 /* The index of the element with id in l, or -1. */
 int
 cat_find(const struct cat_list *l, const char *id)
@@ -310,7 +322,7 @@ cat_find(const struct cat_list *l, const char *id)
 	int	 i;
 
 	for (i = 0; i < l->n; i++)
-		if (strcmp(l->ids[i], id) == 0)
+		if (cat_id_is(l, i, id))
 			return i;
 	return -1;
 }

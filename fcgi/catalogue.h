@@ -19,15 +19,17 @@ enum cat_kind {
 /*
  * One list, as the API shows its elements: element i is the JSON text
  * text[off[i] .. off[i + 1] - 1), the elements being joined with commas,
- * so that a page of them is one piece of text.
+ * so that a page of them is one piece of text. Each element starts with
+ * its id ({"id":"<uuid>", CAT_ID_AT bytes in): the lists keep no other copy.
  */
+#define CAT_ID_AT	7
+
 struct cat_list {
 	struct cat_list	*next;		/* in its bucket */
 	enum cat_kind	 kind;
 	char		 owner[37];
 	int		 n;
-	char		(*ids)[37];
-	size_t		*off;		/* n + 1 offsets */
+	unsigned int	*off;		/* n + 1 offsets */
 	char		*text;
 	size_t		 bytes;		/* what it holds, all told */
 	unsigned long	 used;		/* the cache's clock at its last use */
@@ -56,6 +58,7 @@ int	 cat_usable(const struct worker *);
 int	 cat_list_or_reply(struct request *, enum cat_kind, const char *,
 	    const struct cat_list **);
 int	 cat_find(const struct cat_list *, const char *);
+int	 cat_id_is(const struct cat_list *, int, const char *);
 void	 cat_forget(struct catalogue *, const char *);
 
 #endif

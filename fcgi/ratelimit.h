@@ -21,8 +21,9 @@ struct rl_window {
 	int		 seconds;	/* 60 or 3600 */
 };
 
-/* "k:" or "s:" and a UUID, or "x:" or "a:" and an IP subject (ip.h: 64) */
-#define RL_SUBJECT_LEN	72
+/* "k:" or "s:" and a UUID, or "x:" or "a:" and an IP subject (at most
+   "ffff:ffff:ffff:ffff::/64"; a longer one is cut, and its count lost) */
+#define RL_SUBJECT_LEN	48
 
 struct rl_state {
 	int		 n;		/* windows that govern the request; 0 = none */

@@ -6,6 +6,9 @@
 #   apache-fcgid  Apache with mod_fcgid spawns the workers
 #   apache-proxy  Apache with mod_proxy_fcgi before our own pool
 #   nginx         nginx before our own pool
+# WORKERS is the number of workers: by default what `make bench` found best
+# on this machine (run/workers-best), else two per core (what it found on
+# the project's 2-core machine), 2 to 8.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$top"
@@ -15,6 +18,21 @@ pg_port=${RUN_PG_PORT:-54329}
 server=${SERVER:-lighttpd}
 run=$top/run
 app=$top/fcgi/calendence.fcgi
+if [ -n "${WORKERS:-}" ]; then
+	workers=$WORKERS why="WORKERS"
+elif [ -s "$run/workers-best" ]; then
+	workers=$(cat "$run/workers-best") why="make bench, run/workers-best"
+else
+	workers=$(( $(nproc) * 2 )) why="two per core; make bench measures the best"
+	[ "$workers" -le 8 ] || workers=8
+fi
+case $workers in
+[2-9] | [1-9][0-9]) ;;
+*)
+	echo "serve.sh: $workers workers ($why)? 2 to 99" >&2
+	exit 2
+	;;
+esac
 case $server in
 lighttpd | apache-fcgid | apache-proxy | nginx) ;;
 *)
@@ -88,18 +106,19 @@ umask 022
 # restart the workers the SIGINT killed, on its way out).
 set -m
 
-# start_pool: our own pool of 2 workers on a socket the web server's group may use
+# start_pool: our own pool of $workers workers on a socket the web server's group may use
 start_pool() {
 	sock_dir "$state/sock"
-	pool_start "$state/pool.pid" "$app" "$state/sock/calendence.sock" 2 \
+	pool_start "$state/pool.pid" "$app" "$state/sock/calendence.sock" "$workers" \
 		"$run/calendence.conf" "$state/pool.log"
 }
 
 case $server in
 lighttpd)
-	lighttpd_conf "$run/lighttpd.conf" "$port" "$app" "$run/calendence.conf" "$run" 2
+	lighttpd_conf "$run/lighttpd.conf" "$port" "$app" "$run/calendence.conf" "$run" \
+		"$workers"
 	lighttpd_start "$run/lighttpd.conf"
-	what="lighttpd, 2 workers"
+	what="lighttpd, $workers workers ($why)"
 	# the workers' lines: server.breakagelog of conf/lighttpd.conf, state_dir
 	# + "/workers.log" (tests/run.sh, check::worker_log_file)
 	logs="run/workers.log (the workers), run/lighttpd-error.log (lighttpd)"
@@ -117,11 +136,11 @@ apache-fcgid)
 	fi
 	front=$state/apache.conf
 	apache_conf "$top/conf/apache-fcgid.conf" "$front" PORT="$port" APP="$bin" \
-		CONFIG="$state/calendence.conf" STATE_DIR="$state" WORKERS=4 \
+		CONFIG="$state/calendence.conf" STATE_DIR="$state" WORKERS="$workers" \
 		USER="$(web_user)" GROUP="$(web_group)" PGHOST=127.0.0.1 PGPORT="$PGPORT" \
 		PGDATABASE="$PGDATABASE" PGUSER="$PGUSER"
 	apache_start "$front"
-	what="Apache with mod_fcgid, up to 4 workers"
+	what="Apache with mod_fcgid, up to $workers workers ($why)"
 	logs="$state/apache-error.log"
 	;;
 apache-proxy)
@@ -131,7 +150,7 @@ apache-proxy)
 		SOCKET="$state/sock/calendence.sock" STATE_DIR="$state" \
 		USER="$(web_user)" GROUP="$(web_group)"
 	apache_start "$front"
-	what="Apache with mod_proxy_fcgi, our pool of 2 workers"
+	what="Apache with mod_proxy_fcgi, our pool of $workers workers ($why)"
 	logs="$state/pool.log, $state/apache-error.log"
 	;;
 nginx)
@@ -139,7 +158,7 @@ nginx)
 	front=$state/nginx.conf
 	nginx_conf "$front" "$port" "$state/sock/calendence.sock" "$state" "$(web_user)"
 	nginx_start "$front"
-	what="nginx, our pool of 2 workers"
+	what="nginx, our pool of $workers workers ($why)"
 	logs="$state/pool.log, $state/nginx-error.log"
 	;;
 esac

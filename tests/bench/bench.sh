@@ -12,6 +12,9 @@
 #   w    webhooks (issue 13): events per second from bookings to a receiver
 #        through one calendence-webhooks, the end-to-end latency, and the
 #        outbox's cost on POST /bookings (tests/bench/webhooks.c)
+#   n2-n8  the number of workers (issue 15): (a) with 2, 3, 4, 6 and 8
+#        workers, BENCH_SWEEP_SECONDS (5) each; the best is written to
+#        run/workers-best, which `make run` starts with
 # Settings (environment): BENCH_WORKERS (4), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (32), BENCH_SECONDS (10), BENCH_WARMUP (2),
 # BENCH_PROFILE (cases whose workers perf records, e.g. "a d": run/bench/
@@ -196,7 +199,8 @@ tokens() {
 
 # wanted ID: true when case ID is to be run (BENCH_ONLY)
 wanted() {
-	[ -z "$only" ] || [[ " $only " == *" $1 "* ]] || [[ " $only " == *" ${1%s} "* ]]
+	[ -z "$only" ] || [[ " $only " == *" $1 "* ]] || [[ " $only " == *" ${1%s} "* ]] ||
+		[[ " $only " == *" ${1%%[0-9]*} "* ]]
 }
 
 # ticks PID...: clock ticks of CPU the processes used so far
@@ -532,6 +536,28 @@ if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wan
 		rss_avail=$(rss "$c")
 	fi
 	lighttpd_stop "$c"
+fi
+
+# n2-n8: which number of workers serves (a) best on this machine; make run
+# (tests/serve.sh) starts that many, from run/workers-best
+if wanted n; then
+	c=$work/sweep/lighttpd.conf
+	conf=$c
+	best=0 best_rps=0
+	for n in 2 3 4 6 8; do
+		(workers=$n secs=${BENCH_SWEEP_SECONDS:-5}
+		server "$c" "$port_small" "$work/sweep" "$app" bench_10k
+		measure "n$n" "GET /services, business keys, $n workers" "$c" \
+			/api/v1/services GET "$(tokens bench_10k biz)" bench_10k
+		lighttpd_stop "$c")
+		rps=$(jq -r --arg id "n$n" 'select(.id == $id) | .rps | floor' \
+			"$work/cases.jsonl" | tail -n 1)
+		if [ "${rps:-0}" -gt "$best_rps" ]; then
+			best=$n best_rps=$rps
+		fi
+	done
+	echo "$best" >"$run/workers-best"
+	echo "bench: best number of workers: $best ($best_rps req/s); written to run/workers-best"
 fi
 
 # f: the worker, 1,000,000 keys

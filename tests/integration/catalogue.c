@@ -91,8 +91,8 @@ Test(catalogue, a_list_read_once_costs_no_round_trip)
 	l = list(CAT_SERVICES, biz, &trips);
 	cr_expect_eq(trips, 1, "a miss reads the list: %lu round trips", trips);
 	cr_assert_eq(l->n, 2, "the active services only");
-	cr_expect_str_eq(l->ids[0], a);
-	cr_expect_str_eq(l->ids[1], b);
+	cr_expect(cat_id_is(l, 0, a), "%s", l->text);
+	cr_expect(cat_id_is(l, 1, b), "%s", l->text);
 	cr_expect_eq(cat_find(l, b), 1);
 	cr_expect_eq(cat_find(l, off), -1);
 	again = list(CAT_SERVICES, biz, &trips);
