@@ -318,3 +318,26 @@ pgbouncer_start() {
 pgbouncer_stop() {
 	proc_stop "$1/pgbouncer.ini.pid"
 }
+
+# run_workers RUN_DIR: the number of workers `make run` starts and why, on one
+# line: WORKERS when set, else what `make bench` found best here
+# (RUN_DIR/workers-best), else two per core (at most 8); 1 when it is no
+# number from 2 to 99
+run_workers() {
+	local n why
+	if [ -n "${WORKERS:-}" ]; then
+		n=$WORKERS why="WORKERS"
+	elif [ -s "$1/workers-best" ]; then
+		n=$(cat "$1/workers-best") why="make bench, run/workers-best"
+	else
+		n=$(($(nproc) * 2)) why="two per core; make bench measures the best"
+		[ "$n" -le 8 ] || n=8
+	fi
+	case $n in
+	[2-9] | [1-9][0-9]) echo "$n $why" ;;
+	*)
+		echo "make run: $n workers ($why)? 2 to 99" >&2
+		return 1
+		;;
+	esac
+}

@@ -214,6 +214,23 @@ bad_config_refused() {
 	grep -q "$f:1: unknown setting \"no_such_setting\"" <<<"$out"
 }
 
+# make run's number of workers: WORKERS, else run/workers-best (make bench's
+# sweep), else two per core (tests/lib.sh run_workers)
+run_workers_choice() {
+	local d=$work/run-workers got want
+	rm -rf "$d" && mkdir -p "$d"
+	want=$(($(nproc) * 2)) && [ "$want" -le 8 ] || want=8
+	got=$(WORKERS= run_workers "$d") || return 1
+	[ "${got%% *}" = "$want" ] || { echo "no sweep: $got, want $want"; return 1; }
+	echo 6 >"$d/workers-best"
+	got=$(WORKERS= run_workers "$d") || return 1
+	[ "$got" = "6 make bench, run/workers-best" ] || { echo "sweep: $got"; return 1; }
+	got=$(WORKERS=3 run_workers "$d") || return 1
+	[ "${got%% *}" = 3 ] || { echo "WORKERS=3: $got"; return 1; }
+	if WORKERS=1 run_workers "$d" 2>/dev/null; then echo "1 worker accepted"; return 1; fi
+	grep -q 'run_workers "$run"' tests/serve.sh || { echo "serve.sh does not use it"; return 1; }
+}
+
 # the shipped lighttpd.conf keeps the workers' log in a file, state_dir +
 # "/workers.log", the file `make run` names, whatever lighttpd's own stderr
 # is (here /dev/null, as when it is in the background); with log_format =
@@ -561,6 +578,7 @@ check worker_log_file worker_log_file
 check admin_tool admin_tool
 check admin_tool_more admin_tool_more
 check demo demo_tool
+check run_workers run_workers_choice
 # a database migrated by the 007-era files, migrated now, equals a new one
 check upgrade "$top/tests/upgrade/upgrade.sh"
 suite integration "$build/tests/integration" -j2

@@ -18,21 +18,7 @@ pg_port=${RUN_PG_PORT:-54329}
 server=${SERVER:-lighttpd}
 run=$top/run
 app=$top/fcgi/calendence.fcgi
-if [ -n "${WORKERS:-}" ]; then
-	workers=$WORKERS why="WORKERS"
-elif [ -s "$run/workers-best" ]; then
-	workers=$(cat "$run/workers-best") why="make bench, run/workers-best"
-else
-	workers=$(( $(nproc) * 2 )) why="two per core; make bench measures the best"
-	[ "$workers" -le 8 ] || workers=8
-fi
-case $workers in
-[2-9] | [1-9][0-9]) ;;
-*)
-	echo "serve.sh: $workers workers ($why)? 2 to 99" >&2
-	exit 2
-	;;
-esac
+read -r workers why < <(run_workers "$run") || exit 2
 case $server in
 lighttpd | apache-fcgid | apache-proxy | nginx) ;;
 *)
