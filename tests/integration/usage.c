@@ -182,6 +182,22 @@ Test(usage, windows_fold_into_usage_hourly_exactly_once)
 }
 
 /*
+ * A world whose business key was admitted 3 times and refused once (3 a
+ * minute), in one minute; its window's subject in subj.
+ */
+static void
+limited_key(struct world *w, char *subj, size_t size)
+{
+	int	 i;
+
+	it_avoid_minute_edge();
+	world_new(w);
+	for (i = 0; i < 4; i++)
+		expect_auth(w->bk, "business", 0, w->ip, "ok", i < 3 ? "t" : "f");
+	snprintf(subj, size, "k:%s", w->bk_id);
+}
+
+/*
  * A window that a new hour overwrites keeps the passing hour until
  * maintenance() folds it; the live window stays, counting on.
  */
@@ -190,13 +206,8 @@ Test(usage, a_new_hour_keeps_the_last_until_folded)
 	struct world	 w;
 	char		 subj[128], hour[24], prev[24], *got;
 	PGresult	*res;
-	int		 i;
 
-	it_avoid_minute_edge();
-	world_new(&w);
-	for (i = 0; i < 4; i++)
-		expect_auth(w.bk, "business", 0, w.ip, "ok", i < 3 ? "t" : "f");
-	snprintf(subj, sizeof(subj), "k:%s", w.bk_id);
+	limited_key(&w, subj, sizeof(subj));
 	snprintf(hour, sizeof(hour), "%lld", it_now() - it_now() % 3600);
 	snprintf(prev, sizeof(prev), "%lld", atoll(hour) - 3600);
 	/* as if those four came an hour ago */
@@ -358,13 +369,8 @@ Test(usage, refusals_from_memory_land_in_their_hour)
 	long long	 hour = it_now() - it_now() % 3600;
 	PGconn		*dba;
 	PGresult	*res;
-	int		 i;
 
-	it_avoid_minute_edge();
-	world_new(&w);
-	for (i = 0; i < 4; i++)
-		expect_auth(w.bk, "business", 0, w.ip, "ok", i < 3 ? "t" : "f");
-	snprintf(subj, sizeof(subj), "k:%s", w.bk_id);
+	limited_key(&w, subj, sizeof(subj));
 
 	/* the window's own hour: 1 refusal by the database, 5 from memory */
 	got = refused_add(subj, hour, 5);
