@@ -360,8 +360,24 @@ log_msg(enum log_level threshold, enum log_level lvl, const char *fmt, ...)
 }
 
 /*
- * The request's line (level info): in text, "ID METHOD PATH STATUS NNNus
- * key=DISPLAY ip=IP"; in json, that as the message and each field apart.
+ * The words of a request's line: "ID METHOD PATH STATUS NNNus key=DISPLAY
+ * ip=IP", and " error=CODE" for an answer of 400 or more with an error code.
+ */
+void
+log_request_words(const struct log_req *req, char *msg, size_t size)
+{
+	int	 err = req->status >= 400 && req->error_code != NULL &&
+		    req->error_code[0] != '\0';
+
+	snprintf(msg, size, "%s %s %s %d %lldus key=%s ip=%s%s%s", req->request_id,
+	    req->method, req->path, req->status, req->latency_us,
+	    req->key != NULL ? req->key : "-", req->ip, err ? " error=" : "",
+	    err ? req->error_code : "");
+}
+
+/*
+ * The request's line (level info): in text, log_request_words(); in json,
+ * those as the message and each field apart.
  */
 void
 log_request(enum log_level threshold, const struct log_req *req)
@@ -370,8 +386,6 @@ log_request(enum log_level threshold, const struct log_req *req)
 
 	if (LOG_LEVEL_INFO > threshold)
 		return;
-	snprintf(msg, sizeof(msg), "%s %s %s %d %lldus key=%s ip=%s", req->request_id,
-	    req->method, req->path, req->status, req->latency_us,
-	    req->key != NULL ? req->key : "-", req->ip);
+	log_request_words(req, msg, sizeof(msg));
 	log_write(LOG_LEVEL_INFO, req, msg);
 }

@@ -125,6 +125,28 @@ Test(log, the_text_request_line)
 	cr_expect_eq(line[strlen(line) - 1], '7');
 }
 
+/* The words of a request's line: the error code of a 4xx or 5xx answer last. */
+Test(log, the_request_words_name_the_error)
+{
+	struct log_req	 ok = a_request;
+	char		 msg[512];
+
+	log_request_words(&a_request, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "req_0123456789abcdef GET /api/v1/services 429 1234us "
+	    "key=cal_biz_WXYZ ip=192.0.2.7 error=rate_limited");
+	ok.status = 200;
+	ok.error_code = "";
+	log_request_words(&ok, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "req_0123456789abcdef GET /api/v1/services 200 1234us "
+	    "key=cal_biz_WXYZ ip=192.0.2.7");
+	ok.key = NULL;
+	ok.status = 401;
+	ok.error_code = "invalid_api_key";
+	log_request_words(&ok, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "req_0123456789abcdef GET /api/v1/services 401 1234us "
+	    "key=- ip=192.0.2.7 error=invalid_api_key");
+}
+
 static json_object *
 field(json_object *o, const char *name)
 {
