@@ -35,7 +35,7 @@ need_built() {
 }
 
 # lighttpd_conf OUT PORT APP APP_CONFIG STATE_DIR WORKERS: conf/lighttpd.conf
-# with its var.* lines changed, as a user would
+# with its var.* lines changed, as a user would (the widget from the checkout)
 lighttpd_conf() {
 	local out=$1 port=$2 app=$3 appconf=$4 state=$5 workers=$6
 	sed -e "s|^var.port .*|var.port       = $port|" \
@@ -43,6 +43,7 @@ lighttpd_conf() {
 	    -e "s|^var.app_config .*|var.app_config = \"$appconf\"|" \
 	    -e "s|^var.state_dir .*|var.state_dir  = \"$state\"|" \
 	    -e "s|^var.workers .*|var.workers    = $workers|" \
+	    -e "s|^var.widget_dir .*|var.widget_dir = \"$top/widget\"|" \
 	    "$top/conf/lighttpd.conf" >"$out"
 	# a client that stops sending its request is cut off after 5 s, not
 	# lighttpd's default 60 (e2e_hostile.c's slow client measures it)

@@ -290,7 +290,7 @@ class CalendenceWidget extends HTMLElement {
 	async #loadSlots() {
 		const s = this.s, gen = this.#gen, date = s.date;
 		s.slots = null;
-		this.#render();
+		this.#drawSlots();
 		const q = new URLSearchParams({ service_id: s.service.id, date_from: date, date_to: date });
 		const loc = this.getAttribute('location-id');
 		if (loc) q.set('location_id', loc);
@@ -307,7 +307,13 @@ class CalendenceWidget extends HTMLElement {
 			s.slots = [];
 			this.#error(e);
 		}
-		this.#render();
+		this.#drawSlots();
+	}
+
+	// #drawSlots: the slot list alone (the rest of the step keeps its focus)
+	#drawSlots() {
+		const box = this.shadowRoot.querySelector('.slots');
+		if (box) box.innerHTML = this.#slotsHtml();
 	}
 
 	async #hold(slot) {
@@ -492,12 +498,21 @@ class CalendenceWidget extends HTMLElement {
 		}
 	}
 
+	// #setDate: a date picked or typed; one outside today .. the horizon
+	// (such as year 0002 half-way through typing 2027) is only pointed out
 	#setDate(d) {
 		const s = this.s, today = localDate(Date.now(), s.business.timezone);
-		if (d < today) d = today;
+		if (d < today || d > addDays(today, 180)) {
+			this.#note(`Choose a date from ${dayLabel(today)} to ${dayLabel(addDays(today, 180))}.`, 'error');
+			return;
+		}
 		if (d === s.date && s.slots) return;
 		s.date = d;
 		this.#note('');
+		const inp = this.shadowRoot.querySelector('input[name="date"]');
+		if (inp && inp.value !== d) inp.value = d;
+		const prev = this.shadowRoot.querySelector('[data-n="-1"]');
+		if (prev) prev.disabled = d <= today;
 		this.#loadSlots();
 	}
 
@@ -567,20 +582,22 @@ ${body}</section>`;
 	#dateHtml() {
 		const s = this.s, tz = s.business.timezone, today = localDate(Date.now(), tz);
 		const many = !this.getAttribute('service-id');
-		let slots = '<p class="muted">Looking for free times…</p>';
-		if (s.slots && s.slots.length === 0) slots = '<p>No free times on this day. Try another day.</p>';
-		else if (s.slots) {
-			const locs = new Set(s.slots.map((x) => x.location.id)).size > 1;
-			slots = `<ul class="list" aria-label="Free times on ${esc(dayLabel(s.date))}">${s.slots.map((x, i) =>
-				`<li><button type="button" data-act="slot" data-i="${i}">${clock(x.starts_at_local)} ${esc(zoneAbbr(x.starts_at, tz))}${locs ? ` · ${esc(x.location.name)}` : ''}</button></li>`).join('')}</ul>`;
-		}
 		return `<h3 data-focus tabindex="-1">${esc(s.service.name)}: choose a date and time</h3>
 <div class="row"><div class="field"><label for="date">Date</label>
 <input type="date" id="date" name="date" value="${s.date}" min="${today}" max="${addDays(today, 180)}"></div>
 <button type="button" data-act="day" data-n="-1" ${s.date <= today ? 'disabled' : ''}>Previous day</button>
 <button type="button" data-act="day" data-n="1">Next day</button></div>
 <p class="muted">Times are in the business's time zone, ${esc(tz)}.</p>
-${slots}${many ? '<p><button type="button" data-act="back-service">Back to services</button></p>' : ''}`;
+<div class="slots">${this.#slotsHtml()}</div>${many ? '<p><button type="button" data-act="back-service">Back to services</button></p>' : ''}`;
+	}
+
+	#slotsHtml() {
+		const s = this.s, tz = s.business.timezone;
+		if (!s.slots) return '<p class="muted">Looking for free times…</p>';
+		if (!s.slots.length) return '<p>No free times on this day. Try another day.</p>';
+		const locs = new Set(s.slots.map((x) => x.location.id)).size > 1;
+		return `<ul class="list" aria-label="Free times on ${esc(dayLabel(s.date))}">${s.slots.map((x, i) =>
+			`<li><button type="button" data-act="slot" data-i="${i}">${clock(x.starts_at_local)} ${esc(zoneAbbr(x.starts_at, tz))}${locs ? ` · ${esc(x.location.name)}` : ''}</button></li>`).join('')}</ul>`;
 	}
 
 	#field(name, label, type = 'text', extra = '') {
