@@ -224,7 +224,7 @@ class CalendenceWidget extends HTMLElement {
 	// network error, and after the wait a 429 or 503 names (Retry-After);
 	// resolves with the JSON answer, rejects with an ApiError
 	async #call(method, path, body, token, idemKey) {
-		let net = 0, waits = 0;
+		let net = 0, waits = 0, said = false; // said: a note of this call's to take back
 		for (;;) {
 			let res;
 			try {
@@ -238,11 +238,12 @@ class CalendenceWidget extends HTMLElement {
 			} catch {
 				if (net++ >= NET_RETRIES) throw new ApiError(0, 'network');
 				this.#note(`Connection lost. Trying again (${net} of ${NET_RETRIES})…`);
+				said = true;
 				await sleep(1000 * 2 ** (net - 1));
 				continue;
 			}
 			if (res.ok) {
-				this.#note('');
+				if (said) this.#note('');
 				return res.status === 204 ? null : res.json();
 			}
 			const err = ((await res.json().catch(() => null)) || {}).error || {};
@@ -313,7 +314,9 @@ class CalendenceWidget extends HTMLElement {
 	// #drawSlots: the slot list alone (the rest of the step keeps its focus)
 	#drawSlots() {
 		const box = this.shadowRoot.querySelector('.slots');
-		if (box) box.innerHTML = this.#slotsHtml();
+		if (!box) return;
+		box.innerHTML = this.#slotsHtml();
+		box.dataset.date = this.s.slots ? this.s.date : ''; // the date listed, once loaded
 	}
 
 	async #hold(slot) {
@@ -371,9 +374,12 @@ class CalendenceWidget extends HTMLElement {
 		this.#timers.add({ id, kind: 'countdown', clear: () => clearInterval(id) });
 	}
 
-	#holdLapsed(words) {
-		this.#releaseHold();
+	// #holdLapsed: back to the slots, once the hold is given back (so its
+	// time is listed again)
+	async #holdLapsed(words) {
+		this.s.slots = null;
 		this.#go('date', words, 'error');
+		await this.#releaseHold();
 		this.#loadSlots();
 	}
 
@@ -467,7 +473,7 @@ class CalendenceWidget extends HTMLElement {
 		else if (act === 'slot') this.#hold(s.slots[i]);
 		else if (act === 'day') this.#setDate(addDays(s.date, Number(b.dataset.n)));
 		else if (act === 'back-service') this.#go('service');
-		else if (act === 'back-slots') { this.#releaseHold(); this.#go('date'); this.#loadSlots(); }
+		else if (act === 'back-slots') { s.slots = null; this.#go('date'); this.#releaseHold().then(() => this.#loadSlots()); }
 		else if (act === 'back-details') this.#go('details');
 		else if (act === 'book') this.#book();
 		else if (act === 'again') { s.form = {}; s.booking = null; this.#go('date'); this.#loadSlots(); }
@@ -588,7 +594,7 @@ ${body}</section>`;
 <button type="button" data-act="day" data-n="-1" ${s.date <= today ? 'disabled' : ''}>Previous day</button>
 <button type="button" data-act="day" data-n="1">Next day</button></div>
 <p class="muted">Times are in the business's time zone, ${esc(tz)}.</p>
-<div class="slots">${this.#slotsHtml()}</div>${many ? '<p><button type="button" data-act="back-service">Back to services</button></p>' : ''}`;
+<div class="slots" data-date="${s.slots ? s.date : ''}">${this.#slotsHtml()}</div>${many ? '<p><button type="button" data-act="back-service">Back to services</button></p>' : ''}`;
 	}
 
 	#slotsHtml() {
