@@ -231,10 +231,16 @@ lighttpd_pool_conf() {
 }
 
 # apache_conf SRC OUT NAME=VALUE...: an Apache example with its
-# "Define CALENDENCE_NAME" lines changed
+# "Define CALENDENCE_NAME" lines changed; WIDGET_DIR, when not given, a copy
+# of the widget's files next to OUT (which the web server's user reaches)
 apache_conf() {
 	local src=$1 out=$2 kv args=()
 	shift 2
+	if [[ " $* " != *" WIDGET_DIR="* ]]; then
+		mkdir -p "$(dirname "$out")/widget"
+		cp "$top/widget/calendence-widget.js" "$(dirname "$out")/widget/"
+		set -- "$@" WIDGET_DIR="$(cd "$(dirname "$out")/widget" && pwd)"
+	fi
 	for kv in "$@"; do
 		args+=(-e "s|^Define CALENDENCE_${kv%%=*} .*|Define CALENDENCE_${kv%%=*} ${kv#*=}|")
 	done
@@ -258,10 +264,14 @@ apache_stop() {
 }
 
 # nginx_conf OUT PORT SOCKET STATE_DIR USER: conf/nginx.conf with its port,
-# socket, state directory and user replaced
+# socket, state directory and user replaced; the widget's files from a copy
+# in STATE_DIR/widget (which the web server's user reaches)
 nginx_conf() {
 	local out=$1 port=$2 sock=$3 state=$4 user=$5
+	mkdir -p "$state/widget"
+	cp "$top/widget/calendence-widget.js" "$state/widget/"
 	sed -e "s|127\.0\.0\.1:8080|127.0.0.1:$port|" \
+	    -e "s|/usr/local/share/calendence/widget/|$state/widget/|" \
 	    -e "s|/run/calendence/calendence\.sock|$sock|" \
 	    -e "s|/var/lib/calendence|$state|g" \
 	    -e "s|^user .*|user                $user;|" \
