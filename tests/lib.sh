@@ -227,6 +227,7 @@ lighttpd_pool_conf() {
 	sed -e "s|^var.port .*|var.port       = $port|" \
 	    -e "s|^var.socket .*|var.socket     = \"$sock\"|" \
 	    -e "s|^var.state_dir .*|var.state_dir  = \"$state\"|" \
+	    -e "s|^var.widget_dir .*|var.widget_dir = \"$top/widget\"|" \
 	    "$top/conf/lighttpd-pool.conf" >"$out"
 }
 
