@@ -13,17 +13,16 @@ const NET_RETRIES = 3;                   // tries after a network error, 1, 2, 4
 const WAIT_RETRIES = 5;                  // 429/503 waits honoured before giving up
 
 // every error code of the API, in words a client understands
+const SETUP = 'This booking form is not set up correctly. Please contact the business.';
+const GONE = 'This booking form is no longer active. Please contact the business.';
+const RESEND = 'Something went wrong while sending your request. Please try again.';
 const WORDS = {
-	missing_api_key: 'This booking form is not set up correctly (no key). Please contact the business.',
-	invalid_api_key: 'This booking form is not set up correctly (its key is not valid). Please contact the business.',
-	api_key_revoked: 'This booking form is no longer active. Please contact the business.',
-	api_key_expired: 'This booking form is no longer active. Please contact the business.',
+	missing_api_key: SETUP, invalid_api_key: SETUP, key_type_not_allowed: SETUP,
+	business_not_accessible: SETUP, business_required: SETUP,
+	api_key_revoked: GONE, api_key_expired: GONE,
 	session_expired: 'Your booking session ended. Please start again.',
-	key_type_not_allowed: 'This booking form is not set up correctly (wrong kind of key). Please contact the business.',
 	plan_upgrade_required: 'Online booking is not available for this business right now.',
 	business_inactive: 'This business is not taking online bookings right now.',
-	business_not_accessible: 'This booking form is not set up correctly. Please contact the business.',
-	business_required: 'This booking form is not set up correctly. Please contact the business.',
 	origin_not_allowed: 'Online booking is not enabled for this web site. Please contact the business to book.',
 	rate_limited: 'Too many requests right now.',
 	hold_expired: 'Your hold on that time ran out, so it was released. Please choose a time again.',
@@ -31,11 +30,9 @@ const WORDS = {
 	too_many_holds: 'You are holding too many times at once. Finish or cancel another booking in progress first.',
 	validation_failed: 'Please check the form.',
 	not_found: 'That is no longer offered. Please choose again.',
-	invalid_json: 'Something went wrong while sending your request. Please try again.',
-	invalid_request: 'Something went wrong while sending your request. Please try again.',
+	invalid_json: RESEND, invalid_request: RESEND, unsupported_media_type: RESEND,
+	method_not_allowed: RESEND,
 	payload_too_large: 'What you typed is too long. Please shorten it.',
-	unsupported_media_type: 'Something went wrong while sending your request. Please try again.',
-	method_not_allowed: 'Something went wrong while sending your request. Please try again.',
 	internal_error: 'Something went wrong on our side. Please try again.',
 	service_unavailable: 'Booking is briefly unavailable.',
 	network: 'We cannot reach the booking service. Check your connection and try again.',
