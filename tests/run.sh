@@ -624,7 +624,7 @@ unset CALENDENCE_RESPONSE_LOG
 # sites on http_port + 30 and + 31 (served by the test), the widget's script
 # and the API from the first server; a screenshot of each step in run/
 suite browser env WIDGET_SITE_PORT=$((http_port + 30)) WIDGET_SCREENS="$top/run/widget-screens" \
-	node --test --test-reporter=spec "$top/tests/browser/"
+	node --test --test-reporter=spec "$top/tests/browser/widget.test.mjs"
 # docs/openapi.json: every answer of those suites fits it (jsonschema), and
 # the document passes redocly's lint (npm, cached under the build directory)
 check openapi_responses python3 tests/openapi/validate.py docs/openapi.json \
