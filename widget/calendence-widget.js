@@ -9,6 +9,7 @@ const VERSION = '1';
 const API = new URL('/api/v1', import.meta.url).href;
 const REFRESH_BEFORE_MS = 5 * 60 * 1000; // refresh a session 5 minutes before it ends
 const HOLD_MS = 10 * 60 * 1000;          // a hold lives 10 minutes (SPEC 9)
+const SESSION_MS = 60 * 60 * 1000;       // a session, one hour (SPEC 5)
 const NET_RETRIES = 3;                   // tries after a network error, 1, 2, 4 s apart
 const WAIT_RETRIES = 5;                  // 429/503 waits honoured before giving up
 
@@ -130,6 +131,7 @@ class CalendenceWidget extends HTMLElement {
 	#sesPromise = null; // the exchange or refresh in flight, shared by callers
 	#timers = new Set();
 	#gen = 0;           // bumped on restart: answers of an older run are dropped
+	#onHide = () => this.#releaseHold(); // leaving the page gives the held time back
 
 	static get observedAttributes() { return ['key', 'service-id', 'location-id']; }
 
@@ -141,10 +143,12 @@ class CalendenceWidget extends HTMLElement {
 			this.shadowRoot.addEventListener('change', (e) => this.#onChange(e));
 			this.shadowRoot.addEventListener('submit', (e) => { e.preventDefault(); this.#onSubmit(e); });
 		}
+		addEventListener('pagehide', this.#onHide);
 		this.#start();
 	}
 
 	disconnectedCallback() {
+		removeEventListener('pagehide', this.#onHide);
 		this.#releaseHold();
 		this.#stopTimers();
 		this.#gen++;
@@ -194,7 +198,11 @@ class CalendenceWidget extends HTMLElement {
 			const cred = s && s.expires > Date.now() ? s.token : this.#key;
 			this.#sesPromise = this.#call('POST', '/session', null, cred, null)
 				.then((r) => {
-					this.#ses = { token: r.session_token, expires: Date.parse(r.expires_at) };
+					// counted from now, as holds are: the visitor's clock may be
+					// off from the server's (an ended session: a new exchange)
+					const left = Math.min(SESSION_MS, Date.parse(r.expires_at) - Date.now());
+					this.#ses = { token: r.session_token,
+						expires: Date.now() + (left > REFRESH_BEFORE_MS ? left : SESSION_MS) };
 					this.s.business = r.business;
 					this.#schedule(() => this.#session().catch(() => {}),
 						this.#ses.expires - Date.now() - REFRESH_BEFORE_MS + 1000);
