@@ -4,8 +4,7 @@
 // -> confirm -> booked, against the /api/v1 of the origin that served it.
 
 const VERSION = '1';
-// the API is the origin this file came from: a page loads the widget from
-// the Calendence server it books with, whatever the page's own origin
+// the API: the origin this file came from, whatever the page's origin
 const API = new URL('/api/v1', import.meta.url).href;
 const REFRESH_BEFORE_MS = 5 * 60 * 1000; // refresh a session 5 minutes before it ends
 const HOLD_MS = 10 * 60 * 1000;          // a hold lives 10 minutes (SPEC 9)
@@ -28,7 +27,7 @@ const WORDS = {
 	rate_limited: 'Too many requests right now.',
 	hold_expired: 'Your hold on that time ran out, so it was released. Please choose a time again.',
 	slot_unavailable: 'Sorry, that time was just taken. Please choose another time.',
-	too_many_holds: 'You are holding too many times at once. Finish or cancel another booking in progress first.',
+	too_many_holds: 'You already hold as many times as you may. Finish another booking first.',
 	validation_failed: 'Please check the form.',
 	not_found: 'That is no longer offered. Please choose again.',
 	invalid_json: RESEND, invalid_request: RESEND, unsupported_media_type: RESEND,
@@ -41,27 +40,24 @@ const WORDS = {
 
 const STYLE = `
 :host { display: block; max-width: 28rem; font: var(--calendence-font, 1rem/1.4 system-ui, sans-serif);
-  color: var(--calendence-fg, #1f2937); }
-.cw { background: var(--calendence-bg, #fff); border: 1px solid var(--calendence-border, #d1d5db);
-  border-radius: var(--calendence-radius, 8px); padding: 1rem; }
+  color: var(--calendence-fg, #1f2937); --a: var(--calendence-accent, #2563eb); --bg: var(--calendence-bg, #fff);
+  --r: var(--calendence-radius, 8px); --b: 1px solid var(--calendence-border, #d1d5db); --e: var(--calendence-error, #b91c1c); }
+.cw { background: var(--bg); border: var(--b); border-radius: var(--r); padding: 1rem; }
 h2 { font-size: 1.15em; margin: 0 0 .5rem; }
 h3 { font-size: 1em; margin: .75rem 0 .5rem; }
 h2:focus, h3:focus { outline: none; }
 button, input, select, textarea { font: inherit; }
-button { border-radius: var(--calendence-radius, 8px); border: 1px solid var(--calendence-accent, #2563eb);
-  background: var(--calendence-bg, #fff); color: var(--calendence-accent, #2563eb); padding: .4rem .8rem; cursor: pointer; }
-button.primary { background: var(--calendence-accent, #2563eb); color: var(--calendence-accent-fg, #fff); }
-button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible {
-  outline: 3px solid var(--calendence-focus, #f59e0b); outline-offset: 2px; }
+button { border-radius: var(--r); border: 1px solid var(--a); background: var(--bg); color: var(--a); padding: .4rem .8rem; cursor: pointer; }
+button.primary { background: var(--a); color: var(--calendence-accent-fg, #fff); }
+:focus-visible { outline: 3px solid var(--calendence-focus, #f59e0b); outline-offset: 2px; }
 button[disabled] { opacity: .5; cursor: default; }
 .list { display: flex; flex-wrap: wrap; gap: .5rem; list-style: none; padding: 0; margin: 0; }
 .list.col { flex-direction: column; }
 .list.col button { width: 100%; text-align: left; }
 .field { margin: .5rem 0; display: flex; flex-direction: column; }
-.field input, .field select, .field textarea { padding: .35rem; border: 1px solid var(--calendence-border, #d1d5db);
-  border-radius: 4px; }
-.field [aria-invalid="true"] { border-color: var(--calendence-error, #b91c1c); }
-.ferr, .msg.error { color: var(--calendence-error, #b91c1c); }
+.field input, .field select, .field textarea { padding: .35rem; border: var(--b); border-radius: 4px; }
+.field [aria-invalid="true"] { border-color: var(--e); }
+.ferr, .msg.error { color: var(--e); }
 .ferr { font-size: .9em; }
 .msg:empty { display: none; }
 .msg { margin: .5rem 0; padding: .5rem; border-radius: 4px; background: var(--calendence-note-bg, #f3f4f6); }
@@ -270,7 +266,6 @@ class CalendenceWidget extends HTMLElement {
 		this.#note('');
 	}
 
-	// ---- steps -----------------------------------------------------------
 
 	#go(step, msg = '', kind = '') {
 		Object.assign(this.s, { step, msg, msgKind: kind });
@@ -432,19 +427,12 @@ class CalendenceWidget extends HTMLElement {
 		const p = e.param || '';
 		if (e.code === 'hold_expired') return this.#holdLapsed(WORDS.hold_expired);
 		if (e.code === 'validation_failed' && /^(client\.|custom_field_values|notes)/.test(p)) {
-			const field = p === 'custom_field_values' ? this.#firstMissingField() : p.replace(/^client\./, '')
-				.replace(/^custom_field_values\./, 'cf-');
+			const field = p.replace(/^client\./, '').replace(/^custom_field_values\.?/, 'cf-');
 			this.s.errors = { [field]: e.message };
 			this.s.focusField = field;
 			return this.#go('details', WORDS.validation_failed, 'error');
 		}
 		this.#error(e);
-	}
-
-	#firstMissingField() {
-		const c = (this.s.service.custom_fields || []).find((x) => x.required &&
-			!(this.s.form[`cf-${x.id}`] || '').trim());
-		return c ? `cf-${c.id}` : 'notes';
 	}
 
 	// #checkDetails: the required fields filled, before the server is asked
@@ -468,7 +456,6 @@ class CalendenceWidget extends HTMLElement {
 		this.#note(e.param && e.code === 'validation_failed' ? e.message : (WORDS[e.code] || e.message), 'error');
 	}
 
-	// ---- events ------------------------------------------------------------
 
 	#onClick(e) {
 		const b = e.target.closest('button[data-act]');
@@ -527,7 +514,6 @@ class CalendenceWidget extends HTMLElement {
 		this.#loadSlots();
 	}
 
-	// ---- drawing -------------------------------------------------------------
 
 	#note(msg, kind = '') {
 		if (!this.s) return;
@@ -665,7 +651,6 @@ ${b.status === 'pending_payment' ? '<p>A deposit is due to confirm this booking;
 <button type="button" data-act="again">Book another time</button>`;
 	}
 
-	// ---- timers --------------------------------------------------------------
 
 	#schedule(fn, ms) {
 		const id = setTimeout(fn, Math.max(10000, ms));
