@@ -538,6 +538,16 @@ demo_tool() {
 	[ "$(q "SELECT count(*) FROM pg_proc WHERE proname LIKE '%demo%'")" = 0 ]
 }
 
+# the widget stays small (docs/widget.md, Size): under 30 KB as it is, under
+# 10 KB gzipped
+widget_size() {
+	local raw gz
+	raw=$(wc -c <"$top/widget/calendence-widget.js")
+	gz=$(gzip -9c "$top/widget/calendence-widget.js" | wc -c)
+	echo "widget: $raw bytes, $gz gzipped"
+	[ "$raw" -lt 30000 ] && [ "$gz" -lt 10000 ]
+}
+
 # make run installs only what the demo needs (tests/deps.sh demo): the build,
 # PostgreSQL and the one web server it serves with, no test tools
 deps_demo_only() {
@@ -623,6 +633,7 @@ unset CALENDENCE_RESPONSE_LOG
 # the booking widget in headless Chromium (tests/browser): the business's web
 # sites on http_port + 30 and + 31 (served by the test), the widget's script
 # and the API from the first server; a screenshot of each step in run/
+check widget_size widget_size
 suite browser env WIDGET_SITE_PORT=$((http_port + 30)) WIDGET_SCREENS="$top/run/widget-screens" \
 	node --test --test-reporter=spec "$top/tests/browser/widget.test.mjs"
 # docs/openapi.json: every answer of those suites fits it (jsonschema), and
