@@ -157,6 +157,7 @@ class CalendenceWidget extends HTMLElement {
 	// #start: a fresh run: a new session, the first step
 	async #start() {
 		const gen = ++this.#gen;
+		this.#releaseHold(); // a hold of the run before (an attribute changed)
 		this.#stopTimers();
 		this.#key = this.getAttribute('key');
 		this.#ses = null;
@@ -180,8 +181,6 @@ class CalendenceWidget extends HTMLElement {
 			if (gen === this.#gen) this.#fatal(e);
 		}
 	}
-
-	// ---- the API ---------------------------------------------------------
 
 	// #session: a live session token; exchanges the key, or refreshes a
 	// session that ends within REFRESH_BEFORE_MS (one call in flight at once)
@@ -265,7 +264,6 @@ class CalendenceWidget extends HTMLElement {
 		}
 		this.#note('');
 	}
-
 
 	#go(step, msg = '', kind = '') {
 		Object.assign(this.s, { step, msg, msgKind: kind });
@@ -391,7 +389,7 @@ class CalendenceWidget extends HTMLElement {
 			if (v) cfv[c.id] = v;
 		}
 		const client = { first_name: f.first_name || '', last_name: f.last_name || '',
-			email: f.email || '' };
+			email: (f.email || '').trim() };
 		if ((f.phone || '').trim()) client.phone = f.phone.trim();
 		const b = { hold_id: this.s.hold.id, client, custom_field_values: cfv };
 		if ((f.notes || '').trim()) b.notes = f.notes;
@@ -456,7 +454,6 @@ class CalendenceWidget extends HTMLElement {
 		this.#note(e.param && e.code === 'validation_failed' ? e.message : (WORDS[e.code] || e.message), 'error');
 	}
 
-
 	#onClick(e) {
 		const b = e.target.closest('button[data-act]');
 		if (!b || b.disabled) return;
@@ -513,7 +510,6 @@ class CalendenceWidget extends HTMLElement {
 		if (prev) prev.disabled = d <= today;
 		this.#loadSlots();
 	}
-
 
 	#note(msg, kind = '') {
 		if (!this.s) return;
@@ -650,7 +646,6 @@ ${b.status === 'pending_payment' ? '<p>A deposit is due to confirm this booking;
 <p class="muted">Booking reference: <span class="ref">${esc(b.id.slice(0, 8))}</span></p>
 <button type="button" data-act="again">Book another time</button>`;
 	}
-
 
 	#schedule(fn, ms) {
 		const id = setTimeout(fn, Math.max(10000, ms));
