@@ -501,9 +501,9 @@ class CalendenceWidget extends HTMLElement {
 			this.#note(`Choose a date from ${dayLabel(today)} to ${dayLabel(addDays(today, 180))}.`, 'error');
 			return;
 		}
+		this.#note('');
 		if (d === s.date && s.slots) return;
 		s.date = d;
-		this.#note('');
 		const inp = this.shadowRoot.querySelector('input[name="date"]');
 		if (inp && inp.value !== d) inp.value = d;
 		const prev = this.shadowRoot.querySelector('[data-n="-1"]');
