@@ -22,6 +22,7 @@ const SITE2 = `http://127.0.0.1:${SITE_PORT + 1}`;
 const SCREENS = process.env.WIDGET_SCREENS || path.join(top, 'run/widget-screens');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TZ = 'America/Chicago';
+const LIMIT = 120000; // the most one test may take (the 429 test waits up to a minute)
 const WEEK = JSON.stringify(Object.fromEntries(['monday', 'tuesday', 'wednesday', 'thursday',
 	'friday', 'saturday', 'sunday'].map((d) => [d, ['08:00-18:00']])));
 
@@ -105,7 +106,10 @@ function serve(port) {
 			'Cache-Control': 'no-store' });
 		res.end(html || 'not found');
 	});
-	return new Promise((ok) => srv.listen(port, '127.0.0.1', () => ok(srv)));
+	return new Promise((ok, fail) => {
+		srv.once('error', fail); // a port taken fails the suite, never hangs it
+		srv.listen(port, '127.0.0.1', () => ok(srv));
+	});
 }
 
 // ---- the browser ------------------------------------------------------------------
@@ -122,13 +126,13 @@ before(async () => {
 	browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true,
 		args: ['--no-sandbox', '--lang=en-US', '--disable-gpu', '--disable-dev-shm-usage'],
 		env: { ...process.env, TZ: 'UTC', LANG: 'en_US.UTF-8' } });
-});
+}, { timeout: LIMIT });
 
 after(async () => {
 	if (browser) await browser.close();
 	site1?.close();
 	site2?.close();
-});
+}, { timeout: LIMIT });
 
 // open: a new tab on a page of the site; collects its console errors, the
 // API's answers (status, path, headers) and the tokens of new sessions
@@ -255,7 +259,7 @@ async function details(x, first = 'Dana', email = 'dana@example.com') {
 
 // ---- the tests ------------------------------------------------------------------
 
-test('the full flow on the demo page ends in a booking that GET /bookings lists', async () => {
+test('the full flow on the demo page ends in a booking that GET /bookings lists', { timeout: LIMIT }, async () => {
 	// the demo tenant (sql/demo.sql) with new keys, its publishable key
 	// allowed on the site's origin, as make run sets it
 	const env = Object.fromEntries(execFileSync(must('ADMIN'), ['demo', '--dir', path.join(top, 'sql')],
@@ -344,7 +348,7 @@ function clock12(local) {
 	return `${h % 12 || 12}:${String(m).padStart(2, '0')} ${h < 12 ? 'AM' : 'PM'}`;
 }
 
-test('the hold counts down; lapsed, it sends the client back to the slots, typed details kept', async () => {
+test('the hold counts down; lapsed, it sends the client back to the slots, typed details kept', { timeout: LIMIT }, async () => {
 	const s = shop();
 	const page = await open(widgetPage('hold', s), { clock: true });
 	const x = w(page);
@@ -384,7 +388,7 @@ test('the hold counts down; lapsed, it sends the client back to the slots, typed
 	await page.close();
 });
 
-test('going back releases the hold', async () => {
+test('going back releases the hold', { timeout: LIMIT }, async () => {
 	const s = shop();
 	const page = await open(widgetPage('back', s));
 	const x = w(page);
@@ -404,7 +408,7 @@ test('going back releases the hold', async () => {
 	await page.close();
 });
 
-test('the session is refreshed before it ends, in the middle of the flow', async () => {
+test('the session is refreshed before it ends, in the middle of the flow', { timeout: LIMIT }, async () => {
 	const s = shop();
 	const page = await open(widgetPage('refresh', s), { clock: true });
 	const x = w(page);
@@ -436,7 +440,7 @@ test('the session is refreshed before it ends, in the middle of the flow', async
 	await page.close();
 });
 
-test('a 429 shows its Retry-After in words, then the widget tries again', async () => {
+test('a 429 shows its Retry-After in words, then the widget tries again', { timeout: LIMIT }, async () => {
 	// a plan of 3 calls a minute: the service, two days of slots, then 429
 	const tiny = q(`INSERT INTO calendence.plans VALUES ('widget_tiny_' || to_char(now(), 'HH24MISSUS'),
 	    true, 3, 1000, 1000) RETURNING code`);
@@ -466,7 +470,7 @@ test('a 429 shows its Retry-After in words, then the widget tries again', async 
 	await page.close();
 });
 
-test('an origin the key does not allow: the words, and the fallback link', async () => {
+test('an origin the key does not allow: the words, and the fallback link', { timeout: LIMIT }, async () => {
 	const s = shop({ origins: ['https://shop.example'] });
 	const page = await open(widgetPage('origin', s));
 	const x = w(page);
@@ -482,7 +486,7 @@ test('an origin the key does not allow: the words, and the fallback link', async
 	await page.close();
 });
 
-test('two widgets on a page of another origin book independently', async () => {
+test('two widgets on a page of another origin book independently', { timeout: LIMIT }, async () => {
 	const s = shop({ services: ['Wash', 'Wax'], origins: [SITE2] });
 	pages.set('/two', fill('two.html', { API, KEY: s.pub, SLUG: s.slug, SERVICE1: s.svc[0], SERVICE2: s.svc[1] }));
 	const page = await open(`${SITE2}/two`);
@@ -524,7 +528,7 @@ test('two widgets on a page of another origin book independently', async () => {
 	await page.close();
 });
 
-test('the script cannot load: the fallback link is there and works', async () => {
+test('the script cannot load: the fallback link is there and works', { timeout: LIMIT }, async () => {
 	const s = shop();
 	const url = widgetPage('blocked', s);
 	const page = await open(url, { intercept: (r) => (r.url().includes('/widget/') ? r.abort('blockedbyclient')
@@ -543,7 +547,7 @@ test('the script cannot load: the fallback link is there and works', async () =>
 	await page.close();
 });
 
-test('a network error during POST /bookings: retried with the same Idempotency-Key, one booking', async () => {
+test('a network error during POST /bookings: retried with the same Idempotency-Key, one booking', { timeout: LIMIT }, async () => {
 	const s = shop();
 	const sent = [];
 	// the first POST /bookings reaches the server (the test sends it on),
@@ -579,7 +583,7 @@ test('a network error during POST /bookings: retried with the same Idempotency-K
 	await page.close();
 });
 
-test('a booking made with the keyboard alone; every control labelled', async () => {
+test('a booking made with the keyboard alone; every control labelled', { timeout: LIMIT }, async () => {
 	const s = shop({ services: ['Wash', 'Wax'], fields: [{ id: 'plate', label: 'Licence plate', type: 'text',
 		required: true, options: [] }] });
 	const page = await open(widgetPage('keyboard', s, ''));
@@ -631,7 +635,7 @@ test('a booking made with the keyboard alone; every control labelled', async () 
 	await page.close();
 });
 
-test('DST: on the spring-forward day the times shown are the API\'s starts_at_local', async () => {
+test('DST: on the spring-forward day the times shown are the API\'s starts_at_local', { timeout: LIMIT }, async () => {
 	// the next day on which Chicago moves its clocks forward
 	const day = q(`SELECT to_char(d, 'YYYY-MM-DD') FROM (SELECT generate_series(a + 1, a + 179,
 	    interval '1 day')::date AS d FROM (SELECT (now() AT TIME ZONE :'z')::date AS a) t) days
