@@ -122,7 +122,8 @@ before(async () => {
 	fs.mkdirSync(SCREENS, { recursive: true });
 	plan = q(`INSERT INTO calendence.plans VALUES ('widget_' || to_char(now(), 'HH24MISSUS'),
 	    true, 1000, 10000, 1000) RETURNING code`);
-	[site1, site2] = await Promise.all([serve(SITE_PORT), serve(SITE_PORT + 1)]);
+	site1 = await serve(SITE_PORT); // one at a time: after() closes what listens
+	site2 = await serve(SITE_PORT + 1);
 	browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true,
 		args: ['--no-sandbox', '--lang=en-US', '--disable-gpu', '--disable-dev-shm-usage'],
 		env: { ...process.env, TZ: 'UTC', LANG: 'en_US.UTF-8' } });
