@@ -189,6 +189,11 @@ function w(page, sel = 'calendence-widget') {
 		buttons: () => inShadow((el) => [...el.shadowRoot.querySelectorAll('button')].map((b) => b.textContent.trim())),
 		slots: () => inShadow((el) => [...el.shadowRoot.querySelectorAll('button[data-act="slot"]')]
 			.map((b) => b.textContent.trim())),
+		select: (name, v) => page.$eval(sel, (el, n, val) => {
+			const f = el.shadowRoot.querySelector(`[name="${n}"]`);
+			f.value = val;
+			f.dispatchEvent(new Event('change', { bubbles: true }));
+		}, name, v),
 		slotsDate: () => inShadow((el) => el.shadowRoot.querySelector('.slots').dataset.date),
 		value: (name) => inShadow((el, n) => el.shadowRoot.querySelector(`[name="${n}"]`).value, name),
 		fieldError: (name) => inShadow((el, n) => el.shadowRoot.getElementById(`err-${n}`).textContent, name),
@@ -275,7 +280,12 @@ test('the full flow on the demo page ends in a booking that GET /bookings lists'
 	assert.match(await x.text(), /Book with Demo Auto Detail/);
 	// the business's active services, as the API lists them (other checks
 	// of make check may have changed the demo tenant's)
-	const names = (await apiGet(env.DEMO_BIZ_KEY, '/services?per_page=50')).data.map((v) => v.name);
+	const services = (await apiGet(env.DEMO_BIZ_KEY, '/services?per_page=50')).data;
+	const names = services.map((v) => v.name);
+	// its custom fields, as the API has them (sql/demo.sql gives it "vehicle")
+	const fields = services.find((v) => v.name === 'Interior Detail').custom_fields;
+	const values = Object.fromEntries(fields.map((c, i) => [c.id,
+		c.type === 'select' ? c.options[0] : `2019 Honda Civic ${i}`]));
 	assert.ok(names.includes('Interior Detail') && !names.includes('Winter Special'), names.join());
 	assert.deepEqual((await x.buttons()).map((b) => b.split('\n')[0]), names);
 	await screen(page, 'service');
@@ -305,12 +315,15 @@ test('the full flow on the demo page ends in a booking that GET /bookings lists'
 	await x.click(slot);
 	await x.waitText('Your details');
 	assert.match(await x.text(), /We hold this time for you for (10:00|9:5\d)/);
-	assert.match(await x.text(), /Vehicle make and model/); // the service's custom field
+	for (const c of fields) assert.match(await x.text(), new RegExp(escRe(c.label))); // its custom fields
 	// a first name the browser takes but the server finds blank (U+200B):
 	// the server's 422 shows next to its field, and nothing typed is lost
 	const email = `dana.${Date.now()}@example.com`; // the demo tenant outlives one run
 	await details(x, '\u200B', email);
-	await x.type('cf-vehicle', '2019 Honda Civic');
+	for (const c of fields) {
+		if (c.type === 'select') await x.select(`cf-${c.id}`, values[c.id]);
+		else await x.type(`cf-${c.id}`, values[c.id]);
+	}
 	await x.type('notes', 'Blue sedan, north lot.');
 	await screen(page, 'details');
 	await x.click('Continue');
@@ -320,7 +333,7 @@ test('the full flow on the demo page ends in a booking that GET /bookings lists'
 	await x.waitText('Your details');
 	assert.match(await x.fieldError('first_name'), /first_name|blank|required/i);
 	assert.equal(await x.value('email'), email);
-	assert.equal(await x.value('cf-vehicle'), '2019 Honda Civic');
+	for (const c of fields) assert.equal(await x.value(`cf-${c.id}`), values[c.id]);
 	assert.equal(await x.value('notes'), 'Blue sedan, north lot.');
 	await screen(page, 'details-error');
 	await x.type('first_name', 'Dana');
@@ -333,9 +346,10 @@ test('the full flow on the demo page ends in a booking that GET /bookings lists'
 		.filter((b) => b.client.email === email);
 	assert.equal(list.length, 1);
 	assert.equal(list[0].service.name, 'Interior Detail');
-	assert.equal(list[0].status, 'pending_payment'); // the service takes a deposit
+	const svc = services.find((v) => v.name === 'Interior Detail');
+	assert.equal(list[0].status, svc.deposit_type === 'none' ? 'confirmed' : 'pending_payment');
 	assert.equal(list[0].client.first_name, 'Dana');
-	assert.deepEqual(list[0].custom_field_values, { vehicle: '2019 Honda Civic' });
+	assert.deepEqual(list[0].custom_field_values, values);
 	assert.ok(slot.startsWith(clock12(list[0].starts_at_local)), `${slot} vs ${list[0].starts_at_local}`);
 	assert.match(await x.text(), new RegExp(`Booking reference: ${list[0].id.slice(0, 8)}`));
 	// every booking POST carried an Idempotency-Key
