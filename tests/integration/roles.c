@@ -13,11 +13,19 @@
 
 #include "helpers.h"
 
-/* A fresh role with a name of its own; the caller drops it (role_drop()). */
+/*
+ * A fresh role with a name of its own; the caller drops it (role_drop()).
+ * The tests of this file take turns from role_new() to role_drop() (a
+ * session lock): GRANTs, REVOKEs and DROP OWNED on the same tables from
+ * two sessions at once may fail with "tuple concurrently updated".
+ */
 static char *
 role_new(void)
 {
-	char	*name = fx_value("SELECT 'cal_test_worker_' || substr(md5(random()::text), 1, 10)",
+	char	*name;
+
+	fx_exec("SELECT pg_advisory_lock(hashtext('calendence tests: roles'))", NULL);
+	name = fx_value("SELECT 'cal_test_worker_' || substr(md5(random()::text), 1, 10)",
 	    NULL);
 
 	cr_assert_not_null(name);
@@ -35,6 +43,7 @@ role_drop(char *name)
 	PQclear(it_query("DO $$ BEGIN EXECUTE format('DROP OWNED BY %I', "
 	    "current_setting('x.role')); EXECUTE format('DROP ROLE %I', "
 	    "current_setting('x.role')); END $$", NULL));
+	fx_exec("SELECT pg_advisory_unlock(hashtext('calendence tests: roles'))", NULL);
 	free(name);
 }
 
