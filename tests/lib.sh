@@ -48,6 +48,8 @@ lighttpd_conf() {
 	# a client that stops sending its request is cut off after 5 s, not
 	# lighttpd's default 60 (e2e_hostile.c's slow client measures it)
 	echo "server.max-read-idle = 5" >>"$out"
+	# more lines of the caller's (make run's demo page), when it names a file
+	if [ -n "${LIGHTTPD_EXTRA:-}" ]; then cat "$LIGHTTPD_EXTRA" >>"$out"; fi
 }
 
 # lighttpd_start CONF: starts lighttpd in the background, waits for its port

@@ -107,6 +107,17 @@ for page in index two; do
 	    -e "s|{{OTHER_LINK}}|<a href=\"http://127.0.0.1:$site_port/two.html\">Two widgets on another origin</a>|" \
 	    "$top/widget/demo/$page.html" >"$site/$page.html"
 done
+# lighttpd (SERVER=lighttpd) serves the demo page at / too: lighttpd_conf
+# appends LIGHTTPD_EXTRA to the configuration it writes
+LIGHTTPD_EXTRA=$site/api-root.conf
+cat >"$LIGHTTPD_EXTRA" <<CONF
+# make run: the demo page at / (the business's web site, tests/serve.sh)
+mimetype.assign += ( ".html" => "text/html; charset=utf-8" )
+\$HTTP["url"] == "/" {
+	alias.url = ( "/" => "$site/index.html" )
+	fastcgi.server = ()
+}
+CONF
 cat >"$site/lighttpd.conf" <<CONF
 var.port = $site_port
 server.bind = "127.0.0.1"
@@ -132,14 +143,6 @@ start_pool() {
 case $server in
 lighttpd)
 	lighttpd_conf "$run/lighttpd.conf" "$port" "$app" "$run/calendence.conf" "$run" 2
-	cat >>"$run/lighttpd.conf" <<CONF
-# make run: the demo page at / (the business's web site, tests/serve.sh)
-mimetype.assign += ( ".html" => "text/html; charset=utf-8" )
-\$HTTP["url"] == "/" {
-	alias.url = ( "/" => "$site/index.html" )
-	fastcgi.server = ()
-}
-CONF
 	lighttpd_start "$run/lighttpd.conf"
 	what="lighttpd, 2 workers"
 	# the workers' lines: server.breakagelog of conf/lighttpd.conf, state_dir
