@@ -267,6 +267,9 @@ install: all
 	install -m 0644 sql/migrations/*.sql $(DESTDIR)$(SHAREDIR)/sql/migrations/
 	install -m 0644 sql/functions/*.sql $(DESTDIR)$(SHAREDIR)/sql/functions/
 	install -m 0644 conf/* $(DESTDIR)$(SHAREDIR)/conf/
+	@# the booking widget, served by the web server at /widget/ (docs/widget.md)
+	install -d $(DESTDIR)$(SHAREDIR)/widget
+	install -m 0644 widget/calendence-widget.js $(DESTDIR)$(SHAREDIR)/widget/
 	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(DOCDIR)/docs
 	install -m 0644 docs/*.md docs/openapi.json $(DESTDIR)$(DOCDIR)/docs/

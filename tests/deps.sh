@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh: installs the Debian 12 packages the project needs, when missing.
 #   tests/deps.sh                 everything: make check (other web servers,
-#                                 PgBouncer, the test tools) and make bench
+#                                 PgBouncer, the test tools, Chromium and
+#                                 puppeteer-core for tests/browser) and make bench
 #   tests/deps.sh demo [SERVER]   only what make run needs: the build,
 #                                 PostgreSQL, and the web server it serves
 #                                 with (lighttpd, apache-fcgid, apache-proxy,
@@ -18,7 +19,7 @@ apache=(apache2 libapache2-mod-fcgid)
 nginx=(nginx)
 tools=(libcriterion-dev curl openssl clang libclang-rt-14-dev python3-jsonschema nodejs
        $(command -v npm >/dev/null || echo npm)	# unless nodejs brought it (NodeSource)
-       pgbouncer valgrind)
+       pgbouncer valgrind chromium fonts-dejavu-core)
 
 case "${1:-}" in
 demo)
@@ -39,12 +40,24 @@ if [ -n "${DEPS_LIST:-}" ]; then
 	printf '%s\n' "${pkgs[@]}"
 	exit 0
 fi
+# browser_deps: puppeteer-core as tests/browser/package-lock.json pins it
+# (npm ci; no browser is downloaded: the tests drive Debian's chromium)
+browser_deps() {
+	local dir
+	dir=$(cd "$(dirname "$0")/browser" && pwd)
+	[ "$(node -p "require('$dir/node_modules/puppeteer-core/package.json').version" 2>/dev/null)" = \
+	  "$(node -p "require('$dir/package.json').dependencies['puppeteer-core']")" ] && return
+	(cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	[ -n "${1:-}" ] || browser_deps
+	exit 0
+fi
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "installing: ${missing[*]}"
@@ -61,3 +74,4 @@ for s in lighttpd apache2 nginx pgbouncer; do
 		$sudo update-rc.d "$s" disable >/dev/null 2>&1 || true
 	fi
 done
+[ -n "${1:-}" ] || browser_deps

@@ -35,7 +35,7 @@ need_built() {
 }
 
 # lighttpd_conf OUT PORT APP APP_CONFIG STATE_DIR WORKERS: conf/lighttpd.conf
-# with its var.* lines changed, as a user would
+# with its var.* lines changed, as a user would (the widget from the checkout)
 lighttpd_conf() {
 	local out=$1 port=$2 app=$3 appconf=$4 state=$5 workers=$6
 	sed -e "s|^var.port .*|var.port       = $port|" \
@@ -43,10 +43,13 @@ lighttpd_conf() {
 	    -e "s|^var.app_config .*|var.app_config = \"$appconf\"|" \
 	    -e "s|^var.state_dir .*|var.state_dir  = \"$state\"|" \
 	    -e "s|^var.workers .*|var.workers    = $workers|" \
+	    -e "s|^var.widget_dir .*|var.widget_dir = \"$top/widget\"|" \
 	    "$top/conf/lighttpd.conf" >"$out"
 	# a client that stops sending its request is cut off after 5 s, not
 	# lighttpd's default 60 (e2e_hostile.c's slow client measures it)
 	echo "server.max-read-idle = 5" >>"$out"
+	# more lines of the caller's (make run's demo page), when it names a file
+	if [ -n "${LIGHTTPD_EXTRA:-}" ]; then cat "$LIGHTTPD_EXTRA" >>"$out"; fi
 }
 
 # lighttpd_start CONF: starts lighttpd in the background, waits for its port
@@ -226,14 +229,21 @@ lighttpd_pool_conf() {
 	sed -e "s|^var.port .*|var.port       = $port|" \
 	    -e "s|^var.socket .*|var.socket     = \"$sock\"|" \
 	    -e "s|^var.state_dir .*|var.state_dir  = \"$state\"|" \
+	    -e "s|^var.widget_dir .*|var.widget_dir = \"$top/widget\"|" \
 	    "$top/conf/lighttpd-pool.conf" >"$out"
 }
 
 # apache_conf SRC OUT NAME=VALUE...: an Apache example with its
-# "Define CALENDENCE_NAME" lines changed
+# "Define CALENDENCE_NAME" lines changed; WIDGET_DIR, when not given, a copy
+# of the widget's files next to OUT (which the web server's user reaches)
 apache_conf() {
 	local src=$1 out=$2 kv args=()
 	shift 2
+	if [[ " $* " != *" WIDGET_DIR="* ]]; then
+		mkdir -p "$(dirname "$out")/widget"
+		cp "$top/widget/calendence-widget.js" "$(dirname "$out")/widget/"
+		set -- "$@" WIDGET_DIR="$(cd "$(dirname "$out")/widget" && pwd)"
+	fi
 	for kv in "$@"; do
 		args+=(-e "s|^Define CALENDENCE_${kv%%=*} .*|Define CALENDENCE_${kv%%=*} ${kv#*=}|")
 	done
@@ -257,10 +267,14 @@ apache_stop() {
 }
 
 # nginx_conf OUT PORT SOCKET STATE_DIR USER: conf/nginx.conf with its port,
-# socket, state directory and user replaced
+# socket, state directory and user replaced; the widget's files from a copy
+# in STATE_DIR/widget (which the web server's user reaches)
 nginx_conf() {
 	local out=$1 port=$2 sock=$3 state=$4 user=$5
+	mkdir -p "$state/widget"
+	cp "$top/widget/calendence-widget.js" "$state/widget/"
 	sed -e "s|127\.0\.0\.1:8080|127.0.0.1:$port|" \
+	    -e "s|/usr/local/share/calendence/widget/|$state/widget/|" \
 	    -e "s|/run/calendence/calendence\.sock|$sock|" \
 	    -e "s|/var/lib/calendence|$state|g" \
 	    -e "s|^user .*|user                $user;|" \

@@ -40,6 +40,14 @@ suite() {
 	"$@" 2>&1 | tee "$work/$name.out"
 	local syn
 	syn=$(grep -a 'Synthesis:' "$work/$name.out" | tail -n 1)
+	# node's test runner (tests/browser) closes with "ℹ pass N", "ℹ fail N"
+	# and "ℹ cancelled N" (a test stopped by its timeout: a failure)
+	if [ -z "$syn" ] && grep -aqE '^ℹ fail [0-9]+$' "$work/$name.out"; then
+		node_count() { sed -nE "s/^ℹ $1 ([0-9]+)$/\1/p" "$work/$name.out" | tail -n 1; }
+		passed=$((passed + $(node_count pass)))
+		failed=$((failed + $(node_count fail) + $(node_count cancelled)))
+		return
+	fi
 	if [ -z "$syn" ]; then
 		echo "$name: no test summary (crashed?)"
 		failed=$((failed + 1))
@@ -78,6 +86,7 @@ install_roundtrip() {
 		    share/calendence/conf/nginx.conf \
 		    share/calendence/conf/calendence.service \
 		    share/calendence/conf/calendence-webhooks.service \
+		    share/calendence/widget/calendence-widget.js \
 		    share/doc/calendence/README.md; do
 			[ -e "$d$prefix/$f" ] || { echo "missing $prefix/$f"; return 1; }
 		done
@@ -106,7 +115,7 @@ install_paths() {
 	local src=$work/install-src root=$work/root out db=calendence_paths f
 	rm -rf "$src" "$root"
 	mkdir -p "$src"
-	cp -r Makefile README.md LICENSE fcgi admin webhooks sql conf docs "$src/"
+	cp -r Makefile README.md LICENSE fcgi admin webhooks sql conf docs widget "$src/"
 	make -s -C "$src" install B="$src/build" PREFIX="$root/usr" \
 		SYSCONFDIR="$root/etc/calendence" >/dev/null 2>"$work/install-src.err" ||
 		{ cat "$work/install-src.err"; return 1; }
@@ -546,6 +555,16 @@ demo_tool() {
 	[ "$(q "SELECT count(*) FROM pg_proc WHERE proname LIKE '%demo%'")" = 0 ]
 }
 
+# the widget stays small (docs/widget.md, Size): under 30 KB as it is, under
+# 10 KB gzipped
+widget_size() {
+	local raw gz
+	raw=$(wc -c <"$top/widget/calendence-widget.js")
+	gz=$(gzip -9c "$top/widget/calendence-widget.js" | wc -c)
+	echo "widget: $raw bytes, $gz gzipped"
+	[ "$raw" -lt 30000 ] && [ "$gz" -lt 10000 ]
+}
+
 # make run installs only what the demo needs (tests/deps.sh demo): the build,
 # PostgreSQL and the one web server it serves with, no test tools
 deps_demo_only() {
@@ -629,6 +648,12 @@ suite e2e "$build/tests/e2e" -j8
 suite webhooks env WEBHOOKS_SENDER="$build/asan/calendence-webhooks" \
 	"$build/tests/webhooks" -j1
 unset CALENDENCE_RESPONSE_LOG
+# the booking widget in headless Chromium (tests/browser): the business's web
+# sites on http_port + 30 and + 31 (served by the test), the widget's script
+# and the API from the first server; a screenshot of each step in run/
+check widget_size widget_size
+suite browser env WIDGET_SITE_PORT=$((http_port + 30)) WIDGET_SCREENS="$top/run/widget-screens" \
+	node --test --test-reporter=spec "$top/tests/browser/widget.test.mjs"
 # docs/openapi.json: every answer of those suites fits it (jsonschema), and
 # the document passes redocly's lint (npm, cached under the build directory)
 check openapi_responses python3 tests/openapi/validate.py docs/openapi.json \

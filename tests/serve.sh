@@ -49,6 +49,7 @@ cleanup() {
 	esac
 	proc_stop "$state/pool.pid"
 	proc_stop "$run/webhooks.pid"
+	lighttpd_stop "$run/site/lighttpd.conf"
 	"$top/tests/pgctl.sh" stop "$pgdir"
 }
 trap cleanup INT TERM EXIT
@@ -86,6 +87,50 @@ umask 077
 	echo "$keys"
 } >"$run/demo.env"
 umask 022
+
+# the demo business's web site (widget/demo/, docs/widget.md): index.html,
+# one widget, at / of this server (lighttpd) and of the site's own origin
+# (PORT+1, lighttpd serving files), where two.html has two widgets; the demo
+# publishable key is allowed on both origins, and only there
+site_port=$((port + 1))
+site=$run/site
+mkdir -p "$site"
+biz=$(sed -n 's/^DEMO_BUSINESS_ID=//p' <<<"$keys")
+pubid=$(psql -XAtq -v b="$biz" <<<"SELECT id FROM calendence.api_keys WHERE business_id = :'b'
+    AND kind = 'publishable' AND label = 'demo' AND revoked_at IS NULL")
+"$top/admin/calendence-admin" set-origins "$pubid" "http://127.0.0.1:$port" \
+	"http://localhost:$port" "http://127.0.0.1:$site_port" "http://localhost:$site_port" >/dev/null
+svc() {
+	psql -XAtq -v b="$biz" -v n="$1" <<<"SELECT id FROM calendence.services
+	    WHERE business_id = :'b' AND name = :'n' AND is_active LIMIT 1"
+}
+for page in index two; do
+	sed -e "s|{{API}}|http://127.0.0.1:$port|g" -e "s|{{SLUG}}|demo-auto-detail|g" \
+	    -e "s|{{KEY}}|$(sed -n 's/^DEMO_PUB_KEY=//p' <<<"$keys")|g" \
+	    -e "s|{{SERVICE1}}|$(svc 'Express Wash')|g" -e "s|{{SERVICE2}}|$(svc 'Interior Detail')|g" \
+	    -e "s|{{OTHER_LINK}}|<a href=\"http://127.0.0.1:$site_port/two.html\">Two widgets on another origin</a>|" \
+	    "$top/widget/demo/$page.html" >"$site/$page.html"
+done
+# lighttpd (SERVER=lighttpd) serves the demo page at / too: lighttpd_conf
+# appends LIGHTTPD_EXTRA to the configuration it writes
+LIGHTTPD_EXTRA=$site/api-root.conf
+cat >"$LIGHTTPD_EXTRA" <<CONF
+# make run: the demo page at / (the business's web site, tests/serve.sh)
+mimetype.assign += ( ".html" => "text/html; charset=utf-8" )
+\$HTTP["url"] == "/" {
+	alias.url = ( "/" => "$site/index.html" )
+	fastcgi.server = ()
+}
+CONF
+cat >"$site/lighttpd.conf" <<CONF
+var.port = $site_port
+server.bind = "127.0.0.1"
+server.port = var.port
+server.document-root = "$site"
+server.errorlog = "$site/lighttpd-error.log"
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html; charset=utf-8" )
+CONF
 
 # Every server in a process group of its own (job control): Ctrl-C reaches
 # this script alone, which stops them in order (lighttpd would otherwise
@@ -149,6 +194,7 @@ nginx)
 	;;
 esac
 pidfile=${front:-$run/lighttpd.conf}.pid
+lighttpd_start "$site/lighttpd.conf"
 # the webhook sender, beside the web server, on the same settings
 "$top/webhooks/calendence-webhooks" --config "$run/calendence.conf" \
 	2>>"$run/webhooks.log" &
@@ -157,6 +203,9 @@ echo $! >"$run/webhooks.pid"
 cat <<MSG
 
 Calendence API is serving http://127.0.0.1:$port/api/v1 ($what)
+The booking widget on the demo business's site: $( [ "$server" = lighttpd ] &&
+	echo "http://127.0.0.1:$port/ and ")http://127.0.0.1:$site_port/
+(two widgets on another origin: http://127.0.0.1:$site_port/two.html)
 Demo keys and connection settings, also in run/demo.env:
 
 $(sed 's/^/  /' "$run/demo.env")

@@ -180,6 +180,27 @@ count() {
 	[ "$f" -eq 0 ] && [ "$t" -gt 0 ]
 }
 
+# widget_served: the booking widget at /widget/, as a page on another origin
+# needs it (docs/widget.md): the file itself, a JavaScript type, CORS, a
+# year's cache for a versioned URL
+widget_served() {
+	local h
+	h=$(curl -s -D - -o "$dir/widget.js" -H 'Origin: https://shop.example' \
+		"http://127.0.0.1:$port/widget/calendence-widget.js?v=1")
+	if grep -q '^HTTP/1.1 200' <<<"$h" && grep -qi '^content-type: text/javascript' <<<"$h" &&
+	    grep -qi '^access-control-allow-origin: \*' <<<"$h" &&
+	    grep -qi '^cache-control: public, max-age=31536000, immutable' <<<"$h" &&
+	    cmp -s "$dir/widget.js" "$top/widget/calendence-widget.js"; then
+		echo "servers: $name: /widget/ served"
+		tested=$((tested + 1)) passed=$((passed + 1))
+		return 0
+	fi
+	echo "servers: $name: /widget/ answered:"
+	echo "$h"
+	tested=$((tested + 1)) failed=$((failed + 1))
+	return 1
+}
+
 # checks NAME: what the workers left behind: sanitizer reports, tokens in logs
 checks() {
 	local ok=0 logs n
@@ -230,6 +251,7 @@ for name in "${all[@]}"; do
 			>"$dir/e2e.out" 2>&1
 		cat "$dir/e2e.out"
 		count "$name" "$dir/e2e.out" || ok=0
+		widget_served || ok=0
 	fi
 	cleanup
 	checks "$name" || { failed=$((failed + 1)); ok=0; }
