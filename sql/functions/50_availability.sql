@@ -44,12 +44,14 @@
 --   t + duration_max + buffer_after) fits the hours and overlaps no
 --   reservation exactly when it lies inside one stretch of that free time;
 -- * starts: each stretch gives the closed range of starts whose span fits
---   it; cut at the location's local midnights, a piece has one UTC offset
---   (no zone changes its offset twice in a day), so its grid points are
---   every slot_minutes from the first one, found by arithmetic. The day of a
---   change (the offsets at its two ends differ) walks every 5 minutes and
---   keeps the starts on the local grid instead: 5 minutes divides every slot
---   size, UTC offset and daylight saving shift in use, so none is missed;
+--   it. A range of a day at most with the same UTC offset at both ends has
+--   that offset throughout (no zone changes its offset twice in a day);
+--   others are cut at the location's local midnights into such pieces. The
+--   grid points of a piece are every slot_minutes from the first one, found
+--   by arithmetic; a piece whose two ends have different offsets (the day of
+--   a change) walks every 5 minutes and keeps the starts on the local grid
+--   instead: 5 minutes divides every slot size, UTC offset and daylight
+--   saving shift in use, so none is missed;
 -- * a resource: each one's blocks and live reservations in the window as one
 --   multirange, looked at per start in memory.
 CREATE OR REPLACE FUNCTION calendence.free_slots(p_business uuid, p_service uuid, p_from timestamptz,
@@ -138,21 +140,36 @@ BEGIN
 			   AND (r.status <> 'held' OR r.expires_at > now())),
 			'{}'::tstzmultirange)) AS span
 		 WHERE lower(span) + v_bb <= upper(span) - v_dur - v_ba
-	), piece AS MATERIALIZED (
-		-- cut at local midnights, each with the UTC offsets (s) at its ends
-		SELECT f.staff_id, f.location_id, f.tz, p.starts,
-		       date_part('epoch', lower(p.starts) AT TIME ZONE f.tz)
-			   - date_part('epoch', lower(p.starts)) AS off_lo,
-		       date_part('epoch', upper(p.starts) AT TIME ZONE f.tz)
-			   - date_part('epoch', upper(p.starts)) AS off_hi
+	), span AS MATERIALIZED (
+		-- each stretch of starts with the UTC offsets (s) at its ends
+		SELECT f.staff_id, f.location_id, f.tz, f.starts,
+		       date_part('epoch', lower(f.starts) AT TIME ZONE f.tz)
+			   - date_part('epoch', lower(f.starts)) AS off_lo,
+		       date_part('epoch', upper(f.starts) AT TIME ZONE f.tz)
+			   - date_part('epoch', upper(f.starts)) AS off_hi
 		  FROM fits f
+		 WHERE NOT isempty(f.starts)
+	), piece AS MATERIALIZED (
+		-- a stretch of a day at most with one offset at both ends has one
+		-- throughout; any other is cut at the location's local midnights
+		SELECT s.staff_id, s.location_id, s.tz, s.starts, s.off_lo, s.off_hi
+		  FROM span s
+		 WHERE s.off_lo = s.off_hi AND upper(s.starts) - lower(s.starts) <= interval '1 day'
+		UNION ALL
+		SELECT s.staff_id, s.location_id, s.tz, p.starts,
+		       date_part('epoch', lower(p.starts) AT TIME ZONE s.tz)
+			   - date_part('epoch', lower(p.starts)),
+		       date_part('epoch', upper(p.starts) AT TIME ZONE s.tz)
+			   - date_part('epoch', upper(p.starts))
+		  FROM span s
 		 CROSS JOIN LATERAL (
-			SELECT f.starts * tstzrange(g::timestamp AT TIME ZONE f.tz,
-				   (g::date + 1)::timestamp AT TIME ZONE f.tz) AS starts
-			  FROM generate_series((lower(f.starts) AT TIME ZONE f.tz)::date::timestamp,
-				   (upper(f.starts) AT TIME ZONE f.tz)::date::timestamp,
+			SELECT s.starts * tstzrange(g::timestamp AT TIME ZONE s.tz,
+				   (g::date + 1)::timestamp AT TIME ZONE s.tz) AS starts
+			  FROM generate_series((lower(s.starts) AT TIME ZONE s.tz)::date::timestamp,
+				   (upper(s.starts) AT TIME ZONE s.tz)::date::timestamp,
 				   interval '1 day') g) p
-		 WHERE NOT isempty(f.starts) AND NOT isempty(p.starts)
+		 WHERE NOT (s.off_lo = s.off_hi AND upper(s.starts) - lower(s.starts) <= interval '1 day')
+		   AND NOT isempty(p.starts)
 	), cand AS (
 		SELECT p.staff_id, p.location_id, t
 		  FROM piece p
