@@ -20,7 +20,8 @@
 # perf-ID.data, for perf report -i), BENCH_ONLY
 # (the cases to run, e.g. "1 a d"; the default is all of them),
 # BENCH_HTTP_PORT (18901: it and the next two), BENCH_PG_PORT (55990), all on
-# 127.0.0.1.
+# 127.0.0.1; BENCH_SQL (a file psql runs in both databases once they are
+# migrated, e.g. tests/bench/avail_before.sql to measure the old availability).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$top"
@@ -445,6 +446,11 @@ echo "bench: PostgreSQL on port $pg_port, data in $pgdir"
 pg_start
 seed bench_10k 1000 10 10000 10000
 seed bench_1m 100000 9 100000 10000
+if [ -n "${BENCH_SQL:-}" ]; then
+	for db in bench_10k bench_1m; do
+		psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$BENCH_SQL" >/dev/null
+	done
+fi
 q bench_10k "CHECKPOINT"
 
 cat >"$work/calendence.conf" <<CONF
