@@ -4,6 +4,7 @@
 -- schema, "oracle". The test loads it (and only the test): the new functions
 -- must give the same answers as these over random schedules.
 BEGIN;
+SET LOCAL client_min_messages = warning;
 SELECT pg_advisory_xact_lock(1515);
 CREATE SCHEMA IF NOT EXISTS oracle;
 
