@@ -171,23 +171,27 @@ BEGIN
 		 WHERE NOT (s.off_lo = s.off_hi AND upper(s.starts) - lower(s.starts) <= interval '1 day')
 		   AND NOT isempty(p.starts)
 	), cand AS (
-		SELECT p.staff_id, p.location_id, t
-		  FROM piece p
-		 CROSS JOIN LATERAL generate_series(
-		       CASE WHEN p.off_lo = p.off_hi
-			    -- the grid point before lower(starts): the filter below
-			    -- drops it, but no rounding can skip the first one
-			    THEN to_timestamp(floor((date_part('epoch', lower(p.starts)) + p.off_lo)
-				/ v_grid) * v_grid - p.off_lo)
-			    ELSE to_timestamp(floor(date_part('epoch', lower(p.starts)) / 300) * 300)
-		       END,
-		       upper(p.starts),
-		       CASE WHEN p.off_lo = p.off_hi THEN make_interval(secs => v_grid)
-			    ELSE interval '5 minutes' END) AS t
-		 WHERE p.starts @> t
-		   AND (p.off_lo = p.off_hi
-			OR (extract(hour FROM t AT TIME ZONE p.tz) * 60
-			    + extract(minute FROM t AT TIME ZONE p.tz))::integer % (v_grid / 60) = 0)
+		-- (generate_series() in the select list: its rows stream, where in
+		-- FROM they would be stored first)
+		SELECT g.staff_id, g.location_id, g.t
+		  FROM (SELECT p.staff_id, p.location_id, p.tz, p.starts, p.off_lo, p.off_hi,
+			       generate_series(
+			       CASE WHEN p.off_lo = p.off_hi
+				    -- the grid point before lower(starts): the filter
+				    -- below drops it, but no rounding can skip the first
+				    THEN to_timestamp(floor((date_part('epoch', lower(p.starts))
+					+ p.off_lo) / v_grid) * v_grid - p.off_lo)
+				    ELSE to_timestamp(floor(date_part('epoch', lower(p.starts)) / 300)
+					* 300)
+			       END,
+			       upper(p.starts),
+			       CASE WHEN p.off_lo = p.off_hi THEN make_interval(secs => v_grid)
+				    ELSE interval '5 minutes' END) AS t
+			  FROM piece p) g
+		 WHERE g.starts @> g.t
+		   AND (g.off_lo = g.off_hi
+			OR (extract(hour FROM g.t AT TIME ZONE g.tz) * 60
+			    + extract(minute FROM g.t AT TIME ZONE g.tz))::integer % (v_grid / 60) = 0)
 	), res AS (
 		-- the resources the service may take, each with its busy time
 		SELECT rs.id, rs.location_id, rs.name,
