@@ -318,14 +318,19 @@ BEGIN
 		   AND (v_location IS NULL OR l.id = v_location)
 	), start AS (
 		-- each start once, its options' JSON in order, \x01 between them
-		-- (JSON text never holds that byte: escape_json() writes \u0001)
-		SELECT f.starts_at, f.ends_at, count(*) AS n,
-		       string_agg(w.j, E'\x01' ORDER BY w.k) AS opts
-		  FROM calendence.free_slots(p_business, v_service,
-			   v_from::timestamp AT TIME ZONE v_tz,
-			   (v_to + 1)::timestamp AT TIME ZONE v_tz, v_staff, v_location) f
-		  JOIN who w ON w.staff_id = f.staff_id AND w.location_id = f.location_id
-		 GROUP BY f.starts_at, f.ends_at
+		-- (JSON text never holds that byte: escape_json() writes \u0001).
+		-- Here and in per_day the rows are sorted once, narrow, and
+		-- string_agg() takes them in that order: an ORDER BY in it would
+		-- sort each group's rows apart, the day's long text included
+		SELECT o.starts_at, min(o.ends_at) AS ends_at, count(*) AS n,
+		       string_agg(o.j, E'\x01') AS opts
+		  FROM (SELECT f.starts_at, f.ends_at, w.j
+			  FROM calendence.free_slots(p_business, v_service,
+				   v_from::timestamp AT TIME ZONE v_tz,
+				   (v_to + 1)::timestamp AT TIME ZONE v_tz, v_staff, v_location) f
+			  JOIN who w ON w.staff_id = f.staff_id AND w.location_id = f.location_id
+			 ORDER BY f.starts_at, w.k) o
+		 GROUP BY o.starts_at
 	), per_day AS (
 		-- a slot is the start's head and an option's JSON; compact: the
 		-- head once and "options":[{..},{..}]
@@ -333,14 +338,15 @@ BEGIN
 		       '[' || string_agg(CASE WHEN p_format = 'compact'
 			   THEN h.head || '"options":[{' || replace(h.opts, E'\x01', '},{') || '}]}'
 			   ELSE h.head || replace(h.opts, E'\x01', '},' || h.head) || '}' END,
-			   ',' ORDER BY h.starts_at) || ']' AS arr
+			   ',') || ']' AS arr
 		  FROM (SELECT s.starts_at, s.n, s.opts, (s.starts_at AT TIME ZONE v_tz)::date AS day,
 			       '{"starts_at":"' || calendence.rfc3339(s.starts_at)
 			       || '","ends_at":"' || calendence.rfc3339(s.ends_at)
 			       || '","starts_at_local":"' || calendence.local_text(s.starts_at, v_tz)
 			       || '","ends_at_local":"' || calendence.local_text(s.ends_at, v_tz)
 			       || '",' AS head
-			  FROM start s) h
+			  FROM start s
+			 ORDER BY 4, 1) h
 		 GROUP BY h.day
 	)
 	-- (the days' lists, some 500 kB for 14 busy days, are copied once:
