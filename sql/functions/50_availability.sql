@@ -36,7 +36,9 @@
 -- How it stays cheap (issue 15): every table is read through an index by this
 -- business's locations and staff, so other tenants cost nothing; the plan is
 -- made once per connection (PL/pgSQL keeps it; generic, since no parameter
--- changes its shape); and the work is per day and staff member, not per
+-- changes its shape; jit off, as the generic plan's estimates, millions of
+-- rows from generate_series() and unnest(), would have it compiled at every
+-- call, for seconds); and the work is per day and staff member, not per
 -- candidate start:
 -- * free time: the staff member's hours x the location's hours, less the
 --   spans of their live reservations in the window (one index scan a staff
