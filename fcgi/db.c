@@ -82,8 +82,9 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    "SELECT * FROM calendence.locations_json($1::uuid, $2::integer, $3::bigint)",
 	    P("business", "limit", "offset"), C("total", "data"), .retry = DB_RETRY_SAFE },
 	[STMT_AVAILABILITY] = { "availability",
-	    "SELECT * FROM calendence.availability($1::uuid, $2, $3, $4, $5, $6)",
-	    P("business", "service_id", "date_from", "date_to", "staff_id", "location_id"),
+	    "SELECT * FROM calendence.availability($1::uuid, $2, $3, $4, $5, $6, $7)",
+	    P("business", "service_id", "date_from", "date_to", "staff_id", "location_id",
+		"format"),
 	    C("status", "message", "body"), .retry = DB_RETRY_SAFE },
 	[STMT_HOLD] = { "hold",
 	    "SELECT * FROM calendence.hold($1::uuid, $2, $3, $4, $5, $6::uuid, $7::uuid, "

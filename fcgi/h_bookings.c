@@ -53,24 +53,26 @@ h_locations_list(struct request *r)
 
 /*
  * GET /api/v1/availability?service_id&date_from&date_to[&staff_id][&location_id]
- * 200 {data: {date: [slot...]}, meta}; 422 validation_failed naming the
- * parameter (missing, malformed, range over 14 days, before today, past
- * the business's booking horizon); 503.
+ *     [&format=slots|compact]
+ * 200 {data: {date: [slot...]}, meta} (compact: [start with its options...]);
+ * 422 validation_failed naming the parameter (missing, malformed, range over
+ * 14 days, before today, past the business's booking horizon, an unknown
+ * format); 503.
  */
 void
 h_availability(struct request *r)
 {
-	static const char *const names[5] = { "service_id", "date_from", "date_to",
-	    "staff_id", "location_id" };
-	char		 buf[5][KIT_VALUE_MAX];
-	const char	*v[5];
+	static const char *const names[6] = { "service_id", "date_from", "date_to",
+	    "staff_id", "location_id", "format" };
+	char		 buf[6][KIT_VALUE_MAX];
+	const char	*v[6];
 	int		 i;
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		if (kit_query_or_reply(r, names[i], buf[i], sizeof(buf[i]), &v[i]) == -1)
 			return;
 	kit_outcome(r, STMT_AVAILABILITY, 200,
-	    KIT_ARGS(r->principal.business_id, v[0], v[1], v[2], v[3], v[4]));
+	    KIT_ARGS(r->principal.business_id, v[0], v[1], v[2], v[3], v[4], v[5]));
 }
 
 /*

@@ -12,7 +12,7 @@
 /* The query parameters of the routes that take any (page.c, the handlers). */
 static const char *const q_page[] = { "page", "per_page", NULL };
 static const char *const q_availability[] = { "service_id", "date_from", "date_to",
-	"staff_id", "location_id", NULL };
+	"staff_id", "location_id", "format", NULL };
 static const char *const q_bookings[] = { "status", "from", "to", "updated_since",
 	"page", "per_page", NULL };
 

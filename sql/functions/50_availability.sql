@@ -31,104 +31,218 @@
 -- (start, staff member, location), with the resource it would take (the
 -- first free one by name; NULL when the service needs none). The rules are
 -- those at the top of this file; this one query is all of availability, and
--- hold() asks it about a single start. Set-based: the cost grows with days x
--- staff x grid points, with one index probe per candidate, never a round trip.
+-- hold() asks it about a single start.
+--
+-- How it stays cheap (issue 15): every table is read through an index by this
+-- business's locations and staff, so other tenants cost nothing; the plan is
+-- made once per connection (PL/pgSQL keeps it; generic, since no parameter
+-- changes its shape; jit off, as the generic plan's estimates, millions of
+-- rows from generate_series() and unnest(), would have it compiled at every
+-- call, for seconds); and the work is per day and staff member, not per
+-- candidate start:
+-- * free time: the staff member's hours x the location's hours, less the
+--   spans of their live reservations in the window (one index scan a staff
+--   member), as multiranges. A reserved span [t - buffer_before,
+--   t + duration_max + buffer_after) fits the hours and overlaps no
+--   reservation exactly when it lies inside one stretch of that free time;
+-- * starts: each stretch gives the closed range of starts whose span fits
+--   it. A range of a day at most with the same UTC offset at both ends has
+--   that offset throughout (no zone changes its offset twice in a day);
+--   others are cut at the location's local midnights into such pieces. The
+--   grid points of a piece are every slot_minutes from the first one, found
+--   by arithmetic; a piece whose two ends have different offsets (the day of
+--   a change) walks every 5 minutes and keeps the starts on the local grid
+--   instead: 5 minutes divides every slot size, UTC offset and daylight
+--   saving shift in use, so none is missed;
+-- * a resource: each one's blocks and live reservations in the window as one
+--   multirange, looked at per start in memory.
 CREATE OR REPLACE FUNCTION calendence.free_slots(p_business uuid, p_service uuid, p_from timestamptz,
     p_to timestamptz, p_staff uuid DEFAULT NULL, p_location uuid DEFAULT NULL)
     RETURNS TABLE (starts_at timestamptz, ends_at timestamptz, during tstzrange,
 	staff_id uuid, location_id uuid, resource_id uuid)
-LANGUAGE sql STABLE AS $$
-WITH svc AS (
-	SELECT s.required_skills, s.resource_type, b.slot_minutes,
-	       make_interval(mins => s.duration_max) AS dur,
-	       make_interval(mins => s.buffer_before_min) AS bb,
-	       make_interval(mins => s.buffer_after_min) AS ba
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan SET jit = off AS $$
+DECLARE
+	v_skills text[];
+	v_type text;
+	v_grid integer;		-- slot_minutes, in seconds
+	v_dur interval;
+	v_bb interval;
+	v_ba interval;
+	v_window tstzrange;	-- every span a start in [p_from, p_to) reserves
+BEGIN
+	SELECT s.required_skills, s.resource_type, b.slot_minutes * 60,
+	       make_interval(mins => s.duration_max), make_interval(mins => s.buffer_before_min),
+	       make_interval(mins => s.buffer_after_min)
+	  INTO v_skills, v_type, v_grid, v_dur, v_bb, v_ba
 	  FROM calendence.services s
 	  JOIN calendence.businesses b ON b.id = s.business_id
-	 WHERE s.id = p_service AND s.business_id = p_business AND s.is_active
-), days AS (
-	-- the local days of each location that a reserved span may touch
-	SELECT l.id AS location_id, l.timezone AS tz, d::date AS day,
-	       extract(isodow FROM d)::smallint AS wd
-	  FROM calendence.locations l
-	 CROSS JOIN LATERAL generate_series(
-	       ((p_from AT TIME ZONE l.timezone)::date - 1)::timestamp,
-	       ((p_to AT TIME ZONE l.timezone)::date + 1)::timestamp, interval '1 day') d
-	 WHERE l.business_id = p_business AND l.active
-	   AND (p_location IS NULL OR l.id = p_location)
-), open AS (
-	SELECT d.location_id, d.tz,
-	       range_agg(calendence.local_span(d.day, h.opens, h.closes, d.tz)) AS hours
-	  FROM days d
-	  JOIN calendence.location_hours h ON h.location_id = d.location_id AND h.weekday = d.wd
-	 GROUP BY d.location_id, d.tz
-), work AS (
-	-- qualified staff at each location, their blocked dates left out
-	SELECT st.id AS staff_id, d.location_id,
-	       range_agg(calendence.local_span(d.day, wh.starts, wh.ends, d.tz)) AS hours
-	  FROM svc
-	 CROSS JOIN days d
-	  JOIN calendence.staff_locations sl ON sl.location_id = d.location_id
-	  JOIN calendence.staff st ON st.id = sl.staff_id
-	  JOIN calendence.staff_hours wh ON wh.staff_id = st.id AND wh.weekday = d.wd
-	       AND (wh.location_id IS NULL OR wh.location_id = d.location_id)
-	 WHERE st.active AND st.skills @> svc.required_skills
-	   AND (p_staff IS NULL OR st.id = p_staff)
-	   AND NOT EXISTS (SELECT 1 FROM calendence.staff_blocked_dates bd
-			    WHERE bd.staff_id = st.id AND bd.day = d.day)
-	 GROUP BY st.id, d.location_id
-), cand AS (
-	-- starts every 5 minutes inside each stretch when both are open, kept
-	-- when on the local grid; 5 minutes divides every slot size, UTC offset
-	-- and daylight saving shift in use, so no grid point is missed
-	SELECT w.staff_id, w.location_id, t AS starts_at, t + svc.dur AS ends_at,
-	       tstzrange(t - svc.bb, t + svc.dur + svc.ba) AS during
-	  FROM svc
-	 CROSS JOIN work w
-	  JOIN open o ON o.location_id = w.location_id
-	 CROSS JOIN LATERAL unnest(w.hours * o.hours) AS span
-	 CROSS JOIN LATERAL generate_series(
-	       to_timestamp(ceil(extract(epoch FROM greatest(lower(span) + svc.bb, p_from))
-		   / 300) * 300),
-	       least(upper(span) - svc.dur - svc.ba, p_to), interval '5 minutes') AS t
-	 WHERE t >= p_from AND t < p_to AND t > now()
-	   AND (extract(hour FROM t AT TIME ZONE o.tz) * 60
-		+ extract(minute FROM t AT TIME ZONE o.tz))::integer % svc.slot_minutes = 0
-)
-SELECT c.starts_at, c.ends_at, c.during, c.staff_id, c.location_id, res.id
-  FROM svc
- CROSS JOIN cand c
-  LEFT JOIN LATERAL (
-	SELECT rs.id FROM calendence.resources rs
-	 WHERE svc.resource_type IS NOT NULL
-	   AND rs.location_id = c.location_id AND rs.type = svc.resource_type AND rs.active
-	   AND NOT EXISTS (SELECT 1 FROM calendence.resource_blocks rb
-			    WHERE rb.resource_id = rs.id AND rb.during && c.during)
-	   AND NOT EXISTS (SELECT 1 FROM calendence.reservations r
-			    WHERE r.resource_id = rs.id AND r.during && c.during
-			      AND r.status NOT IN ('expired', 'cancelled')
-			      AND (r.status <> 'held' OR r.expires_at > now()))
-	 ORDER BY rs.name, rs.id
-	 LIMIT 1) res ON true
- WHERE (svc.resource_type IS NULL OR res.id IS NOT NULL)
-   AND NOT EXISTS (SELECT 1 FROM calendence.reservations r
-		    WHERE r.staff_id = c.staff_id AND r.during && c.during
-		      AND r.status NOT IN ('expired', 'cancelled')
-		      AND (r.status <> 'held' OR r.expires_at > now()))
-$$;
+	 WHERE s.id = p_service AND s.business_id = p_business AND s.is_active;
+	IF NOT FOUND OR p_from >= p_to THEN
+		RETURN;
+	END IF;
+	v_window := tstzrange(p_from - v_bb, p_to + v_dur + v_ba);
+
+	RETURN QUERY
+	WITH loc AS (
+		SELECT l.id, l.timezone AS tz
+		  FROM calendence.locations l
+		 WHERE l.business_id = p_business AND l.active
+		   AND (p_location IS NULL OR l.id = p_location)
+	), days AS (
+		-- the local days of each location that a reserved span may touch;
+		-- hours are calendence.local_span() of them, written out below
+		-- ([lo, greatest(lo, hi)) is empty where local_span() is) since a
+		-- call of that SQL function is not inlined and costs more
+		SELECT loc.id, loc.tz, d::date AS day, extract(isodow FROM d)::smallint AS wd
+		  FROM loc
+		 CROSS JOIN LATERAL generate_series(
+		       ((p_from AT TIME ZONE loc.tz)::date - 1)::timestamp,
+		       ((p_to AT TIME ZONE loc.tz)::date + 1)::timestamp, interval '1 day') d
+	), open AS (
+		SELECT d.id AS location_id,
+		       range_agg(tstzrange((d.day + h.opens) AT TIME ZONE d.tz,
+			   greatest((d.day + h.opens) AT TIME ZONE d.tz,
+				    (d.day + h.closes) AT TIME ZONE d.tz))) AS hours
+		  FROM days d
+		  JOIN calendence.location_hours h ON h.location_id = d.id AND h.weekday = d.wd
+		 GROUP BY d.id
+	), crew AS MATERIALIZED (
+		-- qualified staff at each location
+		SELECT st.id AS staff_id, loc.id AS location_id
+		  FROM loc
+		  JOIN calendence.staff_locations sl ON sl.location_id = loc.id
+		  JOIN calendence.staff st ON st.id = sl.staff_id
+		 WHERE st.active AND st.skills @> v_skills
+		   AND (p_staff IS NULL OR st.id = p_staff)
+	), work AS (
+		-- their hours there, their blocked dates left out
+		SELECT c.staff_id, c.location_id, d.tz,
+		       range_agg(tstzrange((d.day + wh.starts) AT TIME ZONE d.tz,
+			   greatest((d.day + wh.starts) AT TIME ZONE d.tz,
+				    (d.day + wh.ends) AT TIME ZONE d.tz))) AS hours
+		  FROM crew c
+		  JOIN days d ON d.id = c.location_id
+		  JOIN calendence.staff_hours wh ON wh.staff_id = c.staff_id AND wh.weekday = d.wd
+		       AND (wh.location_id IS NULL OR wh.location_id = d.id)
+		 WHERE NOT EXISTS (SELECT 1 FROM calendence.staff_blocked_dates bd
+				    WHERE bd.staff_id = c.staff_id AND bd.day = d.day)
+		 GROUP BY c.staff_id, c.location_id, d.tz
+	), fits AS MATERIALIZED (
+		-- the starts whose reserved span lies in one stretch of free time
+		SELECT w.staff_id, w.location_id, w.tz,
+		       tstzrange(lower(span) + v_bb, upper(span) - v_dur - v_ba, '[]')
+		       * tstzrange(p_from, p_to) * tstzrange(now(), NULL, '()') AS starts
+		  FROM work w
+		  JOIN open o ON o.location_id = w.location_id
+		 CROSS JOIN LATERAL unnest(w.hours * o.hours - coalesce((
+			SELECT range_agg(r.during) FROM calendence.reservations r
+			 WHERE r.staff_id = w.staff_id AND r.during && v_window
+			   AND r.status NOT IN ('expired', 'cancelled')
+			   AND (r.status <> 'held' OR r.expires_at > now())),
+			'{}'::tstzmultirange)) AS span
+		 WHERE lower(span) + v_bb <= upper(span) - v_dur - v_ba
+	), span AS MATERIALIZED (
+		-- each stretch of starts with the UTC offsets (s) at its ends
+		SELECT f.staff_id, f.location_id, f.tz, f.starts,
+		       date_part('epoch', lower(f.starts) AT TIME ZONE f.tz)
+			   - date_part('epoch', lower(f.starts)) AS off_lo,
+		       date_part('epoch', upper(f.starts) AT TIME ZONE f.tz)
+			   - date_part('epoch', upper(f.starts)) AS off_hi
+		  FROM fits f
+		 WHERE NOT isempty(f.starts)
+	), piece AS MATERIALIZED (
+		-- a stretch of a day at most with one offset at both ends has one
+		-- throughout; any other is cut at the location's local midnights
+		SELECT s.staff_id, s.location_id, s.tz, s.starts, s.off_lo, s.off_hi
+		  FROM span s
+		 WHERE s.off_lo = s.off_hi AND upper(s.starts) - lower(s.starts) <= interval '1 day'
+		UNION ALL
+		SELECT s.staff_id, s.location_id, s.tz, p.starts,
+		       date_part('epoch', lower(p.starts) AT TIME ZONE s.tz)
+			   - date_part('epoch', lower(p.starts)),
+		       date_part('epoch', upper(p.starts) AT TIME ZONE s.tz)
+			   - date_part('epoch', upper(p.starts))
+		  FROM span s
+		 CROSS JOIN LATERAL (
+			SELECT s.starts * tstzrange(g::timestamp AT TIME ZONE s.tz,
+				   (g::date + 1)::timestamp AT TIME ZONE s.tz) AS starts
+			  FROM generate_series((lower(s.starts) AT TIME ZONE s.tz)::date::timestamp,
+				   (upper(s.starts) AT TIME ZONE s.tz)::date::timestamp,
+				   interval '1 day') g) p
+		 WHERE NOT (s.off_lo = s.off_hi AND upper(s.starts) - lower(s.starts) <= interval '1 day')
+		   AND NOT isempty(p.starts)
+	), cand AS (
+		-- (generate_series() in the select list: its rows stream, where in
+		-- FROM they would be stored first)
+		SELECT g.staff_id, g.location_id, g.t
+		  FROM (SELECT p.staff_id, p.location_id, p.tz, p.starts, p.off_lo, p.off_hi,
+			       generate_series(
+			       CASE WHEN p.off_lo = p.off_hi
+				    -- the grid point before lower(starts): the filter
+				    -- below drops it, but no rounding can skip the first
+				    THEN to_timestamp(floor((date_part('epoch', lower(p.starts))
+					+ p.off_lo) / v_grid) * v_grid - p.off_lo)
+				    ELSE to_timestamp(floor(date_part('epoch', lower(p.starts)) / 300)
+					* 300)
+			       END,
+			       upper(p.starts),
+			       CASE WHEN p.off_lo = p.off_hi THEN make_interval(secs => v_grid)
+				    ELSE interval '5 minutes' END) AS t
+			  FROM piece p) g
+		 WHERE g.starts @> g.t
+		   AND (g.off_lo = g.off_hi
+			OR (extract(hour FROM g.t AT TIME ZONE g.tz) * 60
+			    + extract(minute FROM g.t AT TIME ZONE g.tz))::integer % (v_grid / 60) = 0)
+	), res AS (
+		-- the resources the service may take, each with its busy time
+		SELECT rs.id, rs.location_id, rs.name,
+		       coalesce((SELECT range_agg(x.during) FROM (
+				SELECT rb.during FROM calendence.resource_blocks rb
+				 WHERE rb.resource_id = rs.id AND rb.during && v_window
+				UNION ALL
+				SELECT r.during FROM calendence.reservations r
+				 WHERE r.resource_id = rs.id AND r.during && v_window
+				   AND r.status NOT IN ('expired', 'cancelled')
+				   AND (r.status <> 'held' OR r.expires_at > now())) x),
+			'{}'::tstzmultirange) AS busy
+		  FROM loc
+		  JOIN calendence.resources rs ON rs.location_id = loc.id
+		 WHERE v_type IS NOT NULL AND rs.type = v_type AND rs.active
+	)
+	SELECT x.t, x.t + v_dur, x.during, x.staff_id, x.location_id, x.resource_id
+	  FROM (SELECT c.*, tstzrange(c.t - v_bb, c.t + v_dur + v_ba) AS during,
+		       CASE WHEN v_type IS NOT NULL THEN (
+			SELECT res.id FROM res
+			 WHERE res.location_id = c.location_id
+			   AND NOT res.busy && tstzrange(c.t - v_bb, c.t + v_dur + v_ba)
+			 ORDER BY res.name, res.id
+			 LIMIT 1) END AS resource_id
+		  FROM cand c
+		OFFSET 0) x	-- (the resource's subquery once a row)
+	 WHERE v_type IS NULL OR x.resource_id IS NOT NULL;
+END $$;
 
 -- GET /api/v1/availability, in one round trip.
---   p_service, p_date_from, p_date_to, p_staff, p_location: the query
---   parameters as sent (NULL when absent).
+--   p_service, p_date_from, p_date_to, p_staff, p_location, p_format: the
+--   query parameters as sent (NULL when absent).
 -- status 'ok' with body {"data": {"YYYY-MM-DD": [slot, ...], ...}, "meta":
 -- {service_id, date_from, date_to, total_slots}}: every date of the range is
 -- a key (an empty list when nothing is free), slots sorted by start, location
--- name, staff name. Or 'invalid:<param>' (service_id, date_from, date_to,
--- staff_id, location_id) with a message, checked in that order; a date past
--- today + businesses.booking_horizon_days (business-local) is invalid.
+-- name, staff name. With format=compact each date lists its starts instead,
+-- each once with the options free at it in that order: {starts_at, ends_at,
+-- starts_at_local, ends_at_local, options: [{staff, location}, ...]}
+-- (total_slots still counts the options). Or 'invalid:<param>' (service_id,
+-- date_from, date_to, staff_id, location_id, format) with a message, checked
+-- in that order; a date past today + businesses.booking_horizon_days
+-- (business-local) is invalid.
+--
+-- The JSON is made per start, not per slot: a start's times are written once
+-- and each (staff member, location) once, then joined (issue 15).
 CREATE OR REPLACE FUNCTION calendence.availability(p_business uuid, p_service text,
     p_date_from text, p_date_to text, p_staff text DEFAULT NULL,
-    p_location text DEFAULT NULL, OUT status text, OUT message text, OUT body text)
+    p_location text DEFAULT NULL, p_format text DEFAULT NULL, OUT status text,
+    OUT message text, OUT body text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	v_tz text;
@@ -139,6 +253,8 @@ DECLARE
 	v_to date := calendence.parse_date(p_date_to);
 	v_staff uuid := calendence.parse_uuid(p_staff);
 	v_location uuid := calendence.parse_uuid(p_location);
+	v_data text;
+	v_total bigint;
 BEGIN
 	SELECT b.timezone, b.booking_horizon_days INTO STRICT v_tz, v_horizon
 	  FROM calendence.businesses b WHERE b.id = p_business;
@@ -181,42 +297,70 @@ BEGIN
 	     WHERE l.id = v_location AND l.business_id = p_business AND l.active)) THEN
 		status := 'invalid:location_id';
 		message := 'No such location.';
+	ELSIF p_format IS NOT NULL AND p_format NOT IN ('slots', 'compact') THEN
+		status := 'invalid:format';
+		message := 'format must be slots or compact.';
 	END IF;
 	IF status IS NOT NULL THEN
 		RETURN;
 	END IF;
 
-	WITH slot AS (
-		SELECT f.starts_at, (f.starts_at AT TIME ZONE v_tz)::date AS day,
-		       l.name AS l_name, l.id AS l_id, st.name AS st_name, st.id AS st_id,
-		       row_to_json(x)::text AS j
-		  FROM calendence.free_slots(p_business, v_service,
-			   v_from::timestamp AT TIME ZONE v_tz,
-			   (v_to + 1)::timestamp AT TIME ZONE v_tz, v_staff, v_location) f
-		  JOIN calendence.staff st ON st.id = f.staff_id
-		  JOIN calendence.locations l ON l.id = f.location_id
-		 CROSS JOIN LATERAL (SELECT calendence.rfc3339(f.starts_at) AS starts_at,
-			calendence.rfc3339(f.ends_at) AS ends_at,
-			calendence.local_text(f.starts_at, v_tz) AS starts_at_local,
-			calendence.local_text(f.ends_at, v_tz) AS ends_at_local,
-			calendence.ref_json(st.id, st.name) AS staff,
-			calendence.ref_json(l.id, l.name) AS location) x
+	WITH who AS MATERIALIZED (
+		-- each (staff member, location) that may have slots, once:
+		-- "staff":{..},"location":{..}, and its place in the order of slots
+		SELECT sl.staff_id, sl.location_id,
+		       row_number() OVER (ORDER BY l.name, l.id, st.name, st.id) AS k,
+		       '"staff":' || calendence.ref_json(st.id, st.name)::text
+		       || ',"location":' || calendence.ref_json(l.id, l.name)::text AS j
+		  FROM calendence.locations l
+		  JOIN calendence.staff_locations sl ON sl.location_id = l.id
+		  JOIN calendence.staff st ON st.id = sl.staff_id
+		 WHERE l.business_id = p_business AND l.active AND st.active
+		   AND (v_staff IS NULL OR st.id = v_staff)
+		   AND (v_location IS NULL OR l.id = v_location)
+	), start AS (
+		-- each start once, its options' JSON in order, \x01 between them
+		-- (JSON text never holds that byte: escape_json() writes \u0001).
+		-- Here and in per_day the rows are sorted once, narrow, and
+		-- string_agg() takes them in that order: an ORDER BY in it would
+		-- sort each group's rows apart, the day's long text included
+		SELECT o.starts_at, min(o.ends_at) AS ends_at, count(*) AS n,
+		       string_agg(o.j, E'\x01') AS opts
+		  FROM (SELECT f.starts_at, f.ends_at, w.j
+			  FROM calendence.free_slots(p_business, v_service,
+				   v_from::timestamp AT TIME ZONE v_tz,
+				   (v_to + 1)::timestamp AT TIME ZONE v_tz, v_staff, v_location) f
+			  JOIN who w ON w.staff_id = f.staff_id AND w.location_id = f.location_id
+			 ORDER BY f.starts_at, w.k) o
+		 GROUP BY o.starts_at
 	), per_day AS (
-		SELECT s.day, count(*) AS n,
-		       '[' || string_agg(s.j, ',' ORDER BY s.starts_at, s.l_name, s.l_id,
-			   s.st_name, s.st_id) || ']' AS arr
-		  FROM slot s GROUP BY s.day
+		-- a slot is the start's head and an option's JSON; compact: the
+		-- head once and "options":[{..},{..}]
+		SELECT h.day, sum(h.n) AS n,
+		       '[' || string_agg(CASE WHEN p_format = 'compact'
+			   THEN h.head || '"options":[{' || replace(h.opts, E'\x01', '},{') || '}]}'
+			   ELSE h.head || replace(h.opts, E'\x01', '},' || h.head) || '}' END,
+			   ',') || ']' AS arr
+		  FROM (SELECT s.starts_at, s.n, s.opts, (s.starts_at AT TIME ZONE v_tz)::date AS day,
+			       '{"starts_at":"' || calendence.rfc3339(s.starts_at)
+			       || '","ends_at":"' || calendence.rfc3339(s.ends_at)
+			       || '","starts_at_local":"' || calendence.local_text(s.starts_at, v_tz)
+			       || '","ends_at_local":"' || calendence.local_text(s.ends_at, v_tz)
+			       || '",' AS head
+			  FROM start s
+			 ORDER BY 4, 1) h
+		 GROUP BY h.day
 	)
-	SELECT '{"data":{' || string_agg(to_json(to_char(d.day, 'YYYY-MM-DD'))::text || ':'
-		   || coalesce(p.arr, '[]'), ',' ORDER BY d.day) || '},"meta":'
-	       || (SELECT row_to_json(m)::text FROM (SELECT v_service AS service_id,
-		   to_char(v_from, 'YYYY-MM-DD') AS date_from,
-		   to_char(v_to, 'YYYY-MM-DD') AS date_to,
-		   (SELECT coalesce(sum(n), 0) FROM per_day)::bigint AS total_slots) m)
-	       || '}'
-	  INTO body
+	-- (the days' lists, some 500 kB for 14 busy days, are copied once:
+	-- per_day is read once, and the body made by one concat())
+	SELECT string_agg(to_json(to_char(d.day, 'YYYY-MM-DD'))::text || ':'
+		   || coalesce(p.arr, '[]'), ',' ORDER BY d.day), coalesce(sum(p.n), 0)
+	  INTO v_data, v_total
 	  FROM (SELECT g::date AS day FROM generate_series(v_from::timestamp,
 		   v_to::timestamp, interval '1 day') g) d
 	  LEFT JOIN per_day p ON p.day = d.day;
+	body := concat('{"data":{', v_data, '},"meta":', (SELECT row_to_json(m)::text
+	    FROM (SELECT v_service AS service_id, to_char(v_from, 'YYYY-MM-DD') AS date_from,
+		  to_char(v_to, 'YYYY-MM-DD') AS date_to, v_total AS total_slots) m), '}');
 	status := 'ok';
 END $$;

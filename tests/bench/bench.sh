@@ -9,7 +9,9 @@
 #        (a) comes from the workers' catalogue cache)
 #   a-f  the worker (see the table); then ratios against the targets
 #   g    availability over 14 days (issue 7): 2 locations, 4 staff, 200
-#        bookings, made anew each run by tests/bench/avail.sql
+#        bookings, made anew each run by tests/bench/avail.sql; gc the same
+#        in the compact form (format=compact); g2 as (g) in bench_1m beside
+#        10,000 businesses with schedules (tests/bench/crowd.sql, seeded once)
 #   w    webhooks (issue 13): events per second from bookings to a receiver
 #        through one calendence-webhooks, the end-to-end latency, and the
 #        outbox's cost on POST /bookings (tests/bench/webhooks.c)
@@ -20,8 +22,10 @@
 # BENCH_CONNECTIONS (32), BENCH_SECONDS (10), BENCH_WARMUP (2),
 # BENCH_PROFILE (cases whose workers perf records, e.g. "a d": run/bench/
 # perf-ID.data, for perf report -i), BENCH_ONLY
-# (the cases to run, e.g. "1 a d"; the default is all of them).
-# Ports 18901-18903 and PostgreSQL on 55990, all on 127.0.0.1.
+# (the cases to run, e.g. "1 a d"; the default is all of them),
+# BENCH_HTTP_PORT (18901: it and the next two), BENCH_PG_PORT (55990), all on
+# 127.0.0.1; BENCH_SQL (a file psql runs in both databases once they are
+# migrated, e.g. tests/bench/avail_before.sql to measure the old availability).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$top"
@@ -38,11 +42,12 @@ warm=${BENCH_WARMUP:-2}
 profile=${BENCH_PROFILE:-}
 only=${BENCH_ONLY:-}
 saturate=8			# pgbench clients for the saturated database line
-pg_port=55990
+pg_port=${BENCH_PG_PORT:-55990}
 pg_buffers=1GB			# the bench cluster's shared_buffers
-port_minimal=18901
-port_small=18902
-port_big=18903
+port_minimal=${BENCH_HTTP_PORT:-18901}
+port_small=$((port_minimal + 1))
+port_big=$((port_minimal + 2))
+crowd=10000			# (g2): businesses with schedules beside it
 seed_version=1			# change to make every bench database anew
 
 run=$top/run
@@ -446,6 +451,11 @@ echo "bench: PostgreSQL on port $pg_port, data in $pgdir"
 pg_start
 seed bench_10k 1000 10 10000 10000
 seed bench_1m 100000 9 100000 10000
+if [ -n "${BENCH_SQL:-}" ]; then
+	for db in bench_10k bench_1m; do
+		psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$BENCH_SQL" >/dev/null
+	done
+fi
 q bench_10k "CHECKPOINT"
 
 cat >"$work/calendence.conf" <<CONF
@@ -497,7 +507,8 @@ pgbench_run 2s "database: pgbench, admission, -c $saturate" "$saturate"
 c=$work/small/lighttpd.conf
 conf=$c
 rss_small='{}' rss_avail='{}'
-if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wanted g; then
+if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wanted g ||
+    wanted gc; then
 	server "$c" "$port_small" "$work/small" "$app" bench_10k
 	check "http://127.0.0.1:$port_small/api/v1/services" \
 		"$(head -n 1 "$(tokens bench_10k biz)")" 200
@@ -518,7 +529,7 @@ if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wan
 		"$(tokens bench_10k unknown)" bench_10k
 	rss_small=$(rss "$c")
 	# g last: its answers (1,740 slots of JSON) grow the workers' buffers
-	if wanted g; then
+	if wanted g || wanted gc; then
 		# one business key of a business with 2 locations, 4 staff and
 		# 200 bookings in the 14 days asked for (tests/bench/avail.sql)
 		IFS='|' read -r av_token av_svc av_from av_to av_n < <(psql -X -qAt \
@@ -530,6 +541,8 @@ if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wan
 		q bench_10k "ANALYZE calendence.reservations" >/dev/null
 		measure g "GET /availability, 14 days, 200 bookings" "$c" "$av_path" GET \
 			"$work/tokens-avail.txt" bench_10k
+		measure gc "GET /availability, the same, format=compact" "$c" \
+			"$av_path&format=compact" GET "$work/tokens-avail.txt" bench_10k
 		rss_avail=$(rss "$c")
 	fi
 	lighttpd_stop "$c"
@@ -574,6 +587,30 @@ if wanted f; then
 	measure f "GET /services, business keys, 1M keys" "$c" /api/v1/services GET \
 		"$(tokens bench_1m biz)" bench_1m
 	rss_big=$(rss "$c")
+	lighttpd_stop "$c"
+fi
+
+# g2: (g) in bench_1m, beside the schedules of 10,000 other businesses
+# (tests/bench/crowd.sql, seeded once): the same business, made anew
+if wanted g2; then
+	c=$work/crowd/lighttpd.conf
+	if [ -z "$(q bench_1m "SELECT businesses FROM bench.crowd" 2>/dev/null || true)" ]; then
+		echo "bench: seeding bench_1m once with $crowd businesses' schedules ..."
+		t0=$SECONDS
+		psql -X -q -v ON_ERROR_STOP=1 -v crowd="$crowd" -d bench_1m \
+			-f "$top/tests/bench/crowd.sql" >/dev/null
+		echo "bench: seeded in $((SECONDS - t0)) s"
+	fi
+	server "$c" "$port_big" "$work/crowd" "$app" bench_1m
+	IFS='|' read -r av_token av_svc av_from av_to av_n < <(psql -X -qAt \
+		-v ON_ERROR_STOP=1 -d bench_1m -f "$top/tests/bench/avail.sql")
+	[ "$av_n" = 200 ] || { echo "bench: avail.sql made $av_n bookings, not 200" >&2; exit 1; }
+	(umask 077 && echo "$av_token" >"$work/tokens-crowd.txt")
+	av_path="/api/v1/availability?service_id=$av_svc&date_from=$av_from&date_to=$av_to"
+	check "http://127.0.0.1:$port_big$av_path" "$av_token" 200
+	q bench_1m "ANALYZE calendence.reservations" >/dev/null
+	measure g2 "GET /availability as (g), beside $crowd businesses" "$c" "$av_path" GET \
+		"$work/tokens-crowd.txt" bench_1m
 	lighttpd_stop "$c"
 fi
 

@@ -951,3 +951,113 @@ Test(booking, off_grid_start_names_the_grid)
 	free(h);
 	fx_shop_free(&s);
 }
+
+/* "{"monday":["<h>"],...}": the same hours every day. */
+#define EVERY_DAY(h)	"{\"monday\":[\"" h "\"],\"tuesday\":[\"" h "\"],\"wednesday\":[\"" h \
+	"\"],\"thursday\":[\"" h "\"],\"friday\":[\"" h "\"],\"saturday\":[\"" h "\"]," \
+	"\"sunday\":[\"" h "\"]}"
+
+/* GET path with token: the exact body of a 200, or the test fails. */
+static void
+expect_body(const char *path, const char *token, const char *want)
+{
+	struct http_resp	r;
+
+	cr_assert_eq(http_get(path, token, NULL, &r), 0);
+	cr_expect_eq(r.status, 200, "%s: %d %s", path, r.status, r.body);
+	cr_expect_str_eq(nz(r.body), want, "%s", path);
+	http_resp_free(&r);
+}
+
+/*
+ * GET /availability in both forms, byte for byte: a business in
+ * Asia/Kolkata (+05:30), an hourly grid, an hour's service, Pat Doe at work
+ * 09:00-11:00 and Ann Lee 10:00-12:00: starts 09:00 (Pat), 10:00 (Ann, Pat:
+ * by staff name) and 11:00 (Ann). format=compact lists each start once with
+ * its options in that order; any other format is 422 naming it. 14 days of
+ * either are gzipped for a client that asks.
+ */
+Test(booking, availability_slots_and_compact)
+{
+	static const char *const gz[] = { "Accept-Encoding: gzip", NULL };
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, "Asia/Kolkata");
+	char		*key = fx_key("business", biz), *loc = fx_location(biz);
+	char		*pat = fx_staff(biz, loc), *ann, *svc, *d, *d13;
+	char		 path[512], want[4096], s9[512], s10a[512], s10p[512], s11[512];
+	char		 pat_j[128], ann_j[128], loc_j[128], meta[256];
+	struct http_resp r, plain;
+
+	fx_exec("UPDATE calendence.businesses SET slot_minutes = 60 WHERE id = $1", biz, NULL);
+	fx_exec("SELECT calendence.set_staff_hours($1, $2::jsonb)", pat,
+	    EVERY_DAY("09:00-11:00"), NULL);
+	ann = fx_value("SELECT calendence.create_staff($1, 'Ann Lee', ARRAY[$2::uuid], '{}', "
+	    "$3::jsonb)", biz, loc, EVERY_DAY("10:00-12:00"), NULL);
+	svc = fx_value("INSERT INTO calendence.services (business_id, name, duration_min, "
+	    "duration_max, rate) VALUES ($1, 'Hour', 60, 60, 1000) RETURNING id", biz, NULL);
+	d = fx_value("SELECT to_char((now() AT TIME ZONE 'Asia/Kolkata')::date + 8, "
+	    "'YYYY-MM-DD')", NULL);
+	d13 = fx_value("SELECT to_char($1::date + 13, 'YYYY-MM-DD')", d, NULL);
+	cr_assert(ann != NULL && svc != NULL && d != NULL && d13 != NULL);
+
+	snprintf(pat_j, sizeof(pat_j), "{\"id\":\"%s\",\"name\":\"Pat Doe\"}", pat);
+	snprintf(ann_j, sizeof(ann_j), "{\"id\":\"%s\",\"name\":\"Ann Lee\"}", ann);
+	snprintf(loc_j, sizeof(loc_j), "{\"id\":\"%s\",\"name\":\"Main Shop\"}", loc);
+	snprintf(meta, sizeof(meta), "\"meta\":{\"service_id\":\"%s\",\"date_from\":\"%s\","
+	    "\"date_to\":\"%s\",\"total_slots\":4}}", svc, d, d);
+#define TIMES(a, b, la, lb) "{\"starts_at\":\"%sT" a ":00+00:00\",\"ends_at\":\"%sT" b \
+	":00+00:00\",\"starts_at_local\":\"%sT" la ":00\",\"ends_at_local\":\"%sT" lb ":00\","
+	snprintf(s9, sizeof(s9), TIMES("03:30", "04:30", "09:00", "10:00"), d, d, d, d);
+	snprintf(s10a, sizeof(s10a), TIMES("04:30", "05:30", "10:00", "11:00"), d, d, d, d);
+	snprintf(s10p, sizeof(s10p), "%s", s10a);
+	snprintf(s11, sizeof(s11), TIMES("05:30", "06:30", "11:00", "12:00"), d, d, d, d);
+#undef TIMES
+
+	snprintf(want, sizeof(want), "{\"data\":{\"%s\":["
+	    "%s\"staff\":%s,\"location\":%s},%s\"staff\":%s,\"location\":%s},"
+	    "%s\"staff\":%s,\"location\":%s},%s\"staff\":%s,\"location\":%s}]},%s",
+	    d, s9, pat_j, loc_j, s10a, ann_j, loc_j, s10p, pat_j, loc_j, s11, ann_j, loc_j,
+	    meta);
+	snprintf(path, sizeof(path), AVAIL_PATH "?service_id=%s&date_from=%s&date_to=%s",
+	    svc, d, d);
+	expect_body(path, key, want);
+	snprintf(path, sizeof(path), AVAIL_PATH "?service_id=%s&date_from=%s&date_to=%s"
+	    "&format=slots", svc, d, d);
+	expect_body(path, key, want);
+
+	snprintf(want, sizeof(want), "{\"data\":{\"%s\":["
+	    "%s\"options\":[{\"staff\":%s,\"location\":%s}]},"
+	    "%s\"options\":[{\"staff\":%s,\"location\":%s},{\"staff\":%s,\"location\":%s}]},"
+	    "%s\"options\":[{\"staff\":%s,\"location\":%s}]}]},%s",
+	    d, s9, pat_j, loc_j, s10a, ann_j, loc_j, pat_j, loc_j, s11, ann_j, loc_j, meta);
+	snprintf(path, sizeof(path), AVAIL_PATH "?service_id=%s&date_from=%s&date_to=%s"
+	    "&format=compact", svc, d, d);
+	expect_body(path, key, want);
+
+	snprintf(path, sizeof(path), AVAIL_PATH "?service_id=%s&date_from=%s&date_to=%s"
+	    "&format=grouped", svc, d, d);
+	cr_assert_eq(http_get(path, key, NULL, &r), 0);
+	expect_error(&r, 422, "validation_failed", "format", NULL);
+	cr_expect(strstr(nz(r.body), "format must be slots or compact.") != NULL, "%s", r.body);
+	http_resp_free(&r);
+
+	/* 14 days (56 slots): gzipped when asked, in both forms */
+	snprintf(path, sizeof(path), AVAIL_PATH "?service_id=%s&date_from=%s&date_to=%s",
+	    svc, d, d13);
+	cr_assert_eq(http_get(path, key, NULL, &plain), 0);
+	cr_assert_eq(plain.status, 200, "%s", plain.body);
+	cr_expect_null(http_header(&plain, "Content-Encoding"));
+	cr_assert_eq(http_get(path, key, gz, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.headers);
+	cr_expect_str_eq(nz(http_header(&r, "Content-Encoding")), "gzip", "%s", r.headers);
+	cr_expect(r.body_len * 8 < plain.body_len, "%zu bytes gzipped, %zu plain", r.body_len,
+	    plain.body_len);
+	http_resp_free(&r);
+	http_resp_free(&plain);
+	strncat(path, "&format=compact", sizeof(path) - strlen(path) - 1);
+	cr_assert_eq(http_get(path, key, gz, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.headers);
+	cr_expect_str_eq(nz(http_header(&r, "Content-Encoding")), "gzip", "%s", r.headers);
+	http_resp_free(&r);
+
+	free_all(hub, biz, key, loc, pat, ann, svc, d, d13, NULL);
+}

@@ -271,7 +271,7 @@ Test(router, query_parameters_of_each_route)
 		{ ROUTE_BUSINESSES_LIST, "page and per_page" },
 		{ ROUTE_LOCATIONS_LIST, "page and per_page" },
 		{ ROUTE_AVAILABILITY,
-		    "service_id, date_from, date_to, staff_id and location_id" },
+		    "service_id, date_from, date_to, staff_id, location_id and format" },
 		{ ROUTE_BOOKINGS_LIST,
 		    "status, from, to, updated_since, page and per_page" },
 		{ ROUTE_WEBHOOKS_LIST, "page and per_page" },

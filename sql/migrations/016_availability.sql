@@ -1,0 +1,16 @@
+-- 016_availability.sql: availability() takes the format of its answer
+-- (issue 15: format=compact groups the slots by start). A function is known
+-- by its arguments, so the six-argument one goes here, before
+-- sql/functions/50_availability.sql makes the seven-argument one: both
+-- would leave a call with six arguments ambiguous. free_slots() keeps its
+-- arguments; it is replaced there in place (now PL/pgSQL).
+--
+-- No index is added: every table free_slots() reads has one that leads with
+-- the business, location or staff member it looks for (locations_business_name,
+-- location_hours_pkey, staff_locations_location, staff_pkey, the unique
+-- (staff_id, location_id, weekday, starts) of staff_hours,
+-- staff_blocked_dates_pkey, the exclusion constraints' GiST indexes of
+-- reservations, resources_location_type, resource_blocks_during); the
+-- sequential scans of issue 15 were the planner's choice for a plan made anew
+-- each call, not a missing index.
+DROP FUNCTION IF EXISTS calendence.availability(uuid, text, text, text, text, text);
