@@ -215,23 +215,40 @@ static int
 lookup_or_reply(struct request *r, enum token_kind kind, const unsigned char *hash)
 {
 	char		 hex[2 + 2 * TOKEN_HASH_LEN + 1], limit[16], biz[37];
-	const char	*params[7];
-	int		 st, exchange = r->route == &routes[ROUTE_SESSION_CREATE];
+	const char	*params[6 + REQ_FUSE_ARGS], *business = NULL;
+	enum stmt	 s = STMT_ADMIT;
+	int		 st;
 
 	memcpy(hex, "\\x", 2);
 	sodium_bin2hex(hex + 2, sizeof(hex) - 2, hash, TOKEN_HASH_LEN);
 	snprintf(limit, sizeof(limit), "%d", r->worker->conf.auth_fail_limit);
-	params[0] = hex;
-	params[1] = token_kind_name(kind);
-	params[2] = exchange ? "t" : "f";
-	params[3] = r->ip_subject;
-	params[4] = NULL;
 	if (kind == TOKEN_HUB && r->route->scope == SCOPE_BUSINESS &&
 	    business_header(r, biz) == 1)
-		params[4] = biz;
-	params[5] = r->origin_hdr;	/* an origin we would not echo matches none */
-	params[6] = limit;
-	if ((st = db_exec(&r->worker->db, STMT_AUTHENTICATE, params, &r->auth_res)) != DB_OK) {
+		business = biz;
+	if (r->route == &routes[ROUTE_SESSION_CREATE]) {
+		/* an exchange or a refresh: authenticate(), for its two windows */
+		s = STMT_AUTHENTICATE;
+		params[0] = hex;
+		params[1] = token_kind_name(kind);
+		params[2] = "t";
+		params[3] = r->ip_subject;
+		params[4] = business;
+		params[5] = r->origin_hdr;
+		params[6] = limit;
+	} else {
+		/* the plain statement (db.c ADMIT_SQL), with the handler's if fused */
+		params[0] = hex;
+		params[1] = token_kind_name(kind);
+		params[2] = r->ip_subject;
+		params[3] = business;
+		params[4] = r->origin_hdr; /* an origin we would not echo matches none */
+		params[5] = limit;
+		if (r->route->fuse != NULL && r->route->fuse(r, params + 6) == 0) {
+			s = (enum stmt)r->route->fused;
+			r->fused = 1;
+		}
+	}
+	if ((st = db_exec(&r->worker->db, s, params, &r->auth_res)) != DB_OK) {
 		resp_unavailable(r, st);
 		return -1;
 	}

@@ -46,6 +46,7 @@ cat_init(struct catalogue *c, size_t budget)
 {
 	memset(c, 0, sizeof(*c));
 	c->budget = budget;
+	c->cold = 1;
 }
 
 static void
@@ -83,6 +84,8 @@ cat_clear(struct catalogue *c)
 		c->bucket[i] = NULL;
 	}
 	c->bytes = 0;
+	c->cold = 1;
+	c->win_n = c->win_misses = 0;
 	if (c->watch != NULL)
 		c->watch_hit = 1;
 }
@@ -146,6 +149,31 @@ cat_usable(const struct worker *w)
 	    w->db.conn != NULL;
 }
 
+/*
+ * True when most of the last CAT_WINDOW look-ups missed (and at start, or
+ * after the cache was emptied): then GET /services reads its list in the
+ * admission's round trip (STMT_ADMIT_SERVICES, router.h: fuse), which
+ * costs PostgreSQL the list even when it is cached after all, but saves
+ * the second round trip of a miss. A worker serving more businesses than
+ * its budget holds (the bench's row f: 100,000) is then at one round trip
+ * a request; one whose lists fit is not asked for them.
+ */
+int
+cat_cold(const struct worker *w)
+{
+	return cat_usable(w) && w->catalogue.cold;
+}
+
+static void
+judged(struct catalogue *c, int miss)
+{
+	c->win_misses += miss != 0;
+	if (++c->win_n < CAT_WINDOW)
+		return;
+	c->cold = c->win_misses * 2 >= c->win_n;
+	c->win_n = c->win_misses = 0;
+}
+
 /* Applies what the connection heard; a new connection empties the cache. */
 static int
 sync(struct worker *w)
@@ -192,21 +220,21 @@ evict_one(struct catalogue *c)
 }
 
 /*
- * The list of rows (id, body) res holds; NULL when out of memory, or when
- * a body does not start with its id (then it is not cached: the caller
- * reads the page itself).
+ * The list of the n rows (id, body) res holds in columns col and col + 1;
+ * NULL when out of memory, or when a body does not start with its id (then
+ * it is not cached: the caller reads the page itself).
  */
 static struct cat_list *
-list_make(enum cat_kind k, const char *owner, PGresult *res)
+list_make(enum cat_kind k, const char *owner, PGresult *res, int col, int n)
 {
 	struct cat_list	*l = calloc(1, sizeof(*l));
-	int		 i, n = PQntuples(res);
+	int		 i;
 	size_t		 len = 0, at = 0, blen;
 
 	if (l == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
-		len += (size_t)PQgetlength(res, i, 1) + 1;
+		len += (size_t)PQgetlength(res, i, col + 1) + 1;
 	l->off = calloc((size_t)n + 1, sizeof(*l->off));
 	l->text = malloc(len + 1);
 	if (len > UINT_MAX || l->off == NULL || l->text == NULL) {
@@ -218,12 +246,12 @@ list_make(enum cat_kind k, const char *owner, PGresult *res)
 	l->n = n;
 	for (i = 0; i < n; i++) {
 		l->off[i] = (unsigned int)at;
-		blen = (size_t)PQgetlength(res, i, 1);
-		memcpy(l->text + at, PQgetvalue(res, i, 1), blen);
+		blen = (size_t)PQgetlength(res, i, col + 1);
+		memcpy(l->text + at, PQgetvalue(res, i, col + 1), blen);
 		at += blen;
 		l->text[at++] = ',';
 		l->off[i + 1] = (unsigned int)at;
-		if (!cat_id_is(l, i, PQgetvalue(res, i, 0))) {
+		if (!cat_id_is(l, i, PQgetvalue(res, i, col))) {
 			list_free(l);
 			return NULL;
 		}
@@ -250,6 +278,68 @@ keep(struct catalogue *c, struct cat_list *l)
 }
 
 /*
+ * The services the admission read with it (STMT_ADMIT_SERVICES: columns
+ * cat_read, cat_id, cat_body after the admission's): how many, or -1 when
+ * it did not read them (or more than CAT_MAX_ROWS, or another statement).
+ */
+static int
+fused_rows(const struct request *r)
+{
+	const PGresult	*res = r->auth_res;
+	int		 n;
+
+	if (PQnfields(res) != AC__MAX + 3 || strcmp(PQfname(res, AC__MAX), "cat_read") != 0 ||
+	    PQgetisnull(res, 0, AC__MAX) ||
+	    PQgetvalue(res, 0, AC__MAX)[0] != 't')
+		return -1;
+	n = PQgetisnull(res, 0, AC__MAX + 1) ? 0 : PQntuples(res);
+	return n > CAT_MAX_ROWS ? -1 : n;
+}
+
+/*
+ * cat_list_or_reply() of a request whose admission read the services: a
+ * hit is answered from the cache as ever; a miss from those rows, kept
+ * unless what the round trip heard names this list (a change committed
+ * after the statement's snapshot: answered, not kept).
+ */
+static int
+fused_or_reply(struct request *r, const char *owner, const struct cat_list **out)
+{
+	struct worker	*w = r->worker;
+	struct catalogue *c = &w->catalogue;
+	struct cat_list	*l, *fresh;
+
+	fresh = list_make(CAT_SERVICES, owner, r->auth_res, AC__MAX + 1, fused_rows(r));
+	c->watch = fresh;
+	c->watch_hit = 0;
+	if (sync(w) == -1) {
+		c->watch = NULL;
+		list_free(fresh);
+		return 1;
+	}
+	c->watch = NULL;
+	if ((l = lookup(c, CAT_SERVICES, owner)) != NULL) {
+		l->used = ++c->clock;
+		c->hits++;
+		judged(c, 0);
+		list_free(fresh);
+		*out = l;
+		return 0;
+	}
+	c->misses++;
+	judged(c, 1);
+	if (fresh == NULL)
+		return 1;	/* out of memory, or a shape not understood */
+	fresh->used = ++c->clock;
+	*out = fresh;
+	list_free(c->scratch);
+	c->scratch = fresh;
+	if (!c->watch_hit && keep(c, fresh) == 0)
+		c->scratch = NULL;
+	return 0;
+}
+
+/*
  * The list of kind k owned by owner (a business or hub id), from the cache
  * or read now (and kept). Returns 0 with *out (valid until the worker's
  * next request); 1 when the cache cannot answer (unusable, or the list is
@@ -268,15 +358,21 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 	PGresult	*res;
 	enum db_status	 st;
 
-	if (!cat_usable(w) || owner == NULL || sync(w) == -1)
+	if (!cat_usable(w) || owner == NULL)
+		return 1;
+	if (k == CAT_SERVICES && r->fused && fused_rows(r) >= 0)
+		return fused_or_reply(r, owner, out);
+	if (sync(w) == -1)
 		return 1;
 	if ((l = lookup(c, k, owner)) != NULL) {
 		l->used = ++c->clock;
 		c->hits++;
+		judged(c, 0);
 		*out = l;
 		return 0;
 	}
 	c->misses++;
+	judged(c, 1);
 	snprintf(limit, sizeof(limit), "%d", CAT_MAX_ROWS + 1);
 	if ((st = db_exec(&w->db, kinds[k].stmt, params, &res)) != DB_OK) {
 		resp_unavailable(r, st);
@@ -286,7 +382,7 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 		PQclear(res);
 		return 1;
 	}
-	l = list_make(k, owner, res);
+	l = list_make(k, owner, res, 0, PQntuples(res));
 	PQclear(res);
 	if (l == NULL)
 		return 1;	/* out of memory, or a shape not understood */

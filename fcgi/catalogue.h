@@ -6,6 +6,7 @@
 
 #define CAT_MAX_ROWS	500	/* a longer list is not cached (read by page) */
 #define CAT_BUCKETS	1024
+#define CAT_WINDOW	64	/* look-ups judged at once by cat_cold() */
 #define CAT_CHANNEL	"calendence_catalogue"
 
 /* What is cached, each under its owner: the prefix of the NOTIFY payload. */
@@ -46,6 +47,9 @@ struct catalogue {
 	unsigned long	 clock;
 	unsigned long	 connection;	/* db.c's count of connections it is true for */
 	unsigned long	 hits, misses;
+	/* the last CAT_WINDOW look-ups: most missed, cat_cold() */
+	unsigned int	 win_n, win_misses;
+	int		 cold;
 };
 
 struct worker;
@@ -55,6 +59,7 @@ void	 cat_init(struct catalogue *, size_t);
 void	 cat_clear(struct catalogue *);
 void	 cat_free(struct catalogue *);
 int	 cat_usable(const struct worker *);
+int	 cat_cold(const struct worker *);
 int	 cat_list_or_reply(struct request *, enum cat_kind, const char *,
 	    const struct cat_list **);
 int	 cat_find(const struct cat_list *, const char *);

@@ -15,12 +15,185 @@
 #define NO_COLS		.cols = (const char *const[]){ NULL }
 #define OUTCOME		C("status", "message", "body", "replayed")
 
+/*
+ * The admission of every request but POST /session, as one plain SQL
+ * statement (issue 15: no PL/pgSQL on the hot path; POST /session, with its
+ * two windows for a refresh, keeps calendence.authenticate()). Its columns
+ * are authenticate()'s (DB_AUTH_COLS) and mean the same; the rules are those
+ * of authenticate() in sql/functions/30_admission.sql, and
+ * tests/integration/admit.c checks the two against each other.
+ *   $1 token hash, $2 kind ('hub', 'business', 'publishable', 'session'),
+ *   $3 the client IP subject, $4 a hub key's Calendence-Business (or NULL),
+ *   $5 Origin (or NULL), $6 the failed-credentials limit per IP and minute.
+ * In order:
+ *   c  now, and synchronous_commit off (only counters and last_used_at are
+ *      written: losing the last few to a crash is harmless);
+ *   k  the credential: a key of the kind, or a session with its publishable
+ *      key, and its status;
+ *   s  the business it acts for (a hub key's named one, of its own hub), the
+ *      plan, the window's subject and limits; a failed credential counts in
+ *      its IP's auth window instead;
+ *   ADMIT_WORK: whatever the request needs done before its admission in the
+ *      same round trip (GET /availability); kept before the lock below, so
+ *      that no window row is held while it runs;
+ *   l  the subject's advisory lock (class 1: only admissions, maintenance()
+ *      and usage_refused() take it), then lock_timeout 100 ms for the row:
+ *      an outsider's lock on it ends the statement with 55P03, a 503 of that
+ *      tenant's only (architecture.md, Bounded waits);
+ *   w  the upsert: admitted when both windows have room (counts after it);
+ *   r  refused: one more refusal in the hour, and the counts as they stand;
+ *   u  last_used_at of a key, at most once a minute, skipped (never waited
+ *      for) while a DBA holds the row.
+ */
+#define ADMIT_SQL(work, l_after, cols, joins) \
+	"WITH c AS MATERIALIZED (" \
+	"SELECT now() AS t, floor(extract(epoch FROM now()))::bigint AS e, " \
+	"set_config('synchronous_commit', 'off', true) AS sc" \
+	"), k AS MATERIALIZED (" \
+	"SELECT c.t, c.e, coalesce(a.id, x.id) AS id, a.hub_id, " \
+	"coalesce(a.business_id, x.business_id) AS own_business, a.display, a.last_used_at, " \
+	"coalesce(a.allowed_origins, pk.allowed_origins) AS origins, " \
+	"x.publishable_key_id, x.root_session_id, " \
+	"CASE WHEN a.id IS NULL AND x.id IS NULL THEN 'unknown' " \
+	"WHEN x.id IS NOT NULL AND (x.revoked_at IS NOT NULL OR x.expires_at <= c.t " \
+	"OR pk.revoked_at IS NOT NULL) THEN 'session_expired' " \
+	"WHEN a.revoked_at IS NOT NULL THEN 'revoked' " \
+	"WHEN a.expires_at <= c.t THEN 'expired' ELSE 'ok' END AS status " \
+	"FROM c " \
+	"LEFT JOIN calendence.api_keys a ON $2::text <> 'session' " \
+	"AND a.token_hash = $1::bytea AND a.kind = $2::text " \
+	"LEFT JOIN calendence.sessions x ON $2::text = 'session' AND x.token_hash = $1::bytea " \
+	"LEFT JOIN calendence.api_keys pk ON pk.id = x.publishable_key_id" \
+	"), s AS MATERIALIZED (" \
+	"SELECT k.*, b.id AS b_id, b.active AS b_active, b.name AS b_name, " \
+	"b.timezone AS b_tz, coalesce(k.hub_id, b.hub_id) AS h_id, p.full_api_access, " \
+	"($5::text IS NULL OR k.origins IS NULL OR cardinality(k.origins) = 0 " \
+	"OR $5::text = ANY (k.origins)) AS origin_ok, " \
+	"CASE WHEN k.status <> 'ok' THEN 'a:' || $3::text " \
+	"WHEN k.root_session_id IS NOT NULL THEN 's:' || k.root_session_id " \
+	"ELSE 'k:' || k.id END AS subject, " \
+	"CASE WHEN k.status = 'ok' THEN p.api_per_minute ELSE $6::integer END AS mlim, " \
+	"CASE WHEN k.status = 'ok' THEN p.api_per_hour END AS hlim " \
+	"FROM k " \
+	"LEFT JOIN calendence.businesses b ON k.status = 'ok' " \
+	"AND b.id = coalesce(k.own_business, $4::uuid) " \
+	"AND (k.hub_id IS NULL OR b.hub_id = k.hub_id) " \
+	"LEFT JOIN calendence.hubs h ON k.status = 'ok' AND h.id = coalesce(k.hub_id, b.hub_id) " \
+	"LEFT JOIN calendence.plans p ON p.code = h.plan" \
+	")" work ", l AS MATERIALIZED (" \
+	"SELECT pg_advisory_xact_lock(1, hashtext(s.subject)) AS held, " \
+	"set_config('lock_timeout', '100ms', true) AS lt FROM s" l_after \
+	"), w AS (" \
+	"INSERT INTO calendence.rate_windows AS w " \
+	"(subject, minute_start, minute_count, hour_start, hour_count) " \
+	"SELECT s.subject, s.e - s.e % 60, 1, s.e - s.e % 3600, 1 FROM s, l " \
+	"ON CONFLICT ON CONSTRAINT rate_windows_pkey DO UPDATE SET " \
+	"minute_start = greatest(w.minute_start, excluded.minute_start), " \
+	"minute_count = CASE WHEN w.minute_start >= excluded.minute_start " \
+	"THEN w.minute_count ELSE 0 END + 1, " \
+	"hour_start = greatest(w.hour_start, excluded.hour_start), " \
+	"hour_count = CASE WHEN w.hour_start >= excluded.hour_start " \
+	"THEN w.hour_count ELSE 0 END + 1, " \
+	"hour_refused = CASE WHEN w.hour_start >= excluded.hour_start " \
+	"THEN w.hour_refused ELSE 0 END, " \
+	"prev_hour_start = CASE WHEN w.hour_start < excluded.hour_start " \
+	"AND w.hour_count + w.hour_refused > 0 THEN w.hour_start ELSE w.prev_hour_start END, " \
+	"prev_hour_count = CASE WHEN w.hour_start < excluded.hour_start " \
+	"AND w.hour_count + w.hour_refused > 0 THEN w.hour_count ELSE w.prev_hour_count END, " \
+	"prev_hour_refused = CASE WHEN w.hour_start < excluded.hour_start " \
+	"AND w.hour_count + w.hour_refused > 0 THEN w.hour_refused " \
+	"ELSE w.prev_hour_refused END " \
+	"WHERE CASE WHEN w.minute_start >= excluded.minute_start THEN w.minute_count ELSE 0 END " \
+	"< (SELECT s.mlim FROM s) AND ((SELECT s.hlim FROM s) IS NULL " \
+	"OR CASE WHEN w.hour_start >= excluded.hour_start THEN w.hour_count ELSE 0 END " \
+	"< (SELECT s.hlim FROM s)) " \
+	"RETURNING w.minute_count, w.hour_count" \
+	"), r AS (" \
+	"UPDATE calendence.rate_windows x SET hour_refused = x.hour_refused + 1 FROM s " \
+	"WHERE x.subject = s.subject AND x.hour_start >= s.e - s.e % 3600 " \
+	"AND NOT EXISTS (SELECT FROM w) " \
+	"RETURNING CASE WHEN x.minute_start >= s.e - s.e % 60 THEN x.minute_count ELSE 0 END " \
+	"AS minute_count, x.hour_count" \
+	"), lu AS (" \
+	"SELECT y.id FROM calendence.api_keys y JOIN s ON y.id = s.id " \
+	"WHERE s.status = 'ok' AND s.root_session_id IS NULL " \
+	"AND (s.last_used_at IS NULL OR s.last_used_at < s.t - interval '1 minute') " \
+	"FOR NO KEY UPDATE OF y SKIP LOCKED" \
+	"), u AS (" \
+	"UPDATE calendence.api_keys a SET last_used_at = s.t FROM lu, s WHERE a.id = lu.id" \
+	") SELECT s.status, " \
+	"CASE WHEN s.status = 'ok' THEN s.id END AS key_id, " \
+	"CASE WHEN s.status = 'ok' THEN s.h_id END AS hub_id, s.b_id AS business_id, " \
+	"CASE WHEN s.status = 'ok' THEN s.display END AS display, " \
+	"s.full_api_access, " \
+	"CASE WHEN s.status = 'ok' THEN s.b_id IS NOT NULL END AS business_ok, " \
+	"s.b_active AS business_active, s.b_name AS business_name, " \
+	"s.b_tz AS business_timezone, " \
+	"CASE WHEN s.status = 'ok' THEN s.origin_ok END AS origin_ok, " \
+	"CASE WHEN s.status = 'ok' THEN s.publishable_key_id END AS publishable_key_id, " \
+	"CASE WHEN s.status = 'ok' THEN s.root_session_id END AS root_session_id, " \
+	"CASE WHEN s.status = 'ok' THEN 'key' ELSE 'auth' END AS \"window\", " \
+	"w.minute_count IS NOT NULL AS admitted, " \
+	"coalesce(w.minute_count, r.minute_count, 0) AS minute_count, " \
+	"CASE WHEN s.hlim IS NOT NULL THEN coalesce(w.hour_count, r.hour_count, 0) END " \
+	"AS hour_count, s.mlim AS minute_limit, s.hlim AS hour_limit, s.e AS now_epoch, " \
+	"NULL::integer AS session_count, NULL::integer AS session_limit" cols \
+	" FROM s LEFT JOIN w ON true LEFT JOIN r ON true" joins
+
+#define ADMIT_PARAMS	"token_hash", "kind", "ip", "business", "origin", "auth_limit"
+
 static const struct db_stmt stmts[STMT__MAX] = {
 	[STMT_AUTHENTICATE] = { "authenticate",
 	    "SELECT * FROM calendence.authenticate($1::bytea, $2, $3::boolean, $4, "
 	    "$5::uuid, $6, $7::integer)",
 	    P("token_hash", "kind", "exchange", "ip", "business", "origin", "auth_limit"),
 	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) NULL },
+	    .retry = DB_RETRY_NEVER },
+	[STMT_ADMIT] = { "admit", ADMIT_SQL("", "", "", ""), P(ADMIT_PARAMS),
+	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) NULL },
+	    .retry = DB_RETRY_NEVER },
+	/*
+	 * GET /availability's admission and answer in one round trip: the
+	 * answer (availability(), 50_availability.sql) is computed only for a
+	 * credential that may have one (its business active, the origin
+	 * allowed), before the admission takes its locks; auth.c reads the
+	 * admission, the handler the three av_ columns (NULL: not computed).
+	 */
+	[STMT_ADMIT_AVAILABILITY] = { "admit_availability",
+	    ADMIT_SQL(", v AS MATERIALIZED (SELECT y.status, y.message, y.body FROM s, "
+		"LATERAL calendence.availability(s.b_id, $7, $8, $9, $10, $11, $12) y "
+		"WHERE s.status = 'ok' AND s.b_active AND s.origin_ok "
+		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access))",
+		" WHERE (SELECT count(*) FROM v) >= 0",
+		", v.status AS av_status, v.message AS av_message, v.body AS av_body",
+		" LEFT JOIN v ON true"),
+	    P(ADMIT_PARAMS, "service_id", "date_from", "date_to", "staff_id", "location_id",
+		"format"),
+	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "av_status", "av_message",
+		"av_body", NULL },
+	    .retry = DB_RETRY_NEVER },
+	/*
+	 * GET /services's admission with the business's services, for a worker
+	 * whose catalogue is missing most lists (catalogue.c: cat_cold()): the
+	 * rows (cat_id, cat_body) are STMT_CAT_SERVICES's, one a row of the
+	 * answer (the admission's columns repeated); cat_read is true when they
+	 * were read (none: one row, cat_id NULL).
+	 */
+	[STMT_ADMIT_SERVICES] = { "admit_services",
+	    ADMIT_SQL(", v AS MATERIALIZED (SELECT x.id, calendence.service_json(x)::text AS body, "
+		"row_number() OVER (ORDER BY x.name, x.id) AS n "
+		"FROM s JOIN calendence.services x ON x.business_id = s.b_id AND x.is_active "
+		"WHERE s.status = 'ok' AND s.b_active AND s.origin_ok "
+		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
+		"ORDER BY x.name, x.id LIMIT $7::integer)",
+		"",
+		", s.status = 'ok' AND s.b_active AND s.origin_ok "
+		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
+		"AS cat_read, v.id AS cat_id, v.body AS cat_body",
+		" LEFT JOIN v ON true ORDER BY v.n"),
+	    P(ADMIT_PARAMS, "limit"),
+	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_id",
+		"cat_body", NULL },
 	    .retry = DB_RETRY_NEVER },
 	[STMT_AUTH_FAIL] = { "auth_fail",
 	    "SELECT * FROM calendence.auth_fail($1, $2::integer)",

@@ -59,15 +59,45 @@ h_locations_list(struct request *r)
  * 14 days, before today, past the business's booking horizon, an unknown
  * format); 503.
  */
+static const char *const avail_names[6] = { "service_id", "date_from", "date_to",
+    "staff_id", "location_id", "format" };
+
+_Static_assert(REQ_FUSE_LEN == KIT_VALUE_MAX && REQ_FUSE_ARGS >= 6,
+    "r->fuse_buf holds availability()'s query values");
+
+/*
+ * availability()'s arguments from the query, for the admission's round trip
+ * (auth.c, STMT_ADMIT_AVAILABILITY); -1 when one is malformed: the handler
+ * then answers 422 as without it.
+ */
+int
+h_availability_fuse(struct request *r, const char **args)
+{
+	int	 i, rc;
+
+	for (i = 0; i < 6; i++) {
+		rc = req_query(r->query, avail_names[i], r->fuse_buf[i],
+		    sizeof(r->fuse_buf[i]));
+		if (rc == -1)
+			return -1;
+		args[i] = rc == 1 ? r->fuse_buf[i] : NULL;
+	}
+	return 0;
+}
+
 void
 h_availability(struct request *r)
 {
-	static const char *const names[6] = { "service_id", "date_from", "date_to",
-	    "staff_id", "location_id", "format" };
+	const char *const *names = avail_names;
 	char		 buf[6][KIT_VALUE_MAX];
 	const char	*v[6];
 	int		 i;
 
+	/* answered in the admission's round trip (av_status NULL: it was not) */
+	if (r->fused && !PQgetisnull(r->auth_res, 0, AC__MAX)) {
+		kit_outcome_reply_at(r, r->auth_res, AC__MAX, 200);
+		return;
+	}
 	for (i = 0; i < 6; i++)
 		if (kit_query_or_reply(r, names[i], buf[i], sizeof(buf[i]), &v[i]) == -1)
 			return;

@@ -7,11 +7,13 @@
 void	h_session_create(struct request *);
 void	h_session_delete(struct request *);
 void	h_services_list(struct request *);
+int	h_services_fuse(struct request *, const char **);
 void	h_services_get(struct request *);
 void	h_businesses_list(struct request *);
 void	h_businesses_get(struct request *);
 void	h_locations_list(struct request *);
 void	h_availability(struct request *);
+int	h_availability_fuse(struct request *, const char **);
 void	h_bookings_hold(struct request *);
 void	h_bookings_create(struct request *);
 void	h_bookings_list(struct request *);

@@ -118,8 +118,16 @@ val(const PGresult *res, int col)
 void
 kit_outcome_reply(struct request *r, PGresult *res, int ok_status)
 {
-	const char	*st = val(res, OC_STATUS), *msg = val(res, OC_MESSAGE);
-	const char	*body = val(res, OC_BODY), *replayed = val(res, OC_REPLAYED);
+	kit_outcome_reply_at(r, res, 0, ok_status);
+}
+
+/* The same, from the outcome columns that start at column base of res. */
+void
+kit_outcome_reply_at(struct request *r, PGresult *res, int base, int ok_status)
+{
+	const char	*st = val(res, base + OC_STATUS), *msg = val(res, base + OC_MESSAGE);
+	const char	*body = val(res, base + OC_BODY);
+	const char	*replayed = val(res, base + OC_REPLAYED);
 	size_t		 i;
 
 	if (msg == NULL)

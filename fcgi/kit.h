@@ -24,6 +24,7 @@ int	 kit_query_or_reply(struct request *, const char *, char *, size_t,
 int	 kit_member_or_reply(struct request *, const char *, enum json_type,
 	    const char **);
 void	 kit_outcome_reply(struct request *, PGresult *, int);
+void	 kit_outcome_reply_at(struct request *, PGresult *, int, int);
 void	 kit_outcome(struct request *, enum stmt, int, const char *const *, size_t);
 void	 kit_list(struct request *, enum stmt, const char *, const char *const *,
 	    size_t);

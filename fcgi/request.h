@@ -18,6 +18,8 @@
 #define REQ_PATH_MAX	512
 #define REQ_ARG_MAX	64
 #define REQ_MAX_ARGS	2
+#define REQ_FUSE_ARGS	6	/* a fused statement's arguments (router.h) */
+#define REQ_FUSE_LEN	128	/* bytes of one (kit.h KIT_VALUE_MAX) */
 
 struct worker;
 struct route;
@@ -73,6 +75,9 @@ struct request {
 	char			 display[TOKEN_DISPLAY_LEN + 1]; /* for the log */
 	struct principal	 principal;
 	PGresult		*auth_res;
+	int			 fused;		/* auth_res holds the handler's answer too
+						   (router.h: fuse) */
+	char			 fuse_buf[REQ_FUSE_ARGS][REQ_FUSE_LEN];
 	struct rl_state		 rl;		/* rl.n == 0: no window governed */
 
 	char			*body;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db.h"
 #include "handlers.h"
 #include "router.h"
 
@@ -16,53 +17,58 @@ static const char *const q_availability[] = { "service_id", "date_from", "date_t
 static const char *const q_bookings[] = { "status", "from", "to", "updated_since",
 	"page", "per_page", NULL };
 
+/* a route whose statement is not fused with the admission (router.h) */
+#define NO_FUSE	NULL, 0
+
 const struct route routes[ROUTE__MAX] = {
 	[ROUTE_SESSION_CREATE] = { "POST", "/api/v1/session", h_session_create,
 	    TOKEN_BIT(TOKEN_PUBLISHABLE) | TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 1, 0,
-	    NULL },
+	    NULL, NO_FUSE },
 	[ROUTE_SESSION_DELETE] = { "DELETE", "/api/v1/session", h_session_delete,
-	    TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 0, 0, NULL },
+	    TOKEN_BIT(TOKEN_SESSION), SCOPE_NONE, 0, 0, NULL, NO_FUSE },
 	[ROUTE_SERVICES_LIST] = { "GET", "/api/v1/services", h_services_list,
-	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, q_page },
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, q_page,
+	    .fuse = h_services_fuse, .fused = STMT_ADMIT_SERVICES },
 	[ROUTE_SERVICES_GET] = { "GET", "/api/v1/services/{}", h_services_get,
-	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, NULL },
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, NULL, NO_FUSE },
 	[ROUTE_BUSINESSES_LIST] = { "GET", "/api/v1/businesses", h_businesses_list,
-	    SERVER_KEYS, SCOPE_BUSINESSES, 0, 0, q_page },
+	    SERVER_KEYS, SCOPE_BUSINESSES, 0, 0, q_page, NO_FUSE },
 	[ROUTE_BUSINESSES_GET] = { "GET", "/api/v1/businesses/{}", h_businesses_get,
-	    SERVER_KEYS, SCOPE_BUSINESSES, 0, 0, NULL },
+	    SERVER_KEYS, SCOPE_BUSINESSES, 0, 0, NULL, NO_FUSE },
 	[ROUTE_LOCATIONS_LIST] = { "GET", "/api/v1/locations", h_locations_list,
-	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, q_page },
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, q_page, NO_FUSE },
 	[ROUTE_AVAILABILITY] = { "GET", "/api/v1/availability", h_availability,
-	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, q_availability },
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, q_availability,
+	    .fuse = h_availability_fuse, .fused = STMT_ADMIT_AVAILABILITY },
 	[ROUTE_BOOKINGS_HOLD] = { "POST", "/api/v1/bookings/hold", h_bookings_hold,
-	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1, 0, NULL },
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1, 0, NULL, NO_FUSE },
 	[ROUTE_BOOKINGS_CREATE] = { "POST", "/api/v1/bookings", h_bookings_create,
-	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1, 0, NULL },
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1, 0, NULL, NO_FUSE },
 	[ROUTE_BOOKINGS_LIST] = { "GET", "/api/v1/bookings", h_bookings_list,
-	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, q_bookings },
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, q_bookings, NO_FUSE },
 	[ROUTE_BOOKINGS_GET] = { "GET", "/api/v1/bookings/{}", h_bookings_get,
-	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, NULL },
+	    ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, NULL, NO_FUSE },
 	[ROUTE_BOOKINGS_CANCEL] = { "POST", "/api/v1/bookings/{}/cancel",
-	    h_bookings_cancel, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1, 0, NULL },
+	    h_bookings_cancel, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1, 0, NULL, NO_FUSE },
 	[ROUTE_BOOKINGS_RELEASE] = { "DELETE", "/api/v1/bookings/hold/{}",
-	    h_bookings_release, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, NULL },
+	    h_bookings_release, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 0, 0, NULL, NO_FUSE },
 	[ROUTE_BOOKINGS_RESCHEDULE] = { "POST", "/api/v1/bookings/{}/reschedule",
-	    h_bookings_reschedule, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1, 0, NULL },
+	    h_bookings_reschedule, ANY_KEY_BUT_PUB, SCOPE_BUSINESS, 1, 0, NULL, NO_FUSE },
 	[ROUTE_BOOKINGS_UPDATE] = { "PATCH", "/api/v1/bookings/{}", h_bookings_update,
-	    SERVER_KEYS, SCOPE_BUSINESS, 1, 0, NULL },
+	    SERVER_KEYS, SCOPE_BUSINESS, 1, 0, NULL, NO_FUSE },
 	/* webhooks: on every plan (SPEC 11) */
 	[ROUTE_WEBHOOKS_CREATE] = { "POST", "/api/v1/webhooks", h_webhooks_create,
-	    SERVER_KEYS, SCOPE_BUSINESS, 1, 1, NULL },
+	    SERVER_KEYS, SCOPE_BUSINESS, 1, 1, NULL, NO_FUSE },
 	[ROUTE_WEBHOOKS_LIST] = { "GET", "/api/v1/webhooks", h_webhooks_list,
-	    SERVER_KEYS, SCOPE_BUSINESS, 0, 1, q_page },
+	    SERVER_KEYS, SCOPE_BUSINESS, 0, 1, q_page, NO_FUSE },
 	[ROUTE_WEBHOOKS_GET] = { "GET", "/api/v1/webhooks/{}", h_webhooks_get,
-	    SERVER_KEYS, SCOPE_BUSINESS, 0, 1, NULL },
+	    SERVER_KEYS, SCOPE_BUSINESS, 0, 1, NULL, NO_FUSE },
 	[ROUTE_WEBHOOKS_DELETE] = { "DELETE", "/api/v1/webhooks/{}", h_webhooks_delete,
-	    SERVER_KEYS, SCOPE_BUSINESS, 0, 1, NULL },
+	    SERVER_KEYS, SCOPE_BUSINESS, 0, 1, NULL, NO_FUSE },
 	[ROUTE_WEBHOOKS_DELIVERIES] = { "GET", "/api/v1/webhooks/{}/deliveries",
-	    h_webhooks_deliveries, SERVER_KEYS, SCOPE_BUSINESS, 0, 1, q_page },
+	    h_webhooks_deliveries, SERVER_KEYS, SCOPE_BUSINESS, 0, 1, q_page, NO_FUSE },
 	[ROUTE_WEBHOOKS_RETRY] = { "POST", "/api/v1/webhooks/{}/deliveries/{}/retry",
-	    h_webhooks_retry, SERVER_KEYS, SCOPE_BUSINESS, 0, 1, NULL },
+	    h_webhooks_retry, SERVER_KEYS, SCOPE_BUSINESS, 0, 1, NULL, NO_FUSE },
 };
 
 /* True when path is /api/v1 or below it. */

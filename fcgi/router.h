@@ -50,6 +50,15 @@ struct route {
 	int		 any_plan;	/* open to keys without full_api_access */
 	const char *const *query;	/* the query parameters it takes, NULL-ended;
 					   NULL: none */
+	/*
+	 * A route whose handler's statement can run in the admission's round
+	 * trip (issue 15: one a request): fuse() sets the statement's own
+	 * arguments (at most REQ_FUSE_ARGS, kept in r->fuse_buf) and returns
+	 * 0, or -1 to leave it to the handler (a malformed value: its 422);
+	 * fused is the statement (enum stmt) that admits and answers at once.
+	 */
+	int		(*fuse)(struct request *, const char **);
+	int		 fused;
 };
 
 enum route_result {

@@ -137,7 +137,12 @@ BEGIN
 	stalled := r.stalled;
 END $$;
 
--- Authentication and admission of one request, in one round trip.
+-- Authentication and admission of one request, in one round trip. The
+-- workers call it for POST /session (an exchange, or a refresh with its two
+-- windows); every other request runs the plain SQL statement ADMIT_SQL of
+-- fcgi/db.c, which follows the rules below for exchange = false (no
+-- PL/pgSQL on the hot path: issue 15). tests/integration/admit.c compares
+-- the two column by column; a change of the rules is made in both.
 --   token_hash  SHA-256 of a well-formed token whose prefix names kind
 --   kind        'hub', 'business', 'publishable' or 'session'
 --   exchange    the request is POST /session (publishable keys count per IP;

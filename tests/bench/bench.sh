@@ -258,6 +258,8 @@ stats_view() {
 	q "$1" "CREATE SCHEMA IF NOT EXISTS bench;
 	    CREATE OR REPLACE VIEW bench.statement_stats AS
 	    SELECT CASE
+		WHEN query LIKE '%calendence.availability(s.b_id%' THEN 'admit+availability'
+		WHEN query LIKE 'WITH c AS MATERIALIZED%calendence.rate_windows%' THEN 'admit'
 		WHEN query LIKE '%calendence.authenticate(%' THEN 'authenticate'
 		WHEN query LIKE '%calendence.auth_fail(%' THEN 'auth_fail'
 		WHEN query LIKE '%calendence.create_session(%' THEN 'session_create'
@@ -468,15 +470,14 @@ maintenance_interval = 0
 CONF
 
 # the worker's own statements, the key drawn by pgbench's random n
-auth=$("$stmt_sql" authenticate)
+auth=$("$stmt_sql" admit)
 key="(SELECT token_hash FROM bench.tokens WHERE kind = 'biz' AND n = :n)"
 auth=${auth//'$1::bytea'/$key}
-auth=${auth//'$2'/:kind}
-auth=${auth//'$3::boolean'/:exchange::boolean}
-auth=${auth//'$4'/:ip}
-auth=${auth//'$5::uuid'/NULL::uuid}
-auth=${auth//'$6'/NULL}
-auth=${auth//'$7::integer'/:auth_limit::integer}
+auth=${auth//'$2::text'/:kind::text}
+auth=${auth//'$3::text'/:ip::text}
+auth=${auth//'$4::uuid'/NULL::uuid}
+auth=${auth//'$5::text'/NULL::text}
+auth=${auth//'$6::integer'/:auth_limit::integer}
 case "$auth" in
 *'$'*) echo "bench: a statement parameter was not replaced: $auth" >&2; exit 1 ;;
 esac

@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "db.h"
 #include "helpers.h"
 
 #define IT_MAX_PARAMS	16
@@ -173,12 +174,42 @@ it_auth(const char *token, const char *kind, int exchange, const char *ip,
 	char		*hex = it_hash_hex(token), lim[16];
 
 	snprintf(lim, sizeof(lim), "%d", auth_limit);
-	res = it_query("SELECT * FROM calendence.authenticate(decode($1, 'hex'), $2, "
-	    "$3::boolean, $4, $5::uuid, $6, $7::integer)", hex, kind,
-	    exchange ? "true" : "false", ip, business ? business : FX_NULL,
-	    origin ? origin : FX_NULL, lim, NULL);
+	if (exchange)
+		res = it_authenticate(hex, kind, 1, ip, business, origin, lim);
+	else
+		res = it_admit(hex, kind, ip, business, origin, lim);
 	cr_assert_eq(PQntuples(res), 1);
 	free(hex);
+	return res;
+}
+
+/*
+ * What the worker runs: authenticate() for POST /session (exchange), the
+ * plain statement of db.c (STMT_ADMIT) for every other request. hex: the
+ * token hash in hex; NULL business or origin: SQL NULL.
+ */
+PGresult *
+it_authenticate(const char *hex, const char *kind, int exchange, const char *ip,
+    const char *business, const char *origin, const char *limit)
+{
+	return it_query("SELECT * FROM calendence.authenticate(decode($1, 'hex'), $2, "
+	    "$3::boolean, $4, $5::uuid, $6, $7::integer)", hex, kind,
+	    exchange ? "true" : "false", ip, business ? business : FX_NULL,
+	    origin ? origin : FX_NULL, limit, NULL);
+}
+
+PGresult *
+it_admit(const char *hex, const char *kind, const char *ip, const char *business,
+    const char *origin, const char *limit)
+{
+	char		*bytea = malloc(strlen(hex) + 3);
+	PGresult	*res;
+
+	cr_assert_not_null(bytea);
+	snprintf(bytea, strlen(hex) + 3, "\\x%s", hex);
+	res = it_query(db_stmt(STMT_ADMIT)->sql, bytea, kind, ip,
+	    business ? business : FX_NULL, origin ? origin : FX_NULL, limit, NULL);
+	free(bytea);
 	return res;
 }
 

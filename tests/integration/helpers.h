@@ -30,6 +30,10 @@ void		 it_str_eq_at(const char *file, int line, const char *got, const char *wan
  * Returns the result for the caller to PQclear().
  */
 PGresult	*it_query(const char *sql, ...) FX_SENTINEL;
+PGresult	*it_authenticate(const char *, const char *, int, const char *,
+		    const char *, const char *, const char *);
+PGresult	*it_admit(const char *, const char *, const char *, const char *,
+		    const char *, const char *);
 
 /* As it_query() with n parameters in an array (NULL: SQL NULL). */
 PGresult	*it_queryv(const char *sql, int n, const char *const *params);

@@ -81,11 +81,11 @@ count_of(const char *sql, const char *arg)
 }
 
 /*
- * authenticate() counts the request in the key's windows: after the cut
- * the worker answers 503 and the request is counted once, not twice (it
- * was re-sent and counted again before).
+ * The admission (admit, or a statement fused with it) counts the request in
+ * the key's windows: after the cut the worker answers 503 and the request
+ * is counted once, not twice (it was re-sent and counted again before).
  */
-Test(cut, authenticate_counted_once)
+Test(cut, admission_counted_once)
 {
 	char			*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
 	char			*key = fx_key("business", biz), *id = fx_key_id(key);
@@ -93,7 +93,7 @@ Test(cut, authenticate_counted_once)
 	struct http_resp	 r;
 
 	snprintf(subject, sizeof(subject), "k:%s", id);
-	pgcut_arm("authenticate");
+	pgcut_arm("admit*");
 	cr_assert_eq(http_get("/api/v1/services", key, NULL, &r), 0);
 	cr_expect_eq(pgcut_cuts(), 1, "the proxy did not cut");
 	expect_503(&r);

@@ -40,6 +40,20 @@ static struct {
 	atomic_int	 stop;
 } px = { .listen_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/*
+ * True when stmt is the armed statement's name, or starts with it when the
+ * armed name ends with '*' ("admit*": admit and the statements fused with it).
+ */
+static int
+name_matches(const char *stmt, const char *armed)
+{
+	size_t	 n = strlen(armed);
+
+	if (n > 0 && armed[n - 1] == '*')
+		return strncmp(stmt, armed, n - 1) == 0;
+	return strcmp(stmt, armed) == 0;
+}
+
 /* True (and the trap disarmed) when a Bind of the armed statement is in s. */
 static int
 bind_matches(const struct stream *s)
@@ -54,7 +68,7 @@ bind_matches(const struct stream *s)
 	if (strnlen(stmt, s->nbody - plen - 1) == s->nbody - plen - 1)
 		return 0;
 	pthread_mutex_lock(&px.lock);
-	if (px.armed[0] != '\0' && strcmp(stmt, px.armed) == 0) {
+	if (px.armed[0] != '\0' && name_matches(stmt, px.armed)) {
 		px.armed[0] = '\0';
 		hit = 1;
 	}

@@ -1,0 +1,390 @@
+/*
+ * admit.c: the workers' admission statement (db.c STMT_ADMIT, plain SQL)
+ * answers as calendence.authenticate() does for every request but POST
+ * /session, refusals included; and GET /availability's fused statement
+ * (STMT_ADMIT_AVAILABILITY) answers availability() in the same round trip,
+ * only for a credential that may have it.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "auth.h"
+#include "catalogue.h"
+#include "db.h"
+#include "handlers.h"
+#include "helpers.h"
+#include "request.h"
+#include "router.h"
+#include "worker.h"
+
+#define LIMIT	"1000"
+
+/* Columns that depend on the call's turn (counts) or its second. */
+static int
+turn_dependent(const char *name)
+{
+	return strcmp(name, "minute_count") == 0 || strcmp(name, "hour_count") == 0 ||
+	    strcmp(name, "now_epoch") == 0;
+}
+
+/*
+ * One credential through both: the statement, then authenticate() (not an
+ * exchange), in the same windows. Every column agrees but the counts, which
+ * the second call has one more of when both were admitted.
+ */
+static void
+same_answer(const char *token, const char *kind, const char *ip, const char *business,
+    const char *origin, const char *what)
+{
+	char		*hex = it_hash_hex(token);
+	PGresult	*a = it_admit(hex, kind, ip, business, origin, LIMIT);
+	PGresult	*b = it_authenticate(hex, kind, 0, ip, business, origin, LIMIT);
+	int		 i;
+
+	cr_assert_eq(PQntuples(a), 1, "%s", what);
+	cr_assert_eq(PQnfields(a), PQnfields(b), "%s: columns", what);
+	for (i = 0; i < PQnfields(a); i++) {
+		it_str_eq(PQfname(a, i), PQfname(b, i));
+		if (turn_dependent(PQfname(a, i)))
+			continue;
+		it_str_eq(PQgetisnull(a, 0, i) ? NULL : PQgetvalue(a, 0, i),
+		    PQgetisnull(b, 0, i) ? NULL : PQgetvalue(b, 0, i), "%s: %s", what,
+		    PQfname(a, i));
+	}
+	if (strcmp(it_col(a, 0, "admitted"), "t") == 0 &&
+	    strcmp(it_col(b, 0, "admitted"), "t") == 0)
+		cr_expect_eq(atoi(it_col(b, 0, "minute_count")),
+		    atoi(it_col(a, 0, "minute_count")) + 1, "%s: counted once each", what);
+	PQclear(a);
+	PQclear(b);
+	free(hex);
+}
+
+Test(admit, answers_as_authenticate_for_every_credential)
+{
+	char		*plan = fx_plan(50, 500, 7, 1), *hub = fx_hub(plan);
+	char		*biz = fx_business(hub, "Asia/Kolkata");
+	char		*hub2 = fx_hub(plan), *other = fx_business(hub2, "UTC");
+	char		*hk = fx_key("hub", hub), *bk = fx_key("business", biz);
+	char		*pk = fx_key("publishable", biz), *pk_id = fx_key_id(pk);
+	char		*rk = fx_key("business", biz), *rk_id = fx_key_id(rk);
+	char		*ek = fx_key("business", biz), *ek_id = fx_key_id(ek);
+	char		*ok = fx_key("publishable", biz), *ok_id = fx_key_id(ok);
+	char		*unknown = it_token(TOKEN_BUSINESS);
+	struct it_session s, ended;
+	char		 ip[64];
+
+	it_avoid_minute_edge();
+	it_ip(ip);
+	fx_exec("UPDATE calendence.api_keys SET revoked_at = now() WHERE id = $1", rk_id, NULL);
+	fx_exec("UPDATE calendence.api_keys SET expires_at = now() - interval '1 second' "
+	    "WHERE id = $1", ek_id, NULL);
+	fx_exec("UPDATE calendence.api_keys SET allowed_origins = '{https://shop.example}' "
+	    "WHERE id = $1", ok_id, NULL);
+	it_session_new(&s, biz, pk_id, NULL);
+	it_session_new(&ended, biz, pk_id, NULL);
+	fx_exec("UPDATE calendence.sessions SET revoked_at = now() WHERE id = $1", ended.id,
+	    NULL);
+
+	same_answer(hk, "hub", ip, biz, NULL, "hub key naming its business");
+	same_answer(hk, "hub", ip, NULL, NULL, "hub key naming none");
+	same_answer(hk, "hub", ip, other, NULL, "hub key naming another hub's business");
+	same_answer(bk, "business", ip, NULL, NULL, "business key");
+	same_answer(bk, "business", ip, other, NULL, "business key, header ignored");
+	same_answer(pk, "publishable", ip, NULL, NULL, "publishable key");
+	same_answer(ok, "publishable", ip, NULL, "https://shop.example", "allowed origin");
+	same_answer(ok, "publishable", ip, NULL, "https://evil.example", "other origin");
+	same_answer(s.token, "session", ip, NULL, "https://evil.example", "session");
+	same_answer(ended.token, "session", ip, NULL, NULL, "ended session");
+	same_answer(rk, "business", ip, NULL, NULL, "revoked key");
+	same_answer(ek, "business", ip, NULL, NULL, "expired key");
+	same_answer(unknown, "business", ip, NULL, NULL, "unknown token");
+	same_answer(bk, "hub", ip, NULL, NULL, "a key of another kind");
+	it_session_free(&s);
+	it_session_free(&ended);
+	free(plan), free(hub), free(hub2), free(biz), free(other), free(hk), free(bk), free(pk);
+	free(pk_id), free(rk), free(rk_id), free(ek), free(ek_id), free(ok), free(ok_id);
+	free(unknown);
+}
+
+/* Refused alike, each refusal counted in the hour, nothing more admitted. */
+Test(admit, refuses_as_authenticate_and_counts_the_refusals)
+{
+	char		*plan = fx_plan(3, 100, 7, 1), *hub = fx_hub(plan);
+	char		*biz = fx_business(hub, "UTC"), *bk = fx_key("business", biz);
+	char		*id = fx_key_id(bk), *hex = it_hash_hex(bk), *v;
+	PGresult	*a, *b;
+	char		 ip[64];
+	int		 i;
+
+	it_avoid_minute_edge();
+	it_ip(ip);
+	for (i = 1; i <= 3; i++) {
+		a = it_admit(hex, "business", ip, NULL, NULL, LIMIT);
+		it_str_eq(it_col(a, 0, "admitted"), "t");
+		cr_expect_eq(atoi(it_col(a, 0, "minute_count")), i);
+		PQclear(a);
+	}
+	a = it_admit(hex, "business", ip, NULL, NULL, LIMIT);
+	b = it_authenticate(hex, "business", 0, ip, NULL, NULL, LIMIT);
+	for (i = 0; i < PQnfields(a); i++)
+		if (strcmp(PQfname(a, i), "now_epoch") != 0)
+			it_str_eq(PQgetisnull(a, 0, i) ? NULL : PQgetvalue(a, 0, i),
+			    PQgetisnull(b, 0, i) ? NULL : PQgetvalue(b, 0, i), "refused: %s",
+			    PQfname(a, i));
+	it_str_eq(it_col(a, 0, "admitted"), "f");
+	it_str_eq(it_col(a, 0, "minute_count"), "3");
+	it_str_eq(it_col(a, 0, "hour_count"), "3");
+	PQclear(a);
+	PQclear(b);
+	v = fx_value("SELECT minute_count || '/' || hour_count || '/' || hour_refused "
+	    "FROM calendence.rate_windows WHERE subject = 'k:' || $1", id, NULL);
+	it_str_eq(v, "3/3/2");
+	free(v);
+	free(hex), free(plan), free(hub), free(biz), free(bk), free(id);
+}
+
+/* The failed-credentials window: its limit, then refused, as authenticate(). */
+Test(admit, unknown_tokens_count_in_the_ip_auth_window)
+{
+	char		*tok = it_token(TOKEN_HUB), *hex = it_hash_hex(tok), *v;
+	PGresult	*a;
+	char		 ip[64], subject[80];
+	int		 i;
+
+	it_avoid_minute_edge();
+	it_ip(ip);
+	for (i = 1; i <= 3; i++) {
+		a = it_admit(hex, "hub", ip, NULL, NULL, "2");
+		it_str_eq(it_col(a, 0, "status"), "unknown");
+		it_str_eq(it_col(a, 0, "window"), "auth");
+		it_str_eq(it_col(a, 0, "admitted"), i <= 2 ? "t" : "f");
+		cr_expect_eq(atoi(it_col(a, 0, "minute_count")), i <= 2 ? i : 2);
+		it_str_eq(it_col(a, 0, "minute_limit"), "2");
+		cr_expect(PQgetisnull(a, 0, PQfnumber(a, "hour_limit")));
+		PQclear(a);
+	}
+	snprintf(subject, sizeof(subject), "a:%s", ip);
+	v = fx_value("SELECT hour_refused FROM calendence.rate_windows WHERE subject = $1",
+	    subject, NULL);
+	it_str_eq(v, "1");
+	free(v);
+	free(hex), free(tok);
+}
+
+static PGresult *
+admit_availability(const char *token, const char *kind, const char *svc, const char *day)
+{
+	char		*hex = it_hash_hex(token), bytea[80];
+	PGresult	*res;
+
+	snprintf(bytea, sizeof(bytea), "\\x%s", hex);
+	res = it_query(db_stmt(STMT_ADMIT_AVAILABILITY)->sql, bytea, kind, "192.0.2.1",
+	    FX_NULL, FX_NULL, LIMIT, svc, day, day, FX_NULL, FX_NULL, "compact", NULL);
+	cr_assert_eq(PQntuples(res), 1);
+	free(hex);
+	return res;
+}
+
+/*
+ * GET /availability in one round trip: the answer is availability()'s, byte
+ * for byte, for a key that may have it; not computed (NULL) for one that
+ * will be refused anyway (revoked, publishable, another plan).
+ */
+Test(admit, availability_in_the_admissions_round_trip)
+{
+	struct fx_shop	 shop;
+	char		*want, *rk, *rk_id, *pk_id;
+	char		*basic = fx_plan(100, 1000, 7, 0), *bhub = fx_hub(basic);
+	char		*bbiz = fx_business(bhub, "UTC"), *bkey = fx_key("business", bbiz);
+	struct it_session s;
+	PGresult	*res;
+
+	fx_shop(&shop, "pro");
+	rk = fx_key("business", shop.biz);
+	rk_id = fx_key_id(rk);
+	pk_id = fx_key_id(shop.pub);
+	fx_exec("UPDATE calendence.api_keys SET revoked_at = now() WHERE id = $1", rk_id, NULL);
+	want = fx_value("SELECT body FROM calendence.availability($1, $2, $3, $3, NULL, NULL, "
+	    "'compact')", shop.biz, shop.svc, shop.day, NULL);
+	cr_assert(strstr(want, "\"starts_at\"") != NULL, "the day has free slots");
+
+	res = admit_availability(shop.key, "business", shop.svc, shop.day);
+	it_str_eq(it_col(res, 0, "admitted"), "t");
+	it_str_eq(it_col(res, 0, "av_status"), "ok");
+	it_str_eq(it_col(res, 0, "av_body"), want);
+	PQclear(res);
+
+	it_session_new(&s, shop.biz, pk_id, NULL);
+	res = admit_availability(s.token, "session", shop.svc, shop.day);
+	it_str_eq(it_col(res, 0, "av_body"), want, "a session");
+	PQclear(res);
+	it_session_free(&s);
+
+	res = admit_availability(shop.key, "business", "not-a-uuid", shop.day);
+	it_str_eq(it_col(res, 0, "av_status"), "invalid:service_id");
+	PQclear(res);
+
+	res = admit_availability(rk, "business", shop.svc, shop.day);
+	it_str_eq(it_col(res, 0, "status"), "revoked");
+	it_str_eq(it_col(res, 0, "av_status"), NULL, "revoked: not computed");
+	PQclear(res);
+	res = admit_availability(shop.pub, "publishable", shop.svc, shop.day);
+	it_str_eq(it_col(res, 0, "av_status"), NULL, "publishable: not computed");
+	PQclear(res);
+	res = admit_availability(bkey, "business", shop.svc, shop.day);
+	it_str_eq(it_col(res, 0, "full_api_access"), "f");
+	it_str_eq(it_col(res, 0, "av_status"), NULL, "no full API access: not computed");
+	PQclear(res);
+	free(want), free(rk), free(rk_id), free(pk_id);
+	free(basic), free(bhub), free(bbiz), free(bkey);
+	fx_shop_free(&shop);
+}
+
+static struct worker	 wk;	/* large: not on the stack */
+static struct request	 rq;
+
+/* The worker's own path: auth_or_reply(), then the handler; round trips counted. */
+static unsigned long
+serve_availability(const char *token, const char *query)
+{
+	static char	 auth[128];
+	unsigned long	 before = wk.db.round_trips;
+
+	req_reset(&rq);
+	snprintf(auth, sizeof(auth), "Bearer %s", token);
+	rq.authorization = auth;
+	rq.route = &routes[ROUTE_AVAILABILITY];
+	rq.query = query;
+	snprintf(rq.ip_subject, sizeof(rq.ip_subject), "192.0.2.44");
+	db_deadline(&wk.db, 0);
+	if (auth_or_reply(&rq) == 0)
+		h_availability(&rq);
+	return wk.db.round_trips - before;
+}
+
+/*
+ * GET /availability costs the worker one statement: the admission and the
+ * answer together (issue 15); a malformed query value is left to the
+ * handler's 422 after the admission, as before.
+ */
+Test(admit, availability_costs_the_worker_one_round_trip)
+{
+	struct fx_shop	 shop;
+	char		 q[512], *want;
+	unsigned long	 trips;
+
+	fx_shop(&shop, "pro");
+	want = fx_value("SELECT body FROM calendence.availability($1, $2, $3, $3, NULL, NULL, "
+	    "NULL)", shop.biz, shop.svc, shop.day, NULL);
+	conf_defaults(&wk.conf);
+	wk.conf.database[0] = '\0';	/* the PG* environment of the tests */
+	worker_init(&wk);
+	db_deadline(&wk.db, 0);
+	cr_assert_eq(db_connect(&wk.db), 0, "the worker cannot connect");
+	req_init(&rq, &wk);
+
+	snprintf(q, sizeof(q), "service_id=%s&date_from=%s&date_to=%s", shop.svc, shop.day,
+	    shop.day);
+	trips = serve_availability(shop.key, q);
+	cr_expect_eq(trips, 1, "%lu round trips", trips);
+	cr_expect_eq(rq.status, 200);
+	cr_expect(rq.out.len == strlen(want) && memcmp(rq.out.p, want, rq.out.len) == 0,
+	    "the answer is availability()'s");
+
+	snprintf(q, sizeof(q), "service_id=%s&date_from=%%ZZ&date_to=%s", shop.svc, shop.day);
+	trips = serve_availability(shop.key, q);
+	cr_expect_eq(trips, 1, "admitted, then 422 without a statement: %lu", trips);
+	cr_expect_eq(rq.status, 422);
+	cr_expect_str_eq(rq.error_code, "validation_failed");
+
+	trips = serve_availability(shop.pub, q);
+	cr_expect_eq(rq.status, 403, "a publishable key: %d", rq.status);
+
+	req_cleanup(&rq);
+	worker_cleanup(&wk);
+	memset(&wk, 0, sizeof(wk));
+	free(want);
+	fx_shop_free(&shop);
+}
+
+/* GET /services through the worker's path; round trips counted. */
+static unsigned long
+serve_services(const char *token)
+{
+	static char	 auth[128];
+	unsigned long	 before = wk.db.round_trips;
+
+	req_reset(&rq);
+	snprintf(auth, sizeof(auth), "Bearer %s", token);
+	rq.authorization = auth;
+	rq.route = &routes[ROUTE_SERVICES_LIST];
+	rq.query = "";
+	snprintf(rq.ip_subject, sizeof(rq.ip_subject), "192.0.2.45");
+	db_deadline(&wk.db, 0);
+	if (auth_or_reply(&rq) == 0)
+		rq.route->handler(&rq);
+	return wk.db.round_trips - before;
+}
+
+/*
+ * While the catalogue misses most lists (at start), GET /services reads
+ * its list in the admission's round trip: a miss costs one round trip, not
+ * two, the list is kept, and a DBA's change committed before the request is
+ * in it. Once most look-ups hit, the admission no longer reads lists.
+ */
+Test(admit, a_cold_catalogue_reads_services_with_the_admission)
+{
+	char		*plan = fx_plan(100000, 1000000, 1000, 1), *hub = fx_hub(plan);
+	char		*biz = fx_business(hub, NULL), *key = fx_key("business", biz);
+	char		*a = fx_service(biz, "Alpha wash", 1), *b;
+	unsigned long	 trips;
+	int		 i;
+
+	conf_defaults(&wk.conf);
+	wk.conf.database[0] = '\0';
+	worker_init(&wk);
+	db_deadline(&wk.db, 0);
+	cr_assert_eq(db_connect(&wk.db), 0, "the worker cannot connect");
+	req_init(&rq, &wk);
+	cr_assert(cat_cold(&wk), "a new worker's catalogue is cold");
+
+	trips = serve_services(key);
+	cr_expect_eq(trips, 1, "a miss with the admission: %lu round trips", trips);
+	cr_expect_eq(rq.fused, 1);
+	cr_expect_eq(rq.status, 200);
+	cr_expect(strstr(rq.out.p, a) != NULL, "%s", rq.out.p);
+	cr_expect_eq(wk.catalogue.misses, 1);
+
+	b = fx_service(biz, "Beta wash", 1);	/* committed: notified */
+	trips = serve_services(key);
+	cr_expect_eq(trips, 1, "%lu round trips", trips);
+	cr_expect(strstr(rq.out.p, b) != NULL, "the change is seen: %s", rq.out.p);
+
+	/*
+	 * that round trip heard of the change, so its list was answered and
+	 * not kept (it may predate the change); the next one is kept
+	 */
+	cr_expect_eq(wk.catalogue.misses, 2);
+	serve_services(key);
+	cr_expect_eq(wk.catalogue.misses, 3);
+	trips = serve_services(key);
+	cr_expect_eq(trips, 1);
+	cr_expect_eq(wk.catalogue.hits, 1, "the list read with the admission was kept");
+	for (i = 0; i < CAT_WINDOW; i++)
+		serve_services(key);
+	cr_expect(!cat_cold(&wk), "most look-ups hit: warm");
+	trips = serve_services(key);
+	cr_expect_eq(rq.fused, 0, "a warm catalogue: the plain admission");
+	cr_expect_eq(trips, 1);
+	cr_expect(strstr(rq.out.p, b) != NULL);
+
+	req_cleanup(&rq);
+	worker_cleanup(&wk);
+	memset(&wk, 0, sizeof(wk));
+	free(plan), free(hub), free(biz), free(key), free(a), free(b);
+}
