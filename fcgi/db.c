@@ -29,7 +29,8 @@
  *   c  now, and synchronous_commit off (only counters and last_used_at are
  *      written: losing the last few to a crash is harmless);
  *   k  the credential: a key of the kind, or a session with its publishable
- *      key, and its status;
+ *      key (only one of the two is looked for: the other branch's condition
+ *      is on $2 alone, which the plan checks once), and its status;
  *   s  the business it acts for (a hub key's named one, of its own hub), the
  *      plan, the window's subject and limits; a failed credential counts in
  *      its IP's auth window instead;
@@ -50,20 +51,25 @@
 	"SELECT now() AS t, floor(extract(epoch FROM now()))::bigint AS e, " \
 	"set_config('synchronous_commit', 'off', true) AS sc" \
 	"), k AS MATERIALIZED (" \
-	"SELECT c.t, c.e, coalesce(a.id, x.id) AS id, a.hub_id, " \
-	"coalesce(a.business_id, x.business_id) AS own_business, a.display, a.last_used_at, " \
-	"coalesce(a.allowed_origins, pk.allowed_origins) AS origins, " \
-	"x.publishable_key_id, x.root_session_id, " \
-	"CASE WHEN a.id IS NULL AND x.id IS NULL THEN 'unknown' " \
-	"WHEN x.id IS NOT NULL AND (x.revoked_at IS NOT NULL OR x.expires_at <= c.t " \
-	"OR pk.revoked_at IS NOT NULL) THEN 'session_expired' " \
-	"WHEN a.revoked_at IS NOT NULL THEN 'revoked' " \
-	"WHEN a.expires_at <= c.t THEN 'expired' ELSE 'ok' END AS status " \
-	"FROM c " \
-	"LEFT JOIN calendence.api_keys a ON $2::text <> 'session' " \
+	"SELECT c.t, c.e, y.id, y.hub_id, y.own_business, y.display, y.last_used_at, " \
+	"y.origins, y.publishable_key_id, y.root_session_id, " \
+	"CASE WHEN y.id IS NULL THEN 'unknown' WHEN y.ended THEN 'session_expired' " \
+	"WHEN y.revoked_at IS NOT NULL THEN 'revoked' " \
+	"WHEN y.expires_at <= c.t THEN 'expired' ELSE 'ok' END AS status " \
+	"FROM c LEFT JOIN (" \
+	"SELECT a.id, a.hub_id, a.business_id AS own_business, a.display, a.last_used_at, " \
+	"a.allowed_origins AS origins, NULL::uuid AS publishable_key_id, " \
+	"NULL::uuid AS root_session_id, false AS ended, a.revoked_at, a.expires_at " \
+	"FROM calendence.api_keys a WHERE $2::text <> 'session' " \
 	"AND a.token_hash = $1::bytea AND a.kind = $2::text " \
-	"LEFT JOIN calendence.sessions x ON $2::text = 'session' AND x.token_hash = $1::bytea " \
-	"LEFT JOIN calendence.api_keys pk ON pk.id = x.publishable_key_id" \
+	"UNION ALL " \
+	"SELECT x.id, NULL::uuid, x.business_id, NULL::text, NULL::timestamptz, " \
+	"pk.allowed_origins, x.publishable_key_id, x.root_session_id, " \
+	"x.revoked_at IS NOT NULL OR x.expires_at <= now() OR pk.revoked_at IS NOT NULL, " \
+	"NULL::timestamptz, NULL::timestamptz " \
+	"FROM calendence.sessions x JOIN calendence.api_keys pk ON pk.id = x.publishable_key_id " \
+	"WHERE $2::text = 'session' AND x.token_hash = $1::bytea" \
+	") y ON true" \
 	"), s AS MATERIALIZED (" \
 	"SELECT k.*, b.id AS b_id, b.active AS b_active, b.name AS b_name, " \
 	"b.timezone AS b_tz, coalesce(k.hub_id, b.hub_id) AS h_id, p.full_api_access, " \
