@@ -21,18 +21,24 @@ enum cat_kind {
  * text[off[i] .. off[i + 1] - 1), the elements being joined with commas,
  * so that a page of them is one piece of text. Each element starts with
  * its id ({"id":"<uuid>", CAT_ID_AT bytes in): the lists keep no other copy.
+ * The text is packed: each of the keys the API's resources have (",\"name\":"
+ * and the like, catalogue.c) is one byte that JSON text never holds (a
+ * control character); cat_put() writes the JSON back. The first CAT_ID_AT
+ * + 37 bytes of an element are never packed. One allocation: the list,
+ * its offsets, its text.
  */
 #define CAT_ID_AT	7
 
 struct cat_list {
 	struct cat_list	*next;		/* in its bucket */
+	unsigned long	 used;		/* the cache's clock at its last use */
+	size_t		 bytes;		/* what it holds, all told */
+	char		*text;		/* after off[], in the same allocation */
+	int		 n;
+	int		 packed;	/* 0: a body held a code; the text is as read */
 	enum cat_kind	 kind;
 	char		 owner[37];
-	int		 n;
-	unsigned int	*off;		/* n + 1 offsets */
-	char		*text;
-	size_t		 bytes;		/* what it holds, all told */
-	unsigned long	 used;		/* the cache's clock at its last use */
+	unsigned int	 off[];		/* n + 1 offsets */
 };
 
 /* all zero is an empty, unusable cache; cat_init() sets its budget */
@@ -59,6 +65,8 @@ int	 cat_list_or_reply(struct request *, enum cat_kind, const char *,
 	    const struct cat_list **);
 int	 cat_find(const struct cat_list *, const char *);
 int	 cat_id_is(const struct cat_list *, int, const char *);
+struct buf;
+void	 cat_put(struct buf *, const struct cat_list *, int, int);
 void	 cat_forget(struct catalogue *, const char *);
 
 #endif

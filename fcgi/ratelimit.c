@@ -198,25 +198,34 @@ rl_headers(const struct rl_state *st, struct buf *h)
 }
 
 /* The set of key: its first bytes (a digest's bytes are uniform). */
-static struct rl_cache_entry *
+static unsigned short *
 set_of(struct rl_cache *c, const unsigned char *key)
 {
 	unsigned int	 h;
 
 	h = (unsigned int)key[0] | (unsigned int)key[1] << 8 |
 	    (unsigned int)key[2] << 16;
-	return c->e[h % RL_CACHE_SETS];
+	return c->set[h % RL_CACHE_SETS];
+}
+
+/* The entry of way i of set, or NULL when it is empty. */
+static struct rl_cache_entry *
+way(struct rl_cache *c, const unsigned short *set, int i)
+{
+	return set[i] == 0 ? NULL : &c->e[set[i] - 1];
 }
 
 /* The entry of key in its set, or NULL. */
 static struct rl_cache_entry *
-find(struct rl_cache_entry *set, const unsigned char *key)
+find(struct rl_cache *c, const unsigned short *set, const unsigned char *key)
 {
-	int	 i;
+	struct rl_cache_entry	*e;
+	int			 i;
 
 	for (i = 0; i < RL_CACHE_WAYS; i++)
-		if (memcmp(set[i].key, key, RL_DIGEST_LEN) == 0)
-			return &set[i];
+		if ((e = way(c, set, i)) != NULL &&
+		    memcmp(e->key, key, RL_DIGEST_LEN) == 0)
+			return e;
 	return NULL;
 }
 
@@ -249,14 +258,26 @@ void
 rl_cache_put(struct rl_cache *c, const unsigned char *key,
     const struct rl_state *st, long long until)
 {
-	struct rl_cache_entry	*set = set_of(c, key), *e;
-	int			 i;
+	unsigned short		*set = set_of(c, key);
+	struct rl_cache_entry	*e;
+	int			 i, pick = 0;
 
-	if ((e = find(set, key)) == NULL) {
-		e = &set[0];
-		for (i = 1; i < RL_CACHE_WAYS; i++)
-			if (set[i].until < e->until)
-				e = &set[i];
+	if ((e = find(c, set, key)) == NULL) {
+		/* the first empty way, else the one that expires first */
+		for (i = 0; i < RL_CACHE_WAYS; i++) {
+			if (set[i] == 0) {
+				pick = i;
+				break;
+			}
+			if (way(c, set, i)->until < way(c, set, pick)->until)
+				pick = i;
+		}
+		if (set[pick] == 0) {
+			if (c->used >= RL_CACHE_SIZE)	/* cannot be: one entry a way */
+				return;
+			set[pick] = (unsigned short)++c->used;
+		}
+		e = way(c, set, pick);
 	}
 	memcpy(e->key, key, RL_DIGEST_LEN);
 	e->until = until;
@@ -271,7 +292,7 @@ int
 rl_cache_get(struct rl_cache *c, const unsigned char *key, long long now,
     struct rl_state *out)
 {
-	struct rl_cache_entry	*e = find(set_of(c, key), key);
+	struct rl_cache_entry	*e = find(c, set_of(c, key), key);
 
 	if (e == NULL || e->until <= now)
 		return 0;
@@ -284,5 +305,6 @@ rl_cache_get(struct rl_cache *c, const unsigned char *key, long long now,
 void
 rl_cache_clear(struct rl_cache *c)
 {
-	memset(c, 0, sizeof(*c));
+	memset(c->set, 0, sizeof(c->set));
+	c->used = 0;
 }
