@@ -45,7 +45,8 @@ static const struct {
 };
 
 /*
- * The keys of the API's resources as row_to_json() writes them
+ * The start of an element, then the keys of the API's resources as
+ * row_to_json() writes them
  * (sql/functions/40_json.sql: service_out, business_out, location_json(),
  * location_hours_json()), each with the comma or brace before it, and
  * first the runs of a service's fields at their defaults (services'
@@ -59,6 +60,7 @@ static const struct {
  * packing is a substitution of bytes, exact whatever the text is.
  */
 static const char *const words[] = {
+	"{\"id\":\"",		/* the start of every element: cat_id_is() */
 	",\"rate_type\":\"flat\",\"deposit_type\":\"none\",\"deposit_amount\":0,"
 	    "\"buffer_before_min\":0,\"buffer_after_min\":0,\"is_mobile\":false,"
 	    "\"is_active\":true,\"show_staff_picker\":false,\"custom_fields\":[]}",
@@ -72,7 +74,7 @@ static const char *const words[] = {
 	",\"deposit_amount\":", ",\"buffer_before_min\":", ",\"buffer_after_min\":",
 	",\"is_mobile\":", ",\"is_active\":", ",\"show_staff_picker\":",
 	",\"custom_fields\":", ",\"slug\":", ",\"timezone\":", ",\"active\":",
-	",\"created_at\":", ",\"address\":", ",\"hours\":", "{\"opens\":\"",
+	",\"created_at\":", ",\"hours\":", "{\"opens\":\"",
 	"\",\"closes\":\"",
 };
 #define NWORDS	(sizeof(words) / sizeof(words[0]))
@@ -97,28 +99,29 @@ _Static_assert(NWORDS <= 28, "more words than codes");
 
 /*
  * Packs body (len bytes) into out (NULL: only counts); returns the packed
- * length. The first CAT_ID_AT + 37 bytes are left as they are.
+ * length. Of its first CAT_ID_AT + 37 bytes only {"id":" is packed: the id
+ * is left as it is.
  */
 static size_t
 pack(const char *body, size_t len, char *out)
 {
-	size_t		 i = 0, at = 0, k, wl;
+	size_t		 i = 0, at = 0, k, first, last, wl;
 
 	while (i < len) {
-		if (i >= CAT_ID_AT + 37 && (body[i] == ',' || body[i] == '{' ||
-		    body[i] == '"')) {
-			for (k = 0; k < NWORDS; k++)
-				if (words[k][0] == body[i] &&
-				    (wl = strlen(words[k])) <= len - i &&
-				    memcmp(body + i, words[k], wl) == 0)
-					break;
-			if (k < NWORDS) {
-				if (out != NULL)
-					out[at] = (char)code_of(k);
-				at++;
-				i += wl;
-				continue;
-			}
+		/* {"id":" at the start only; the keys after the id */
+		first = i == 0 ? 0 : 1;
+		last = i == 0 ? 1 : i >= CAT_ID_AT + 37 ? NWORDS : 0;
+		for (k = first; k < last; k++)
+			if (words[k][0] == body[i] &&
+			    (wl = strlen(words[k])) <= len - i &&
+			    memcmp(body + i, words[k], wl) == 0)
+				break;
+		if (k < last) {
+			if (out != NULL)
+				out[at] = (char)code_of(k);
+			at++;
+			i += wl;
+			continue;
 		}
 		if (out != NULL)
 			out[at] = body[i];
@@ -140,6 +143,13 @@ has_code(const char *body, size_t len)
 	return 0;
 }
 
+/* The text of l: after its offsets. */
+static const char *
+text_of(const struct cat_list *l)
+{
+	return (const char *)(l->off + l->n + 1);
+}
+
 /*
  * Appends elements from .. to - 1 of l to b, as JSON: joined by commas,
  * without the comma after the last.
@@ -152,8 +162,8 @@ cat_put(struct buf *b, const struct cat_list *l, int from, int to)
 
 	if (from >= to)
 		return;
-	p = l->text + l->off[from];
-	end = l->text + l->off[to] - 1;
+	p = text_of(l) + l->off[from];
+	end = text_of(l) + l->off[to] - 1;
 	if (!l->packed) {
 		buf_add(b, p, (size_t)(end - p));
 		return;
@@ -331,6 +341,7 @@ list_make(enum cat_kind k, const char *owner, PGresult *res)
 	int		 i, n = PQntuples(res), packed = 1;
 	size_t		 len = 0, at = 0, blen, head;
 	const char	*body;
+	char		*text;
 
 	for (i = 0; i < n && packed; i++)
 		if (has_code(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1)))
@@ -340,33 +351,33 @@ list_make(enum cat_kind k, const char *owner, PGresult *res)
 		len += (packed ? pack(PQgetvalue(res, i, 1), blen, NULL) : blen) + 1;
 	}
 	head = sizeof(*l) + ((size_t)n + 1) * sizeof(l->off[0]);
-	if (len > UINT_MAX || (l = malloc(head + len + 1)) == NULL)
+	if (len > UINT_MAX / 2 || (l = malloc(head + len + 1)) == NULL)
 		return NULL;
 	memset(l, 0, sizeof(*l));
-	l->text = (char *)l + head;
-	l->kind = k;
+	text = (char *)(l->off + n + 1);
+	l->kind = (unsigned char)k;
 	snprintf(l->owner, sizeof(l->owner), "%s", owner);
 	l->n = n;
-	l->packed = packed;
+	l->packed = (unsigned char)packed;
 	for (i = 0; i < n; i++) {
 		l->off[i] = (unsigned int)at;
 		body = PQgetvalue(res, i, 1);
 		blen = (size_t)PQgetlength(res, i, 1);
 		if (packed)
-			at += pack(body, blen, l->text + at);
+			at += pack(body, blen, text + at);
 		else {
-			memcpy(l->text + at, body, blen);
+			memcpy(text + at, body, blen);
 			at += blen;
 		}
-		l->text[at++] = ',';
+		text[at++] = ',';
 		l->off[i + 1] = (unsigned int)at;
 		if (!cat_id_is(l, i, PQgetvalue(res, i, 0))) {
 			list_free(l);
 			return NULL;
 		}
 	}
-	l->text[at] = '\0';
-	l->bytes = head + len + 1;
+	text[at] = '\0';
+	l->bytes = (unsigned int)(head + len + 1);
 	return l;
 }
 
@@ -447,9 +458,14 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 int
 cat_id_is(const struct cat_list *l, int i, const char *id)
 {
-	return l->off[i + 1] - l->off[i] > CAT_ID_AT + 36 &&
-	    memcmp(l->text + l->off[i], "{\"id\":\"", CAT_ID_AT) == 0 &&
-	    strlen(id) == 36 && memcmp(l->text + l->off[i] + CAT_ID_AT, id, 36) == 0;
+	const char	*e = text_of(l) + l->off[i];
+	unsigned int	 at = l->packed ? 1 : CAT_ID_AT;
+
+	if (l->packed ? e[0] != (char)code_of(0) :
+	    memcmp(e, "{\"id\":\"", CAT_ID_AT) != 0)
+		return 0;
+	return l->off[i + 1] - l->off[i] > at + 36 && strlen(id) == 36 &&
+	    memcmp(e + at, id, 36) == 0;
 }
 
 /* The index of the element with id in l, or -1. */
