@@ -5,6 +5,8 @@
  * itself is one statement in PostgreSQL: rl_admit(), 30_admission.sql.)
  */
 #include <stdio.h>
+#include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -254,14 +256,85 @@ rl_refusal_until(const struct rl_state *st, long long now)
  * key's own entry when its set has one, else in the entry of the set that
  * expires first (empty entries have until 0, expired ones lie in the past).
  */
+/* The place of name in window_names, RL_NO_NAME for NULL, -1 for another. */
+#define RL_NO_NAME	0xff
+
+static int
+name_index(const char *name)
+{
+	int	 i;
+
+	if (name == NULL)
+		return RL_NO_NAME;
+	for (i = 0; i < RL__MAX * 2; i++)
+		if (window_names[i / 2][i % 2] == name)
+			return i;
+	return -1;
+}
+
+/* Packs st into e (until set); 0, or -1 when st cannot be packed. */
+static int
+pack_state(struct rl_cache_entry *e, const struct rl_state *st)
+{
+	struct rl_cache_entry	 p;
+	long long		 d;
+	int			 i, k;
+
+	memset(&p, 0, sizeof(p));
+	if (st->n < 0 || st->n > 3)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		d = st->w[i].reset - e->until;
+		if ((k = name_index(st->w[i].name)) < 0 || d < INT_MIN || d > INT_MAX ||
+		    st->w[i].seconds < 0 || st->w[i].seconds > USHRT_MAX)
+			return -1;
+		p.name[i] = (unsigned char)k;
+		p.reset[i] = (int)d;
+		p.limit[i] = st->w[i].limit;
+		p.used[i] = st->w[i].used;
+		p.seconds[i] = (unsigned short)st->w[i].seconds;
+	}
+	p.n = (unsigned char)st->n;
+	p.refused = (unsigned char)(st->refused != 0);
+	if (st->refused != 0 && st->refused != 1)
+		return -1;
+	p.tag = st->tag;
+	memcpy(p.subject, st->subject, sizeof(p.subject));
+	memcpy(e->reset, p.reset, sizeof(p) - offsetof(struct rl_cache_entry, reset));
+	return 0;
+}
+
+static void
+unpack_state(const struct rl_cache_entry *e, struct rl_state *st)
+{
+	int	 i;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < 3; i++) {
+		st->w[i].name = e->name[i] == RL_NO_NAME ? NULL :
+		    window_names[e->name[i] / 2][e->name[i] % 2];
+		st->w[i].reset = e->until + e->reset[i];
+		st->w[i].limit = e->limit[i];
+		st->w[i].used = e->used[i];
+		st->w[i].seconds = e->seconds[i];
+	}
+	st->n = e->n;
+	st->refused = e->refused;
+	st->tag = e->tag;
+	memcpy(st->subject, e->subject, sizeof(st->subject));
+}
+
 void
 rl_cache_put(struct rl_cache *c, const unsigned char *key,
     const struct rl_state *st, long long until)
 {
 	unsigned short		*set = set_of(c, key);
-	struct rl_cache_entry	*e;
+	struct rl_cache_entry	*e, probe;
 	int			 i, pick = 0;
 
+	probe.until = until;
+	if (pack_state(&probe, st) == -1)
+		return;		/* not cached: the database answers */
 	if ((e = find(c, set, key)) == NULL) {
 		/* the first empty way, else the one that expires first */
 		for (i = 0; i < RL_CACHE_WAYS; i++) {
@@ -279,9 +352,8 @@ rl_cache_put(struct rl_cache *c, const unsigned char *key,
 		}
 		e = way(c, set, pick);
 	}
-	memcpy(e->key, key, RL_DIGEST_LEN);
-	e->until = until;
-	e->st = *st;
+	memcpy(probe.key, key, RL_DIGEST_LEN);
+	*e = probe;
 }
 
 /*
@@ -296,7 +368,7 @@ rl_cache_get(struct rl_cache *c, const unsigned char *key, long long now,
 
 	if (e == NULL || e->until <= now)
 		return 0;
-	*out = e->st;
+	unpack_state(e, out);
 	out->now = now;
 	return 1;
 }
