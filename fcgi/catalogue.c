@@ -23,7 +23,7 @@
  * cache). Memory: at most catalogue_cache KiB of lists, the least
  * recently used dropped first. A list is one allocation of its exact size,
  * its text packed (catalogue.h): a business's four services take about
- * 0.6 KB instead of 1.7.
+ * 0.73 KB (0.64 of text) instead of 1.7.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -45,12 +45,12 @@ static const struct {
 };
 
 /*
- * The start of an element, then the keys of the API's resources as
- * row_to_json() writes them
- * (sql/functions/40_json.sql: service_out, business_out, location_json(),
- * location_hours_json()), each with the comma or brace before it, and
- * first the runs of a service's fields at their defaults (services'
- * columns, sql/migrations/001_init.sql; is_active is true in the lists):
+ * The start of an element, then the runs of a service's fields at their
+ * defaults (services' columns, sql/migrations/001_init.sql; is_active is
+ * true in the lists), then the keys of the API's resources as row_to_json()
+ * writes them (sql/functions/40_json.sql: service_out, business_out,
+ * location_json(), location_hours_json()), each with the comma or brace
+ * before it:
  * a list's text holds each as one byte, the code of its place here (the
  * first that matches is taken: the longer runs come first). The codes are
  * the control characters but tab, line feed and carriage return, which
@@ -61,13 +61,13 @@ static const struct {
  */
 static const char *const words[] = {
 	"{\"id\":\"",		/* the start of every element: cat_id_is() */
-	",\"rate_type\":\"flat\",\"deposit_type\":\"none\",\"deposit_amount\":0,"
+	(",\"rate_type\":\"flat\",\"deposit_type\":\"none\",\"deposit_amount\":0,"
 	    "\"buffer_before_min\":0,\"buffer_after_min\":0,\"is_mobile\":false,"
-	    "\"is_active\":true,\"show_staff_picker\":false,\"custom_fields\":[]}",
+	    "\"is_active\":true,\"show_staff_picker\":false,\"custom_fields\":[]}"),
 	",\"deposit_type\":\"none\",\"deposit_amount\":0",
 	",\"buffer_before_min\":0,\"buffer_after_min\":0",
-	",\"is_mobile\":false,\"is_active\":true,\"show_staff_picker\":false,"
-	    "\"custom_fields\":[]}",
+	(",\"is_mobile\":false,\"is_active\":true,\"show_staff_picker\":false,"
+	    "\"custom_fields\":[]}"),
 	",\"category\":null",
 	",\"name\":", ",\"description\":", ",\"category\":", ",\"duration_min\":",
 	",\"duration_max\":", ",\"rate\":", ",\"rate_type\":", ",\"deposit_type\":",
