@@ -21,13 +21,16 @@
  * catalogue_cache = 0. A list of more than CAT_MAX_ROWS elements is not
  * cached (the handler reads the page from the database, as without the
  * cache). Memory: at most catalogue_cache KiB of lists, the least
- * recently used dropped first.
+ * recently used dropped first. A list is one allocation of its exact size,
+ * its text packed (catalogue.h): a business's four services take about
+ * 0.73 KB (0.64 of text) instead of 1.7.
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "catalogue.h"
 #include "response.h"
 #include "worker.h"
@@ -41,6 +44,145 @@ static const struct {
 	[CAT_BUSINESSES] = { 'h', STMT_CAT_BUSINESSES },
 };
 
+/*
+ * The start of an element, then the runs of a service's fields at their
+ * defaults (services' columns, sql/migrations/001_init.sql; is_active is
+ * true in the lists), then the keys of the API's resources as row_to_json()
+ * writes them (sql/functions/40_json.sql: service_out, business_out,
+ * location_json(), location_hours_json()), each with the comma or brace
+ * before it:
+ * a list's text holds each as one byte, the code of its place here (the
+ * first that matches is taken: the longer runs come first). The codes are
+ * the control characters but tab, line feed and carriage return, which
+ * JSON text holds only escaped (PostgreSQL writes them so), and which
+ * cannot be JSON whitespace either; a list whose text holds one anyway is
+ * kept unpacked. A key not here (a field added) is kept as it is: the
+ * packing is a substitution of bytes, exact whatever the text is.
+ */
+static const char *const words[] = {
+	"{\"id\":\"",		/* the start of every element: cat_id_is() */
+	(",\"rate_type\":\"flat\",\"deposit_type\":\"none\",\"deposit_amount\":0,"
+	    "\"buffer_before_min\":0,\"buffer_after_min\":0,\"is_mobile\":false,"
+	    "\"is_active\":true,\"show_staff_picker\":false,\"custom_fields\":[]}"),
+	",\"deposit_type\":\"none\",\"deposit_amount\":0",
+	",\"buffer_before_min\":0,\"buffer_after_min\":0",
+	(",\"is_mobile\":false,\"is_active\":true,\"show_staff_picker\":false,"
+	    "\"custom_fields\":[]}"),
+	",\"category\":null",
+	",\"name\":", ",\"description\":", ",\"category\":", ",\"duration_min\":",
+	",\"duration_max\":", ",\"rate\":", ",\"rate_type\":", ",\"deposit_type\":",
+	",\"deposit_amount\":", ",\"buffer_before_min\":", ",\"buffer_after_min\":",
+	",\"is_mobile\":", ",\"is_active\":", ",\"show_staff_picker\":",
+	",\"custom_fields\":", ",\"slug\":", ",\"timezone\":", ",\"active\":",
+	",\"created_at\":", ",\"hours\":", "{\"opens\":\"",
+	"\",\"closes\":\"",
+};
+#define NWORDS	(sizeof(words) / sizeof(words[0]))
+
+/* code of word i: 1-8, 11, 12, 14-31 */
+static unsigned char
+code_of(size_t i)
+{
+	return (unsigned char)(i < 8 ? i + 1 : i < 10 ? i + 3 : i + 4);
+}
+
+/* word of code c, or -1 when c is none */
+static int
+word_of(unsigned char c)
+{
+	if (c == 0 || c == '\t' || c == '\n' || c == '\r' || c >= 32)
+		return -1;
+	return c <= 8 ? c - 1 : c <= 12 ? c - 3 : c - 4;
+}
+
+_Static_assert(NWORDS <= 28, "more words than codes");
+
+/*
+ * Packs body (len bytes) into out (NULL: only counts); returns the packed
+ * length. Of its first CAT_ID_AT + 37 bytes only {"id":" is packed: the id
+ * is left as it is.
+ */
+static size_t
+pack(const char *body, size_t len, char *out)
+{
+	size_t		 i = 0, at = 0, k, first, last, wl;
+
+	while (i < len) {
+		/* {"id":" at the start only; the keys after the id */
+		first = i == 0 ? 0 : 1;
+		last = i == 0 ? 1 : i >= CAT_ID_AT + 37 ? NWORDS : 0;
+		for (k = first; k < last; k++)
+			if (words[k][0] == body[i] &&
+			    (wl = strlen(words[k])) <= len - i &&
+			    memcmp(body + i, words[k], wl) == 0)
+				break;
+		if (k < last) {
+			if (out != NULL)
+				out[at] = (char)code_of(k);
+			at++;
+			i += wl;
+			continue;
+		}
+		if (out != NULL)
+			out[at] = body[i];
+		at++;
+		i++;
+	}
+	return at;
+}
+
+/* True when body holds a byte that is a code (then its list is not packed). */
+static int
+has_code(const char *body, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (word_of((unsigned char)body[i]) >= 0)
+			return 1;
+	return 0;
+}
+
+/* The text of l: after its offsets. */
+static const char *
+text_of(const struct cat_list *l)
+{
+	return (const char *)(l->off + l->n + 1);
+}
+
+/*
+ * Appends elements from .. to - 1 of l to b, as JSON: joined by commas,
+ * without the comma after the last.
+ */
+void
+cat_put(struct buf *b, const struct cat_list *l, int from, int to)
+{
+	const char	*p, *end, *run;
+	int		 w;
+
+	if (from >= to)
+		return;
+	p = text_of(l) + l->off[from];
+	end = text_of(l) + l->off[to] - 1;
+	if (!l->packed) {
+		buf_add(b, p, (size_t)(end - p));
+		return;
+	}
+	while (p < end) {
+		for (run = p; p < end && (unsigned char)*p >= 32; p++)
+			;
+		if (p > run)
+			buf_add(b, run, (size_t)(p - run));
+		if (p < end) {
+			if ((w = word_of((unsigned char)*p)) >= 0)
+				buf_puts(b, words[w]);
+			else
+				buf_add(b, p, 1);
+			p++;
+		}
+	}
+}
+
 void
 cat_init(struct catalogue *c, size_t budget)
 {
@@ -52,10 +194,6 @@ cat_init(struct catalogue *c, size_t budget)
 static void
 list_free(struct cat_list *l)
 {
-	if (l == NULL)
-		return;
-	free(l->off);
-	free(l->text);
 	free(l);
 }
 
@@ -227,37 +365,47 @@ evict_one(struct catalogue *c)
 static struct cat_list *
 list_make(enum cat_kind k, const char *owner, PGresult *res, int col, int n)
 {
-	struct cat_list	*l = calloc(1, sizeof(*l));
-	int		 i;
-	size_t		 len = 0, at = 0, blen;
+	struct cat_list	*l;
+	int		 i, packed = 1;
+	size_t		 len = 0, at = 0, blen, head;
+	const char	*body;
+	char		*text;
 
-	if (l == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		len += (size_t)PQgetlength(res, i, col + 1) + 1;
-	l->off = calloc((size_t)n + 1, sizeof(*l->off));
-	l->text = malloc(len + 1);
-	if (len > UINT_MAX || l->off == NULL || l->text == NULL) {
-		list_free(l);
-		return NULL;
+	for (i = 0; i < n && packed; i++)
+		if (has_code(PQgetvalue(res, i, col + 1), (size_t)PQgetlength(res, i, col + 1)))
+			packed = 0;
+	for (i = 0; i < n; i++) {
+		blen = (size_t)PQgetlength(res, i, col + 1);
+		len += (packed ? pack(PQgetvalue(res, i, col + 1), blen, NULL) : blen) + 1;
 	}
-	l->kind = k;
+	head = sizeof(*l) + ((size_t)n + 1) * sizeof(l->off[0]);
+	if (len > UINT_MAX / 2 || (l = malloc(head + len + 1)) == NULL)
+		return NULL;
+	memset(l, 0, sizeof(*l));
+	text = (char *)(l->off + n + 1);
+	l->kind = (unsigned char)k;
 	snprintf(l->owner, sizeof(l->owner), "%s", owner);
 	l->n = n;
+	l->packed = (unsigned char)packed;
 	for (i = 0; i < n; i++) {
 		l->off[i] = (unsigned int)at;
+		body = PQgetvalue(res, i, col + 1);
 		blen = (size_t)PQgetlength(res, i, col + 1);
-		memcpy(l->text + at, PQgetvalue(res, i, col + 1), blen);
-		at += blen;
-		l->text[at++] = ',';
+		if (packed)
+			at += pack(body, blen, text + at);
+		else {
+			memcpy(text + at, body, blen);
+			at += blen;
+		}
+		text[at++] = ',';
 		l->off[i + 1] = (unsigned int)at;
 		if (!cat_id_is(l, i, PQgetvalue(res, i, col))) {
 			list_free(l);
 			return NULL;
 		}
 	}
-	l->text[at] = '\0';
-	l->bytes = sizeof(*l) + ((size_t)n + 1) * sizeof(*l->off) + len + 1;
+	text[at] = '\0';
+	l->bytes = (unsigned int)(head + len + 1);
 	return l;
 }
 
@@ -406,9 +554,14 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 int
 cat_id_is(const struct cat_list *l, int i, const char *id)
 {
-	return l->off[i + 1] - l->off[i] > CAT_ID_AT + 36 &&
-	    memcmp(l->text + l->off[i], "{\"id\":\"", CAT_ID_AT) == 0 &&
-	    strlen(id) == 36 && memcmp(l->text + l->off[i] + CAT_ID_AT, id, 36) == 0;
+	const char	*e = text_of(l) + l->off[i];
+	unsigned int	 at = l->packed ? 1 : CAT_ID_AT;
+
+	if (l->packed ? e[0] != (char)code_of(0) :
+	    memcmp(e, "{\"id\":\"", CAT_ID_AT) != 0)
+		return 0;
+	return l->off[i + 1] - l->off[i] > at + 36 && strlen(id) == 36 &&
+	    memcmp(e + at, id, 36) == 0;
 }
 
 /* The index of the element with id in l, or -1. */

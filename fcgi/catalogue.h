@@ -20,20 +20,24 @@ enum cat_kind {
 /*
  * One list, as the API shows its elements: element i is the JSON text
  * text[off[i] .. off[i + 1] - 1), the elements being joined with commas,
- * so that a page of them is one piece of text. Each element starts with
- * its id ({"id":"<uuid>", CAT_ID_AT bytes in): the lists keep no other copy.
+ * so that a page of them is one piece of text; the text follows off[] in
+ * the list's one allocation. Each element starts with its id
+ * ({"id":"<uuid>"): the lists keep no other copy. The text is packed:
+ * {"id":" and each of the keys the API's resources have (,"name": and the
+ * like, catalogue.c) is one byte that JSON text never holds (a control
+ * character); cat_put() writes the JSON back, cat_id_is() reads the ids.
  */
 #define CAT_ID_AT	7
 
 struct cat_list {
 	struct cat_list	*next;		/* in its bucket */
-	enum cat_kind	 kind;
-	char		 owner[37];
-	int		 n;
-	unsigned int	*off;		/* n + 1 offsets */
-	char		*text;
-	size_t		 bytes;		/* what it holds, all told */
 	unsigned long	 used;		/* the cache's clock at its last use */
+	unsigned int	 bytes;		/* what it holds, all told */
+	int		 n;
+	unsigned char	 kind;		/* enum cat_kind */
+	unsigned char	 packed;	/* 0: a body held a code; the text is as read */
+	char		 owner[37];
+	unsigned int	 off[];		/* n + 1 offsets, then the text */
 };
 
 /* all zero is an empty, unusable cache; cat_init() sets its budget */
@@ -64,6 +68,8 @@ int	 cat_list_or_reply(struct request *, enum cat_kind, const char *,
 	    const struct cat_list **);
 int	 cat_find(const struct cat_list *, const char *);
 int	 cat_id_is(const struct cat_list *, int, const char *);
+struct buf;
+void	 cat_put(struct buf *, const struct cat_list *, int, int);
 void	 cat_forget(struct catalogue *, const char *);
 
 #endif

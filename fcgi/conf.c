@@ -88,7 +88,7 @@ conf_defaults(struct conf *c)
 	c->socket_mode = 0660;
 	c->db_timeout = 5000;
 	c->max_holds = 3;
-	c->catalogue_cache = 2048;
+	c->catalogue_cache = 768;
 	c->webhook_timeout = 10000;
 	c->webhook_delays[0] = 10000;
 	c->webhook_delays[1] = 60000;

@@ -297,9 +297,9 @@ kit_cat_list(struct request *r, enum cat_kind k, const char *owner, const char *
 	buf_init(&data);
 	buf_puts(&data, "[");
 	if (first < last && one >= 0)
-		buf_add(&data, l->text + l->off[one], l->off[one + 1] - l->off[one] - 1);
+		cat_put(&data, l, (int)one, (int)one + 1);
 	else if (first < last)
-		buf_add(&data, l->text + l->off[first], l->off[last] - l->off[first] - 1);
+		cat_put(&data, l, (int)first, (int)last);
 	buf_puts(&data, "]");
 	page_reply(r, &pg, path, data.p, data.len);
 	buf_cleanup(&data);
@@ -331,6 +331,10 @@ kit_cat_get(struct request *r, enum cat_kind k, const char *owner, const char *o
 	if ((i = cat_find(l, r->args[0])) < 0 ||
 	    (only != NULL && strcmp(r->args[0], only) != 0))
 		resp_error(r, 404, "not_found", NULL, missing);
-	else
-		resp_raw(r, 200, l->text + l->off[i], l->off[i + 1] - l->off[i] - 1);
+	else {
+		r->status = 200;
+		buf_reset(&r->out);
+		cat_put(&r->out, l, i, i + 1);
+		r->has_body = 1;
+	}
 }

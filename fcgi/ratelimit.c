@@ -5,6 +5,8 @@
  * itself is one statement in PostgreSQL: rl_admit(), 30_admission.sql.)
  */
 #include <stdio.h>
+#include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -198,25 +200,34 @@ rl_headers(const struct rl_state *st, struct buf *h)
 }
 
 /* The set of key: its first bytes (a digest's bytes are uniform). */
-static struct rl_cache_entry *
+static unsigned short *
 set_of(struct rl_cache *c, const unsigned char *key)
 {
 	unsigned int	 h;
 
 	h = (unsigned int)key[0] | (unsigned int)key[1] << 8 |
 	    (unsigned int)key[2] << 16;
-	return c->e[h % RL_CACHE_SETS];
+	return c->set[h % RL_CACHE_SETS];
+}
+
+/* The entry of way i of set, or NULL when it is empty. */
+static struct rl_cache_entry *
+way(struct rl_cache *c, const unsigned short *set, int i)
+{
+	return set[i] == 0 ? NULL : &c->e[set[i] - 1];
 }
 
 /* The entry of key in its set, or NULL. */
 static struct rl_cache_entry *
-find(struct rl_cache_entry *set, const unsigned char *key)
+find(struct rl_cache *c, const unsigned short *set, const unsigned char *key)
 {
-	int	 i;
+	struct rl_cache_entry	*e;
+	int			 i;
 
 	for (i = 0; i < RL_CACHE_WAYS; i++)
-		if (memcmp(set[i].key, key, RL_DIGEST_LEN) == 0)
-			return &set[i];
+		if ((e = way(c, set, i)) != NULL &&
+		    memcmp(e->key, key, RL_DIGEST_LEN) == 0)
+			return e;
 	return NULL;
 }
 
@@ -245,22 +256,104 @@ rl_refusal_until(const struct rl_state *st, long long now)
  * key's own entry when its set has one, else in the entry of the set that
  * expires first (empty entries have until 0, expired ones lie in the past).
  */
+/* The place of name in window_names, RL_NO_NAME for NULL, -1 for another. */
+#define RL_NO_NAME	0xff
+
+static int
+name_index(const char *name)
+{
+	int	 i;
+
+	if (name == NULL)
+		return RL_NO_NAME;
+	for (i = 0; i < RL__MAX * 2; i++)
+		if (window_names[i / 2][i % 2] == name)
+			return i;
+	return -1;
+}
+
+/* Packs st into e (until set); 0, or -1 when st cannot be packed. */
+static int
+pack_state(struct rl_cache_entry *e, const struct rl_state *st)
+{
+	struct rl_cache_entry	 p;
+	long long		 d;
+	int			 i, k;
+
+	memset(&p, 0, sizeof(p));
+	if (st->n < 0 || st->n > 3)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		d = st->w[i].reset - e->until;
+		if ((k = name_index(st->w[i].name)) < 0 || d < INT_MIN || d > INT_MAX ||
+		    st->w[i].seconds < 0 || st->w[i].seconds > USHRT_MAX)
+			return -1;
+		p.name[i] = (unsigned char)k;
+		p.reset[i] = (int)d;
+		p.limit[i] = st->w[i].limit;
+		p.used[i] = st->w[i].used;
+		p.seconds[i] = (unsigned short)st->w[i].seconds;
+	}
+	p.n = (unsigned char)st->n;
+	p.refused = (unsigned char)(st->refused != 0);
+	if (st->refused != 0 && st->refused != 1)
+		return -1;
+	p.tag = st->tag;
+	memcpy(p.subject, st->subject, sizeof(p.subject));
+	memcpy(e->reset, p.reset, sizeof(p) - offsetof(struct rl_cache_entry, reset));
+	return 0;
+}
+
+static void
+unpack_state(const struct rl_cache_entry *e, struct rl_state *st)
+{
+	int	 i;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < 3; i++) {
+		st->w[i].name = e->name[i] == RL_NO_NAME ? NULL :
+		    window_names[e->name[i] / 2][e->name[i] % 2];
+		st->w[i].reset = e->until + e->reset[i];
+		st->w[i].limit = e->limit[i];
+		st->w[i].used = e->used[i];
+		st->w[i].seconds = e->seconds[i];
+	}
+	st->n = e->n;
+	st->refused = e->refused;
+	st->tag = e->tag;
+	memcpy(st->subject, e->subject, sizeof(st->subject));
+}
+
 void
 rl_cache_put(struct rl_cache *c, const unsigned char *key,
     const struct rl_state *st, long long until)
 {
-	struct rl_cache_entry	*set = set_of(c, key), *e;
-	int			 i;
+	unsigned short		*set = set_of(c, key);
+	struct rl_cache_entry	*e, probe;
+	int			 i, pick = 0;
 
-	if ((e = find(set, key)) == NULL) {
-		e = &set[0];
-		for (i = 1; i < RL_CACHE_WAYS; i++)
-			if (set[i].until < e->until)
-				e = &set[i];
+	probe.until = until;
+	if (pack_state(&probe, st) == -1)
+		return;		/* not cached: the database answers */
+	if ((e = find(c, set, key)) == NULL) {
+		/* the first empty way, else the one that expires first */
+		for (i = 0; i < RL_CACHE_WAYS; i++) {
+			if (set[i] == 0) {
+				pick = i;
+				break;
+			}
+			if (way(c, set, i)->until < way(c, set, pick)->until)
+				pick = i;
+		}
+		if (set[pick] == 0) {
+			if (c->used >= RL_CACHE_SIZE)	/* cannot be: one entry a way */
+				return;
+			set[pick] = (unsigned short)++c->used;
+		}
+		e = way(c, set, pick);
 	}
-	memcpy(e->key, key, RL_DIGEST_LEN);
-	e->until = until;
-	e->st = *st;
+	memcpy(probe.key, key, RL_DIGEST_LEN);
+	*e = probe;
 }
 
 /*
@@ -271,11 +364,11 @@ int
 rl_cache_get(struct rl_cache *c, const unsigned char *key, long long now,
     struct rl_state *out)
 {
-	struct rl_cache_entry	*e = find(set_of(c, key), key);
+	struct rl_cache_entry	*e = find(c, set_of(c, key), key);
 
 	if (e == NULL || e->until <= now)
 		return 0;
-	*out = e->st;
+	unpack_state(e, out);
 	out->now = now;
 	return 1;
 }
@@ -284,5 +377,6 @@ rl_cache_get(struct rl_cache *c, const unsigned char *key, long long now,
 void
 rl_cache_clear(struct rl_cache *c)
 {
-	memset(c, 0, sizeof(*c));
+	memset(c->set, 0, sizeof(c->set));
+	c->used = 0;
 }

@@ -50,15 +50,36 @@ struct rl_state {
 #define RL_CACHE_TTL	60	/* seconds a cached refusal may live at most */
 #define RL_DIGEST_LEN	32
 
+/*
+ * A cached state, packed (144 bytes an entry instead of 208): the windows'
+ * names as their place in ratelimit.c's table, their resets as seconds
+ * from the entry's until; rl_cache_get() gives back the rl_state put.
+ */
 struct rl_cache_entry {
 	unsigned char	 key[RL_DIGEST_LEN];
 	long long	 until;
-	struct rl_state	 st;
+	int		 reset[3];	/* w[i].reset - until */
+	int		 limit[3];
+	int		 used[3];
+	int		 tag;
+	unsigned short	 seconds[3];
+	unsigned char	 name[3];	/* RL_NO_NAME: NULL */
+	unsigned char	 n;
+	unsigned char	 refused;
+	char		 subject[RL_SUBJECT_LEN];
 };
 
-/* all zero is an empty cache (a worker's is static: no need to clear it) */
+/*
+ * all zero is an empty cache (a worker's is static: no need to clear it).
+ * The sets hold indexes into e[], which is handed out from its start and
+ * never given back (a replaced entry is overwritten in place): a cache
+ * that has seen n keys has touched n entries (n * 144 bytes of memory),
+ * not a page in every set (all of its 576 KiB after 1,000 random keys).
+ */
 struct rl_cache {
-	struct rl_cache_entry e[RL_CACHE_SETS][RL_CACHE_WAYS];
+	unsigned short	 set[RL_CACHE_SETS][RL_CACHE_WAYS];	/* 0: empty, else 1 + index in e */
+	unsigned int	 used;		/* entries of e handed out */
+	struct rl_cache_entry e[RL_CACHE_SIZE];
 };
 
 /* What a request is, as far as its windows go (SPEC 6's table). */

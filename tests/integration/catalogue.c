@@ -15,6 +15,7 @@
 
 #include <criterion/criterion.h>
 
+#include "buf.h"
 #include "helpers.h"
 #include "request.h"
 #include "worker.h"
@@ -72,11 +73,15 @@ list(enum cat_kind k, const char *owner, unsigned long *trips)
 	return l;
 }
 
-/* The list's text (its elements, joined), for strstr(). */
+/* The list's JSON (its elements, joined; valid until the next call), for strstr(). */
 static const char *
 text(const struct cat_list *l)
 {
-	return l->text;
+	static struct buf b;
+
+	buf_reset(&b);
+	cat_put(&b, l, 0, l->n);
+	return buf_str(&b);
 }
 
 Test(catalogue, a_list_read_once_costs_no_round_trip)
@@ -91,8 +96,8 @@ Test(catalogue, a_list_read_once_costs_no_round_trip)
 	l = list(CAT_SERVICES, biz, &trips);
 	cr_expect_eq(trips, 1, "a miss reads the list: %lu round trips", trips);
 	cr_assert_eq(l->n, 2, "the active services only");
-	cr_expect(cat_id_is(l, 0, a), "%s", l->text);
-	cr_expect(cat_id_is(l, 1, b), "%s", l->text);
+	cr_expect(cat_id_is(l, 0, a), "%s", text(l));
+	cr_expect(cat_id_is(l, 1, b), "%s", text(l));
 	cr_expect_eq(cat_find(l, b), 1);
 	cr_expect_eq(cat_find(l, off), -1);
 	again = list(CAT_SERVICES, biz, &trips);
@@ -230,27 +235,64 @@ Test(catalogue, long_lists_and_transaction_pooling_are_not_cached)
 /* The least recently used lists make room; the cache never holds more than its budget. */
 Test(catalogue, the_budget_holds)
 {
-	char		*hub = fx_hub("pro"), *biz[12];
+	char		*hub = fx_hub("pro"), *biz[40];
 	unsigned long	 trips;
 	int		 i;
 
-	for (i = 0; i < 12; i++) {
+	for (i = 0; i < 40; i++) {
 		biz[i] = fx_business(hub, NULL);
 		free(fx_service(biz[i], "Alpha wash", 1));
 		free(fx_service(biz[i], "Beta wash", 1));
 	}
 	worker_up(8, DB_PREPARE_ON);	/* 8 KiB: a few lists of two services */
-	for (i = 0; i < 12; i++) {
+	for (i = 0; i < 40; i++) {
 		list(CAT_SERVICES, biz[i], &trips);
 		cr_expect_leq(wk.catalogue.bytes, wk.catalogue.budget, "%zu bytes held",
 		    wk.catalogue.bytes);
 	}
-	list(CAT_SERVICES, biz[11], &trips);
+	list(CAT_SERVICES, biz[39], &trips);
 	cr_expect_eq(trips, 0, "the newest list was evicted");
 	list(CAT_SERVICES, biz[0], &trips);
 	cr_expect_eq(trips, 1, "the oldest list was kept");
 	worker_down();
-	for (i = 0; i < 12; i++)
+	for (i = 0; i < 40; i++)
 		free(biz[i]);
 	free(hub);
+}
+
+/*
+ * The lists are kept packed (catalogue.c: each key, and runs of a service's
+ * fields at their defaults, one byte): what the cache serves is byte for
+ * byte what the database wrote, also where a value spells a key.
+ */
+Test(catalogue, a_packed_list_is_the_json_the_database_wrote)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char		*a = fx_service(biz, "Alpha wash", 1), *b = fx_service(biz, "Beta wash", 1);
+	char		*loc = fx_location(biz), *want;
+	const struct cat_list *l;
+	unsigned long	 trips;
+
+	fx_exec("UPDATE calendence.services SET description = "
+	    "'say \\,\"name\":\\ ,\"rate\": {\"opens\":\" \",\"closes\":\" ' || chr(1) || chr(31), "
+	    "category = 'x', rate_type = 'hourly', is_mobile = true WHERE id = $1", b, NULL);
+	worker_up(1024, DB_PREPARE_ON);
+	want = fx_value("SELECT string_agg(calendence.service_json(s)::text, ',' ORDER BY s.name, s.id) "
+	    "FROM calendence.services s WHERE s.business_id = $1 AND s.is_active", biz, NULL);
+	l = list(CAT_SERVICES, biz, &trips);
+	cr_expect_str_eq(text(l), want);
+	cr_expect(cat_id_is(l, 0, a) && cat_id_is(l, 1, b));
+	free(want);
+	want = fx_value("SELECT string_agg(calendence.location_json(l)::text, ',' ORDER BY l.name, l.id) "
+	    "FROM calendence.locations l WHERE l.business_id = $1 AND l.active", biz, NULL);
+	l = list(CAT_LOCATIONS, biz, &trips);
+	cr_expect_str_eq(text(l), want);
+	free(want);
+	want = fx_value("SELECT string_agg(calendence.business_json(b)::text, ',' ORDER BY b.name, b.id) "
+	    "FROM calendence.businesses b WHERE b.hub_id = $1", hub, NULL);
+	l = list(CAT_BUSINESSES, hub, &trips);
+	cr_expect_str_eq(text(l), want);
+	free(want);
+	worker_down();
+	free(hub), free(biz), free(a), free(b), free(loc);
 }
