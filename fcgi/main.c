@@ -45,10 +45,12 @@ usage(void)
 	fputs("usage: calendence.fcgi [--config FILE] [--check-config] [--version]\n"
 	    "       calendence.fcgi --listen PATH|HOST:PORT [--workers N]\n"
 	    "                       [--socket-mode MODE] [--config FILE]\n"
+	    "       calendence.fcgi --workers N [--config FILE]\n"
 	    "Without --listen it is one FastCGI worker on the listening socket it\n"
-	    "is given as fd 0 (lighttpd bin-path, Apache mod_fcgid). With --listen\n"
-	    "it is a supervised pool of N workers on that socket (SIGHUP reloads,\n"
-	    "SIGTERM stops). Settings: --config FILE, else CALENDENCE_CONFIG, else\n"
+	    "is given as fd 0 (lighttpd bin-path, Apache mod_fcgid); with --workers\n"
+	    "N too, a supervised pool of N workers sharing that socket. With\n"
+	    "--listen it is a supervised pool of N workers on that socket (SIGHUP\n"
+	    "reloads, SIGTERM stops). Settings: --config FILE, else CALENDENCE_CONFIG, else\n"
 	    CONF_DEFAULT_PATH " if it exists.\n",
 	    stderr);
 }
@@ -235,13 +237,16 @@ pool_log(void *arg, const char *msg)
 	log_msg(wk.conf.log_level, LOG_LEVEL_INFO, "%s", msg);
 }
 
+/* The pool on its own socket (fd -1), or on the web server's (fd 0). */
 static int
-run_pool(void)
+run_pool(int fd)
 {
 	struct pool_opts o;
 	struct pool_ops	 ops = { worker, reload, pool_log, NULL };
 
-	o.listen = opt_listen ? opt_listen : wk.conf.listen;
+	o.fd = fd;
+	o.listen = fd >= 0 ? "the web server's socket (fd 0)" :
+	    opt_listen ? opt_listen : wk.conf.listen;
 	o.workers = opt_workers ? opt_workers : wk.conf.workers;
 	o.socket_mode = opt_mode >= 0 ? opt_mode : wk.conf.socket_mode;
 	return pool_run(&o, &ops);
@@ -298,11 +303,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (opt_listen != NULL || wk.conf.listen[0] != '\0')
-		return run_pool();
+		return run_pool(-1);
 	if (FCGX_IsCGI()) {
 		fputs("calendence: not started as a FastCGI application (fd 0 is not "
 		    "a listening socket); use --listen to run a pool\n", stderr);
 		return 1;
 	}
+	/*
+	 * --workers N with the web server's socket: N workers share it (lighttpd
+	 * bin-path with max-procs 1), so that one worker held up holds only its
+	 * own request, not a share of the traffic queued on its own socket
+	 */
+	if (opt_workers > 0)
+		return run_pool(0);
 	return worker(0, NULL);
 }

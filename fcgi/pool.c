@@ -240,7 +240,9 @@ pool_run(const struct pool_opts *o, const struct pool_ops *ops)
 		say(ops, "workers must be from 1 to %d", POOL_MAX);
 		return 1;
 	}
-	if ((fd = pool_listen(o->listen, o->socket_mode)) == -1) {
+	if (o->fd >= 0)
+		fd = o->fd;
+	else if ((fd = pool_listen(o->listen, o->socket_mode)) == -1) {
 		say(ops, "cannot listen on %s: %s", o->listen, strerror(errno));
 		return 1;
 	}
@@ -267,7 +269,7 @@ pool_run(const struct pool_opts *o, const struct pool_ops *ops)
 	}
 	close(fd);
 	stop(n);
-	if (strchr(o->listen, '/') != NULL)
+	if (o->fd < 0 && strchr(o->listen, '/') != NULL)
 		unlink(o->listen);
 	say(ops, "pool stopped");
 	return 0;

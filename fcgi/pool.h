@@ -4,6 +4,8 @@
 
 struct pool_opts {
 	const char	*listen;	/* "/path/to.sock", "HOST:PORT" or ":PORT" */
+	int		 fd;		/* >= 0: a listening socket given (fd 0 of a
+					   web server's bin-path); listen is its name */
 	int		 workers;
 	int		 socket_mode;	/* permissions of a Unix socket */
 };

@@ -236,15 +236,56 @@ Test(faults, worker_killed_under_load, .timeout = 120)
 	cr_expect_eq(n1, n0, "%d workers, not %d", n1, n0);
 	cr_expect(gone && fresh, "the killed worker was not replaced");
 	/*
-	 * lighttpd gives each worker its own socket and hands a request to the
-	 * least busy one: the requests that fail (lighttpd's own 500) are the
-	 * one the killed worker was serving and those already written to its
-	 * socket's backlog, at most an even share of the connections; a
-	 * request that finds the socket closed goes to another worker.
+	 * the workers share lighttpd's one socket (--workers N): what fails
+	 * (lighttpd's own 500) is the request the killed worker was serving;
+	 * the others wait in the socket's backlog for the rest. At most an
+	 * even share of the connections is allowed, as when each worker had a
+	 * socket of its own and its backlog went with it.
 	 */
 	fault_finish(&f, (f.o.conns + n0 - 1) / n0);
 	lu_durable_check(&d);
 	lu_durable_free(&d);
+}
+
+/*
+ * One worker stopped (SIGSTOP, as a VM pauses a process or a statement
+ * stalls it): the others answer every request meanwhile, each at once. The
+ * workers share lighttpd's socket (conf/lighttpd.conf: --workers N); with a
+ * socket each, lighttpd handed the stopped one its share, which waited.
+ */
+Test(faults, a_stopped_worker_holds_no_one_elses_request, .timeout = 60)
+{
+	pid_t		 lpid = lu_env_pid("LOAD_PID"), w[LU_MAX_WORKERS];
+	char		*plan, *hub, *biz, *key;
+	struct http_resp r;
+	int64_t		 t0, dt, worst = 0;
+	int		 n, i, slow = 0, ok = 0;
+
+	if (lpid == 0)
+		cr_skip("LOAD_PID names no lighttpd");
+	n = lu_workers(lpid, w, LU_MAX_WORKERS);
+	cr_assert_geq(n, 2, "%d workers under lighttpd %ld", n, (long)lpid);
+	plan = fx_plan(100000, 1000000, 1000, 1);
+	hub = fx_hub(plan);
+	biz = fx_business(hub, NULL);
+	key = fx_key("business", biz);
+	cr_assert_eq(kill(w[0], SIGSTOP), 0);
+	for (i = 0; i < 40; i++) {
+		t0 = load_now_ms();
+		if (http_get("/api/v1/services", key, NULL, &r) == 0) {
+			ok += r.status == 200;
+			http_resp_free(&r);
+		}
+		dt = load_now_ms() - t0;
+		worst = dt > worst ? dt : worst;
+		slow += dt > 1000;
+	}
+	kill(w[0], SIGCONT);
+	printf("load: worker %ld stopped; 40 requests, %d answered 200, slowest %lld ms\n",
+	    (long)w[0], ok, (long long)worst);
+	cr_expect_eq(ok, 40, "%d of 40 answered 200", ok);
+	cr_expect_eq(slow, 0, "%d requests waited over 1 s for the stopped worker", slow);
+	free(plan), free(hub), free(biz), free(key);
 }
 
 /*

@@ -89,25 +89,39 @@ is_worker(pid_t pid)
 	return len >= strlen(name) && strcmp(exe + len - strlen(name), name) == 0;
 }
 
+/*
+ * The workers under web server ppid, by pid: its calendence.fcgi children,
+ * or the children of the one it runs as a pool on its socket (--workers N),
+ * that pool's supervisor left out.
+ */
 int
 lu_workers(pid_t ppid, pid_t *out, int max)
 {
 	DIR		*d;
 	struct dirent	*e;
 	char		*end;
-	pid_t		 pid;
-	int		 n = 0;
+	pid_t		 pid, all[2 * LU_MAX_WORKERS + 2], parent[2 * LU_MAX_WORKERS + 2];
+	int		 n = 0, m = 0, i, k, sup;
 
 	if ((d = opendir("/proc")) == NULL)
 		return 0;
-	while ((e = readdir(d)) != NULL && n < max) {
+	while ((e = readdir(d)) != NULL && m < (int)(sizeof(all) / sizeof(all[0]))) {
 		pid = (pid_t)strtol(e->d_name, &end, 10);
-		if (*end != '\0' || pid <= 0)
+		if (*end != '\0' || pid <= 0 || !is_worker(pid))
 			continue;
-		if (parent_of(pid) == ppid && is_worker(pid))
-			out[n++] = pid;
+		if (parent_of(pid) == ppid || (is_worker(parent_of(pid)) &&
+		    parent_of(parent_of(pid)) == ppid)) {
+			parent[m] = parent_of(pid);
+			all[m++] = pid;
+		}
 	}
 	closedir(d);
+	for (i = 0; i < m && n < max; i++) {
+		for (k = 0, sup = 0; k < m; k++)
+			sup |= parent[k] == all[i];
+		if (!sup)
+			out[n++] = all[i];
+	}
 	qsort(out, (size_t)n, sizeof(*out), pid_cmp);
 	return n;
 }
