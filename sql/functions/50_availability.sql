@@ -253,8 +253,6 @@ DECLARE
 	v_to date := calendence.parse_date(p_date_to);
 	v_staff uuid := calendence.parse_uuid(p_staff);
 	v_location uuid := calendence.parse_uuid(p_location);
-	v_data text;
-	v_total bigint;
 BEGIN
 	SELECT b.timezone, b.booking_horizon_days INTO STRICT v_tz, v_horizon
 	  FROM calendence.businesses b WHERE b.id = p_business;
@@ -321,9 +319,8 @@ BEGIN
 	), start AS (
 		-- each start once, its options' JSON in order, \x01 between them
 		-- (JSON text never holds that byte: escape_json() writes \u0001).
-		-- Here and in per_day the rows are sorted once, narrow, and
-		-- string_agg() takes them in that order: an ORDER BY in it would
-		-- sort each group's rows apart, the day's long text included
+		-- The rows are sorted once, narrow, and string_agg() takes them in
+		-- that order: an ORDER BY in it would sort each group's rows apart
 		SELECT o.starts_at, min(o.ends_at) AS ends_at, count(*) AS n,
 		       string_agg(o.j, E'\x01') AS opts
 		  FROM (SELECT f.starts_at, f.ends_at, w.j
@@ -333,34 +330,45 @@ BEGIN
 			  JOIN who w ON w.staff_id = f.staff_id AND w.location_id = f.location_id
 			 ORDER BY f.starts_at, w.k) o
 		 GROUP BY o.starts_at
-	), per_day AS (
+	), head AS (
+		-- a start's four times as the head of its slots' JSON, each written
+		-- by one to_char() with the JSON around it as the format's quoted
+		-- text (\" is a double quote there); OFFSET 0 keeps it one
+		-- evaluation a start where the slots use it twice
+		SELECT s.starts_at, s.n, s.opts, (s.starts_at AT TIME ZONE v_tz)::date AS day,
+		       to_char(s.starts_at AT TIME ZONE 'UTC',
+			   '"{\"starts_at\":\""YYYY-MM-DD"T"HH24:MI:SS"+00:00\",\"ends_at\":\""')
+		       || to_char(s.ends_at AT TIME ZONE 'UTC',
+			   'YYYY-MM-DD"T"HH24:MI:SS"+00:00\",\"starts_at_local\":\""')
+		       || to_char(s.starts_at AT TIME ZONE v_tz,
+			   'YYYY-MM-DD"T"HH24:MI:SS"\",\"ends_at_local\":\""')
+		       || to_char(s.ends_at AT TIME ZONE v_tz, 'YYYY-MM-DD"T"HH24:MI:SS"\","') AS head
+		  FROM start s
+		OFFSET 0
+	)
+	-- the body in one string_agg(), whose delimiter is given per row and goes
+	-- before the row's text: a date's key opens its list (and closes the
+	-- previous date's), a start's slots follow with "," between them, none
+	-- before a date's first; the half-megabyte text is copied once more, to
+	-- add the meta, instead of once per date and again for the whole
+	SELECT string_agg(x.piece, x.sep) || (']},"meta":{"service_id":"' || v_service
+	       || '","date_from":"' || to_char(v_from, 'YYYY-MM-DD') || '","date_to":"'
+	       || to_char(v_to, 'YYYY-MM-DD') || '","total_slots":' || sum(x.n) || '}}')
+	  INTO body
+	  FROM (SELECT d.day, 0 AS o, NULL::timestamptz AS starts_at, 0::bigint AS n, '],' AS sep,
+		       CASE WHEN d.day = v_from THEN '{"data":{"' ELSE '"' END
+		       || to_char(d.day, 'YYYY-MM-DD') || '":[' AS piece
+		  FROM (SELECT g::date AS day FROM generate_series(v_from::timestamp,
+			   v_to::timestamp, interval '1 day') g) d
+		UNION ALL
 		-- a slot is the start's head and an option's JSON; compact: the
 		-- head once and "options":[{..},{..}]
-		SELECT h.day, sum(h.n) AS n,
-		       '[' || string_agg(CASE WHEN p_format = 'compact'
+		SELECT h.day, 1, h.starts_at, h.n,
+		       CASE WHEN lag(h.day) OVER (ORDER BY h.starts_at) = h.day THEN ',' ELSE '' END,
+		       CASE WHEN p_format = 'compact'
 			   THEN h.head || '"options":[{' || replace(h.opts, E'\x01', '},{') || '}]}'
-			   ELSE h.head || replace(h.opts, E'\x01', '},' || h.head) || '}' END,
-			   ',') || ']' AS arr
-		  FROM (SELECT s.starts_at, s.n, s.opts, (s.starts_at AT TIME ZONE v_tz)::date AS day,
-			       '{"starts_at":"' || calendence.rfc3339(s.starts_at)
-			       || '","ends_at":"' || calendence.rfc3339(s.ends_at)
-			       || '","starts_at_local":"' || calendence.local_text(s.starts_at, v_tz)
-			       || '","ends_at_local":"' || calendence.local_text(s.ends_at, v_tz)
-			       || '",' AS head
-			  FROM start s
-			 ORDER BY 4, 1) h
-		 GROUP BY h.day
-	)
-	-- (the days' lists, some 500 kB for 14 busy days, are copied once:
-	-- per_day is read once, and the body made by one concat())
-	SELECT string_agg(to_json(to_char(d.day, 'YYYY-MM-DD'))::text || ':'
-		   || coalesce(p.arr, '[]'), ',' ORDER BY d.day), coalesce(sum(p.n), 0)
-	  INTO v_data, v_total
-	  FROM (SELECT g::date AS day FROM generate_series(v_from::timestamp,
-		   v_to::timestamp, interval '1 day') g) d
-	  LEFT JOIN per_day p ON p.day = d.day;
-	body := concat('{"data":{', v_data, '},"meta":', (SELECT row_to_json(m)::text
-	    FROM (SELECT v_service AS service_id, to_char(v_from, 'YYYY-MM-DD') AS date_from,
-		  to_char(v_to, 'YYYY-MM-DD') AS date_to, v_total AS total_slots) m), '}');
+			   ELSE h.head || replace(h.opts, E'\x01', '},' || h.head) || '}' END
+		  FROM head h
+		 ORDER BY 1, 2, 3) x;
 	status := 'ok';
 END $$;
