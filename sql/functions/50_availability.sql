@@ -70,6 +70,8 @@ DECLARE
 	v_bb interval;
 	v_ba interval;
 	v_window tstzrange;	-- every span a start in [p_from, p_to) reserves
+	v_tail interval;	-- duration_max + buffer_after
+	v_starts tstzrange;	-- the starts asked for that are still to come
 BEGIN
 	SELECT s.required_skills, s.resource_type, b.slot_minutes * 60,
 	       make_interval(mins => s.duration_max), make_interval(mins => s.buffer_before_min),
@@ -82,6 +84,8 @@ BEGIN
 		RETURN;
 	END IF;
 	v_window := tstzrange(p_from - v_bb, p_to + v_dur + v_ba);
+	v_tail := v_dur + v_ba;
+	v_starts := tstzrange(p_from, p_to) * tstzrange(now(), NULL, '()');
 
 	RETURN QUERY
 	WITH loc AS (
@@ -131,8 +135,7 @@ BEGIN
 	), fits AS MATERIALIZED (
 		-- the starts whose reserved span lies in one stretch of free time
 		SELECT w.staff_id, w.location_id, w.tz,
-		       tstzrange(lower(span) + v_bb, upper(span) - v_dur - v_ba, '[]')
-		       * tstzrange(p_from, p_to) * tstzrange(now(), NULL, '()') AS starts
+		       tstzrange(lower(span) + v_bb, upper(span) - v_tail, '[]') * v_starts AS starts
 		  FROM work w
 		  JOIN open o ON o.location_id = w.location_id
 		 CROSS JOIN LATERAL unnest(w.hours * o.hours - coalesce((
@@ -141,7 +144,7 @@ BEGIN
 			   AND r.status NOT IN ('expired', 'cancelled')
 			   AND (r.status <> 'held' OR r.expires_at > now())),
 			'{}'::tstzmultirange)) AS span
-		 WHERE lower(span) + v_bb <= upper(span) - v_dur - v_ba
+		 WHERE lower(span) + v_bb <= upper(span) - v_tail
 	), span AS MATERIALIZED (
 		-- each stretch of starts with the UTC offsets (s) at its ends
 		SELECT f.staff_id, f.location_id, f.tz, f.starts,
