@@ -349,29 +349,39 @@ BEGIN
 		  FROM start s
 		OFFSET 0
 	)
-	-- the body in one string_agg(), whose delimiter is given per row and goes
-	-- before the row's text: a date's key opens its list (and closes the
-	-- previous date's), a start's slots follow with "," between them, none
-	-- before a date's first; the half-megabyte text is copied once more, to
-	-- add the meta, instead of once per date and again for the whole
-	SELECT string_agg(x.piece, x.sep) || (']},"meta":{"service_id":"' || v_service
-	       || '","date_from":"' || to_char(v_from, 'YYYY-MM-DD') || '","date_to":"'
-	       || to_char(v_to, 'YYYY-MM-DD') || '","total_slots":' || sum(x.n) || '}}')
+	-- the body in one string_agg() over the starts in order, without
+	-- sorting their text again. A date's first start opens its list, after
+	-- the keys of any dates before it with no start (and closes the previous
+	-- date's list); a string_agg() delimiter is given per row and goes before
+	-- the row's text: "," between a date's slots, none before its first.
+	-- The half-megabyte text is copied once more, to add what follows the
+	-- last start, instead of once per date and again for the whole.
+	SELECT CASE WHEN count(*) = 0
+		    THEN '{"data":{' || (SELECT string_agg('"' || to_char(g, 'YYYY-MM-DD') || '":[]', ',')
+			  FROM generate_series(v_from::timestamp, v_to::timestamp, interval '1 day') g)
+		    ELSE string_agg(x.piece, x.sep) || (']' || coalesce((
+			  SELECT string_agg(',"' || to_char(g, 'YYYY-MM-DD') || '":[]', '')
+			    FROM generate_series((max(x.day) + 1)::timestamp, v_to::timestamp,
+				 interval '1 day') g), '')) END
+	       || ('},"meta":{"service_id":"' || v_service || '","date_from":"'
+	       || to_char(v_from, 'YYYY-MM-DD') || '","date_to":"' || to_char(v_to, 'YYYY-MM-DD')
+	       || '","total_slots":' || coalesce(sum(x.n), 0) || '}}')
 	  INTO body
-	  FROM (SELECT d.day, 0 AS o, NULL::timestamptz AS starts_at, 0::bigint AS n, '],' AS sep,
-		       CASE WHEN d.day = v_from THEN '{"data":{"' ELSE '"' END
-		       || to_char(d.day, 'YYYY-MM-DD') || '":[' AS piece
-		  FROM (SELECT g::date AS day FROM generate_series(v_from::timestamp,
-			   v_to::timestamp, interval '1 day') g) d
-		UNION ALL
-		-- a slot is the start's head and an option's JSON; compact: the
-		-- head once and "options":[{..},{..}]
-		SELECT h.day, 1, h.starts_at, h.n,
-		       CASE WHEN lag(h.day) OVER (ORDER BY h.starts_at) = h.day THEN ',' ELSE '' END,
-		       CASE WHEN p_format = 'compact'
-			   THEN h.head || '"options":[{' || replace(h.opts, E'\x01', '},{') || '}]}'
-			   ELSE h.head || replace(h.opts, E'\x01', '},' || h.head) || '}' END
-		  FROM head h
-		 ORDER BY 1, 2, 3) x;
+	  FROM (SELECT y.starts_at, y.day, y.n,
+		       CASE WHEN y.prev = y.day THEN ',' ELSE '' END AS sep,
+		       CASE WHEN y.prev IS DISTINCT FROM y.day THEN
+			   CASE WHEN y.prev IS NULL THEN '{"data":{' ELSE '],' END
+			   || (SELECT string_agg('"' || to_char(g, 'YYYY-MM-DD')
+				   || CASE WHEN g::date = y.day THEN '":[' ELSE '":[],' END, '')
+				 FROM generate_series(coalesce(y.prev + 1, v_from)::timestamp,
+				      y.day::timestamp, interval '1 day') g)
+			   ELSE '' END
+		       -- a slot is the start's head and an option's JSON; compact:
+		       -- the head once and "options":[{..},{..}]
+		       || CASE WHEN p_format = 'compact'
+			   THEN y.head || '"options":[{' || replace(y.opts, E'\x01', '},{') || '}]}'
+			   ELSE y.head || replace(y.opts, E'\x01', '},' || y.head) || '}' END AS piece
+		  FROM (SELECT h.*, lag(h.day) OVER (ORDER BY h.starts_at) AS prev FROM head h) y
+		 ORDER BY y.starts_at) x;
 	status := 'ok';
 END $$;
