@@ -347,6 +347,7 @@ BEGIN
 			   'YYYY-MM-DD"T"HH24:MI:SS"\",\"ends_at_local\":\""')
 		       || to_char(s.ends_at AT TIME ZONE v_tz, 'YYYY-MM-DD"T"HH24:MI:SS"\","') AS head
 		  FROM start s
+		 ORDER BY s.starts_at	-- (as start gives them: known sorted, not sorted again)
 		OFFSET 0
 	)
 	-- the body in one string_agg() over the starts in order, without
