@@ -14,6 +14,15 @@ port=${3:-5432}
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bindir" ] || { echo "pgctl.sh: PostgreSQL server not installed" >&2; exit 1; }
 
+# glibc's malloc in the server: a backend keeps what it frees, up to 16 MiB,
+# instead of handing it back to the kernel at the end of each statement and
+# taking page faults for it again in the next (a 500 kB availability answer
+# is copied some ten times on its way out: issue 15, docs/performance.md;
+# operations.md says how to set it on a production server).
+# PG_MALLOC_TUNABLES= (empty) starts the server without it.
+malloc_tunables=${PG_MALLOC_TUNABLES-glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=16777216}
+malloc_tunables=$malloc_tunables${GLIBC_TUNABLES:+${malloc_tunables:+:}$GLIBC_TUNABLES}
+
 as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then
 		runuser -u postgres -- "$@"
@@ -44,7 +53,8 @@ start)
 		rm -f "$dir/postmaster.pid"
 	fi
 	if ! as_owner "$bindir/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
-		as_owner "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+		as_owner env ${malloc_tunables:+GLIBC_TUNABLES=$malloc_tunables} \
+			"$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
 			-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on" \
 			start >/dev/null
 	fi

@@ -70,6 +70,8 @@ DECLARE
 	v_bb interval;
 	v_ba interval;
 	v_window tstzrange;	-- every span a start in [p_from, p_to) reserves
+	v_tail interval;	-- duration_max + buffer_after
+	v_starts tstzrange;	-- the starts asked for that are still to come
 BEGIN
 	SELECT s.required_skills, s.resource_type, b.slot_minutes * 60,
 	       make_interval(mins => s.duration_max), make_interval(mins => s.buffer_before_min),
@@ -82,6 +84,8 @@ BEGIN
 		RETURN;
 	END IF;
 	v_window := tstzrange(p_from - v_bb, p_to + v_dur + v_ba);
+	v_tail := v_dur + v_ba;
+	v_starts := tstzrange(p_from, p_to) * tstzrange(now(), NULL, '()');
 
 	RETURN QUERY
 	WITH loc AS (
@@ -131,8 +135,7 @@ BEGIN
 	), fits AS MATERIALIZED (
 		-- the starts whose reserved span lies in one stretch of free time
 		SELECT w.staff_id, w.location_id, w.tz,
-		       tstzrange(lower(span) + v_bb, upper(span) - v_dur - v_ba, '[]')
-		       * tstzrange(p_from, p_to) * tstzrange(now(), NULL, '()') AS starts
+		       tstzrange(lower(span) + v_bb, upper(span) - v_tail, '[]') * v_starts AS starts
 		  FROM work w
 		  JOIN open o ON o.location_id = w.location_id
 		 CROSS JOIN LATERAL unnest(w.hours * o.hours - coalesce((
@@ -141,7 +144,7 @@ BEGIN
 			   AND r.status NOT IN ('expired', 'cancelled')
 			   AND (r.status <> 'held' OR r.expires_at > now())),
 			'{}'::tstzmultirange)) AS span
-		 WHERE lower(span) + v_bb <= upper(span) - v_dur - v_ba
+		 WHERE lower(span) + v_bb <= upper(span) - v_tail
 	), span AS MATERIALIZED (
 		-- each stretch of starts with the UTC offsets (s) at its ends
 		SELECT f.staff_id, f.location_id, f.tz, f.starts,
@@ -253,8 +256,6 @@ DECLARE
 	v_to date := calendence.parse_date(p_date_to);
 	v_staff uuid := calendence.parse_uuid(p_staff);
 	v_location uuid := calendence.parse_uuid(p_location);
-	v_data text;
-	v_total bigint;
 BEGIN
 	SELECT b.timezone, b.booking_horizon_days INTO STRICT v_tz, v_horizon
 	  FROM calendence.businesses b WHERE b.id = p_business;
@@ -321,9 +322,8 @@ BEGIN
 	), start AS (
 		-- each start once, its options' JSON in order, \x01 between them
 		-- (JSON text never holds that byte: escape_json() writes \u0001).
-		-- Here and in per_day the rows are sorted once, narrow, and
-		-- string_agg() takes them in that order: an ORDER BY in it would
-		-- sort each group's rows apart, the day's long text included
+		-- The rows are sorted once, narrow, and string_agg() takes them in
+		-- that order: an ORDER BY in it would sort each group's rows apart
 		SELECT o.starts_at, min(o.ends_at) AS ends_at, count(*) AS n,
 		       string_agg(o.j, E'\x01') AS opts
 		  FROM (SELECT f.starts_at, f.ends_at, w.j
@@ -333,34 +333,56 @@ BEGIN
 			  JOIN who w ON w.staff_id = f.staff_id AND w.location_id = f.location_id
 			 ORDER BY f.starts_at, w.k) o
 		 GROUP BY o.starts_at
-	), per_day AS (
-		-- a slot is the start's head and an option's JSON; compact: the
-		-- head once and "options":[{..},{..}]
-		SELECT h.day, sum(h.n) AS n,
-		       '[' || string_agg(CASE WHEN p_format = 'compact'
-			   THEN h.head || '"options":[{' || replace(h.opts, E'\x01', '},{') || '}]}'
-			   ELSE h.head || replace(h.opts, E'\x01', '},' || h.head) || '}' END,
-			   ',') || ']' AS arr
-		  FROM (SELECT s.starts_at, s.n, s.opts, (s.starts_at AT TIME ZONE v_tz)::date AS day,
-			       '{"starts_at":"' || calendence.rfc3339(s.starts_at)
-			       || '","ends_at":"' || calendence.rfc3339(s.ends_at)
-			       || '","starts_at_local":"' || calendence.local_text(s.starts_at, v_tz)
-			       || '","ends_at_local":"' || calendence.local_text(s.ends_at, v_tz)
-			       || '",' AS head
-			  FROM start s
-			 ORDER BY 4, 1) h
-		 GROUP BY h.day
+	), head AS (
+		-- a start's four times as the head of its slots' JSON, each written
+		-- by one to_char() with the JSON around it as the format's quoted
+		-- text (\" is a double quote there); OFFSET 0 keeps it one
+		-- evaluation a start where the slots use it twice
+		SELECT s.starts_at, s.n, s.opts, (s.starts_at AT TIME ZONE v_tz)::date AS day,
+		       to_char(s.starts_at AT TIME ZONE 'UTC',
+			   '"{\"starts_at\":\""YYYY-MM-DD"T"HH24:MI:SS"+00:00\",\"ends_at\":\""')
+		       || to_char(s.ends_at AT TIME ZONE 'UTC',
+			   'YYYY-MM-DD"T"HH24:MI:SS"+00:00\",\"starts_at_local\":\""')
+		       || to_char(s.starts_at AT TIME ZONE v_tz,
+			   'YYYY-MM-DD"T"HH24:MI:SS"\",\"ends_at_local\":\""')
+		       || to_char(s.ends_at AT TIME ZONE v_tz, 'YYYY-MM-DD"T"HH24:MI:SS"\","') AS head
+		  FROM start s
+		 ORDER BY s.starts_at	-- (as start gives them: known sorted, not sorted again)
+		OFFSET 0
 	)
-	-- (the days' lists, some 500 kB for 14 busy days, are copied once:
-	-- per_day is read once, and the body made by one concat())
-	SELECT string_agg(to_json(to_char(d.day, 'YYYY-MM-DD'))::text || ':'
-		   || coalesce(p.arr, '[]'), ',' ORDER BY d.day), coalesce(sum(p.n), 0)
-	  INTO v_data, v_total
-	  FROM (SELECT g::date AS day FROM generate_series(v_from::timestamp,
-		   v_to::timestamp, interval '1 day') g) d
-	  LEFT JOIN per_day p ON p.day = d.day;
-	body := concat('{"data":{', v_data, '},"meta":', (SELECT row_to_json(m)::text
-	    FROM (SELECT v_service AS service_id, to_char(v_from, 'YYYY-MM-DD') AS date_from,
-		  to_char(v_to, 'YYYY-MM-DD') AS date_to, v_total AS total_slots) m), '}');
+	-- the body in one string_agg() over the starts in order, without
+	-- sorting their text again. A date's first start opens its list, after
+	-- the keys of any dates before it with no start (and closes the previous
+	-- date's list); a string_agg() delimiter is given per row and goes before
+	-- the row's text: "," between a date's slots, none before its first.
+	-- The half-megabyte text is copied once more, to add what follows the
+	-- last start, instead of once per date and again for the whole.
+	SELECT CASE WHEN count(*) = 0
+		    THEN '{"data":{' || (SELECT string_agg('"' || to_char(g, 'YYYY-MM-DD') || '":[]', ',')
+			  FROM generate_series(v_from::timestamp, v_to::timestamp, interval '1 day') g)
+		    ELSE string_agg(x.piece, x.sep) || (']' || coalesce((
+			  SELECT string_agg(',"' || to_char(g, 'YYYY-MM-DD') || '":[]', '')
+			    FROM generate_series((max(x.day) + 1)::timestamp, v_to::timestamp,
+				 interval '1 day') g), '')) END
+	       || ('},"meta":{"service_id":"' || v_service || '","date_from":"'
+	       || to_char(v_from, 'YYYY-MM-DD') || '","date_to":"' || to_char(v_to, 'YYYY-MM-DD')
+	       || '","total_slots":' || coalesce(sum(x.n), 0) || '}}')
+	  INTO body
+	  FROM (SELECT y.starts_at, y.day, y.n,
+		       CASE WHEN y.prev = y.day THEN ',' ELSE '' END AS sep,
+		       CASE WHEN y.prev IS DISTINCT FROM y.day THEN
+			   CASE WHEN y.prev IS NULL THEN '{"data":{' ELSE '],' END
+			   || (SELECT string_agg('"' || to_char(g, 'YYYY-MM-DD')
+				   || CASE WHEN g::date = y.day THEN '":[' ELSE '":[],' END, '')
+				 FROM generate_series(coalesce(y.prev + 1, v_from)::timestamp,
+				      y.day::timestamp, interval '1 day') g)
+			   ELSE '' END
+		       -- a slot is the start's head and an option's JSON; compact:
+		       -- the head once and "options":[{..},{..}]
+		       || CASE WHEN p_format = 'compact'
+			   THEN y.head || '"options":[{' || replace(y.opts, E'\x01', '},{') || '}]}'
+			   ELSE y.head || replace(y.opts, E'\x01', '},' || y.head) || '}' END AS piece
+		  FROM (SELECT h.*, lag(h.day) OVER (ORDER BY h.starts_at) AS prev FROM head h) y
+		 ORDER BY y.starts_at) x;
 	status := 'ok';
 END $$;
