@@ -228,6 +228,17 @@ children() {
 	ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true
 }
 
+# workers LIGHTTPD_PID: the processes that serve requests under lighttpd: the
+# children of the one process it spawns (conf/lighttpd.conf: --workers N),
+# or its children themselves when they have none
+workers() {
+	local c g
+	for c in $(children "$1"); do
+		g=$(children "$c")
+		if [ -n "$g" ]; then echo "$g"; else echo "$c"; fi
+	done
+}
+
 pg_pids() {
 	local pm
 	pm=$(head -n 1 "$pgdir/postmaster.pid")
@@ -319,7 +330,7 @@ measure() {
 	wanted "$id" || return 0
 	port=$(sed -n 's/^var.port *= *//p' "$conf")
 	lpid=$(cat "$conf.pid")
-	wpids=$(children "$lpid")
+	wpids=$(workers "$lpid")
 	url=http://127.0.0.1:$port$path
 	log=$(dirname "$conf")/workers.log	# the workers' stderr (server.breakagelog)
 	out=$work/case-$id
@@ -407,7 +418,7 @@ pgbench_run() {
 # rss CONF: the workers' memory (kB), the largest of them, as JSON
 rss() {
 	local p
-	for p in $(children "$(cat "$1.pid")"); do
+	for p in $(workers "$(cat "$1.pid")"); do
 		awk '/^(VmRSS|VmHWM|RssAnon|RssFile|Pss):/ {
 			sub(/:$/, "", $1); printf "%s\"%s\":%d", (n++ ? "," : "{"), $1, $2 }
 		    END { print "}" }' "/proc/$p/status" "/proc/$p/smaps_rollup"
@@ -429,7 +440,7 @@ server() {
 	# the pool is up when every worker answers
 	local i n
 	for i in $(seq 1 50); do
-		n=$(children "$(cat "$conf.pid")" | wc -l)
+		n=$(workers "$(cat "$conf.pid")" | wc -l)
 		[ "$n" -ge "$workers" ] && break
 		sleep 0.1
 	done

@@ -2,10 +2,18 @@
  * minimal.c: the transport ceiling of `make bench`: a FastCGI responder that
  * answers every request with a fixed small JSON body, without a database.
  * It runs where calendence.fcgi runs (lighttpd's bin-path, the listening
- * socket as fd 0), so the bench measures lighttpd, FastCGI and wrk alone.
+ * socket as fd 0) and as it runs there: with --workers N, N processes
+ * accept on that one socket (conf/lighttpd.conf), here children of one
+ * that only waits; so the bench measures lighttpd, FastCGI and wrk alone.
  */
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 
@@ -17,10 +25,25 @@ static const char reply[] =
     "{\"data\":[],\"ok\":true}";
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	FCGX_Request	 fr;
+	int		 i, n = 0;
 
+	if (argc == 3 && strcmp(argv[1], "--workers") == 0)
+		n = atoi(argv[2]);
+	for (i = 0; i < n; i++)
+		if (fork() == 0) {
+			/* gone with the parent, which lighttpd stops */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			n = 0;
+			break;
+		}
+	if (n > 0) {
+		while (wait(NULL) > 0)
+			;
+		return 0;
+	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
 		fputs("minimal: cannot set up FastCGI\n", stderr);
 		return 1;
