@@ -248,9 +248,12 @@ Test(admit, availability_in_the_admissions_round_trip)
 static struct worker	 wk;	/* large: not on the stack */
 static struct request	 rq;
 
-/* The worker's own path: auth_or_reply(), then the handler; round trips counted. */
+/*
+ * The worker's own path for a GET of route with query: auth_or_reply(), then
+ * the route's handler; the round trips it took.
+ */
 static unsigned long
-serve_availability(const char *token, const char *query)
+serve(enum route_id route, const char *token, const char *query)
 {
 	static char	 auth[128];
 	unsigned long	 before = wk.db.round_trips;
@@ -258,13 +261,19 @@ serve_availability(const char *token, const char *query)
 	req_reset(&rq);
 	snprintf(auth, sizeof(auth), "Bearer %s", token);
 	rq.authorization = auth;
-	rq.route = &routes[ROUTE_AVAILABILITY];
+	rq.route = &routes[route];
 	rq.query = query;
 	snprintf(rq.ip_subject, sizeof(rq.ip_subject), "192.0.2.44");
 	db_deadline(&wk.db, 0);
 	if (auth_or_reply(&rq) == 0)
-		h_availability(&rq);
+		rq.route->handler(&rq);
 	return wk.db.round_trips - before;
+}
+
+static unsigned long
+serve_availability(const char *token, const char *query)
+{
+	return serve(ROUTE_AVAILABILITY, token, query);
 }
 
 /*
@@ -316,19 +325,7 @@ Test(admit, availability_costs_the_worker_one_round_trip)
 static unsigned long
 serve_services(const char *token)
 {
-	static char	 auth[128];
-	unsigned long	 before = wk.db.round_trips;
-
-	req_reset(&rq);
-	snprintf(auth, sizeof(auth), "Bearer %s", token);
-	rq.authorization = auth;
-	rq.route = &routes[ROUTE_SERVICES_LIST];
-	rq.query = "";
-	snprintf(rq.ip_subject, sizeof(rq.ip_subject), "192.0.2.45");
-	db_deadline(&wk.db, 0);
-	if (auth_or_reply(&rq) == 0)
-		rq.route->handler(&rq);
-	return wk.db.round_trips - before;
+	return serve(ROUTE_SERVICES_LIST, token, "");
 }
 
 /*
