@@ -11,7 +11,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "log.h"
+
+static pid_t	 pid_cached;
+
+static void
+pid_forget(void)
+{
+	pid_cached = 0;
+}
+
+/*
+ * This process's id, asked of the kernel once (a system call for every log
+ * line was one of the dozen a request costs); a forked child asks again.
+ */
+pid_t
+log_pid(void)
+{
+	static int	 registered;
+
+	if (!registered) {
+		pthread_atfork(NULL, NULL, pid_forget);
+		registered = 1;
+	}
+	if (pid_cached == 0)
+		pid_cached = getpid();
+	return pid_cached;
+}
 
 static enum log_format	 log_format = LOG_FORMAT_TEXT;
 static const char	*log_program = "calendence";
@@ -290,7 +318,7 @@ log_format_line(enum log_level lvl, const struct log_req *req, const char *msg,
 	out[0] = '\0';
 	if (log_format == LOG_FORMAT_TEXT) {
 		log_escape(msg, esc, sizeof(esc));
-		snprintf(out, len, "%s calendence[%d] %s: %s", stamp, (int)getpid(),
+		snprintf(out, len, "%s calendence[%d] %s: %s", stamp, (int)log_pid(),
 		    names[lvl], esc);
 		log_redact(out, len);
 		return;
@@ -298,7 +326,7 @@ log_format_line(enum log_level lvl, const struct log_req *req, const char *msg,
 	jl_raw(&j, "{", 1);
 	jl_field(&j, "time", stamp);
 	jl_field(&j, "level", names[lvl]);
-	jl_num(&j, "pid", (long long)getpid());
+	jl_num(&j, "pid", (long long)log_pid());
 	jl_field(&j, "program", log_program);
 	jl_field(&j, "message", msg);
 	if (req != NULL) {
@@ -321,7 +349,7 @@ log_format_line(enum log_level lvl, const struct log_req *req, const char *msg,
 		jl_raw(&j, "{", 1);
 		jl_field(&j, "time", stamp);
 		jl_field(&j, "level", names[lvl]);
-		jl_num(&j, "pid", (long long)getpid());
+		jl_num(&j, "pid", (long long)log_pid());
 		jl_field(&j, "program", log_program);
 		log_escape(msg, esc, len / 8);
 		jl_field(&j, "message", esc);

@@ -2,6 +2,8 @@
 #ifndef LOG_H
 #define LOG_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "conf.h"
@@ -23,6 +25,7 @@ struct log_req {
 };
 
 void	log_setup(enum log_format, const char *);
+pid_t	log_pid(void);
 void	log_msg(enum log_level, enum log_level, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 

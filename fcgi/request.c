@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "log.h"
 #include "request.h"
 
 static const char base62[] =
@@ -111,19 +112,39 @@ repeated_header(char **envp)
 	return NULL;
 }
 
+/*
+ * One random byte for request ids, from a buffer filled 512 bytes at a time
+ * (a getrandom() for each request was one of the dozen system calls a
+ * request costs); a forked child never uses its parent's bytes.
+ */
+static unsigned char
+id_byte(void)
+{
+	static unsigned char	 pool[512];
+	static size_t		 used = sizeof(pool);
+	static pid_t		 owner;
+
+	if (owner != log_pid()) {
+		owner = log_pid();
+		used = sizeof(pool);
+	}
+	if (used == sizeof(pool)) {
+		randombytes_buf(pool, sizeof(pool));
+		used = 0;
+	}
+	return pool[used++];
+}
+
 static void
 new_id(char id[REQ_ID_LEN + 1])
 {
-	unsigned char	 rnd[32];
-	size_t		 i, n = 4;
+	unsigned char	 b;
+	size_t		 n = 4;
 
 	memcpy(id, "req_", 4);
-	while (n < REQ_ID_LEN) {
-		randombytes_buf(rnd, sizeof(rnd));
-		for (i = 0; i < sizeof(rnd) && n < REQ_ID_LEN; i++)
-			if (rnd[i] < 248)
-				id[n++] = base62[rnd[i] % 62];
-	}
+	while (n < REQ_ID_LEN)
+		if ((b = id_byte()) < 248)
+			id[n++] = base62[b % 62];
 	id[REQ_ID_LEN] = '\0';
 }
 

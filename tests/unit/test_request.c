@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -102,6 +104,36 @@ Test(request, request_id_is_req_and_16_base62)
 	req_reset(&r);
 	req_parse(&r, envp, NULL, 0);
 	cr_expect_str_neq(r.id, first);
+	req_cleanup(&r);
+}
+
+/*
+ * Ids come from a buffer of random bytes: a forked worker (the pool, lighttpd's
+ * --workers N) must not take the same bytes as its parent would next.
+ */
+Test(request, a_forked_child_makes_other_ids_than_its_parent)
+{
+	char		*envp[] = { "REQUEST_METHOD=GET", NULL };
+	struct request	 r;
+	char		 child[REQ_ID_LEN + 1] = "";
+	int		 fd[2], st;
+	pid_t		 pid;
+
+	parse(&r, envp);	/* the buffer is filled in the parent */
+	cr_assert_eq(pipe(fd), 0);
+	if ((pid = fork()) == 0) {
+		req_reset(&r);
+		req_parse(&r, envp, NULL, 0);
+		_exit(write(fd[1], r.id, REQ_ID_LEN) == REQ_ID_LEN ? 0 : 1);
+	}
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert_eq(read(fd[0], child, REQ_ID_LEN), REQ_ID_LEN);
+	req_reset(&r);
+	req_parse(&r, envp, NULL, 0);
+	cr_expect_str_neq(r.id, child, "the child's id is the parent's next: %s", child);
+	close(fd[0]);
+	close(fd[1]);
 	req_cleanup(&r);
 }
 
