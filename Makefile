@@ -35,7 +35,7 @@ CORE_SRC	:= fcgi/buf.c fcgi/token.c fcgi/conf.c fcgi/log.c fcgi/ip.c \
 		   fcgi/request.c fcgi/router.c fcgi/response.c fcgi/page.c fcgi/body.c \
 		   fcgi/ratelimit.c fcgi/db.c fcgi/worker.c fcgi/auth.c fcgi/kit.c fcgi/app.c \
 		   fcgi/h_services.c fcgi/h_businesses.c fcgi/h_session.c fcgi/h_bookings.c \
-		   fcgi/h_webhooks.c fcgi/seal.c fcgi/usage.c fcgi/catalogue.c \
+		   fcgi/h_webhooks.c fcgi/seal.c fcgi/usage.c fcgi/catalogue.c fcgi/answers.c \
 		   fcgi/pool.c
 HDRS		:= $(wildcard fcgi/*.h)
 # the DBA tool, with the worker's buffer, token format and log redaction

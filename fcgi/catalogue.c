@@ -261,6 +261,9 @@ cat_forget(struct catalogue *c, const char *payload)
 {
 	int	 k;
 
+	/* a business's schedule: no list of the catalogue (answers.c) */
+	if (payload[0] == 'a' && payload[1] == ':' && strlen(payload + 2) == 36)
+		return;
 	for (k = 0; k < CAT__MAX; k++)
 		if (payload[0] == kinds[k].prefix && payload[1] == ':' &&
 		    strlen(payload + 2) == 36) {
@@ -273,10 +276,14 @@ cat_forget(struct catalogue *c, const char *payload)
 	cat_clear(c);
 }
 
+/* A notification, for the catalogue and the answers of GET /availability (answers.c). */
 static void
 on_notify(void *arg, const char *payload)
 {
-	cat_forget(arg, payload);
+	struct worker	*w = arg;
+
+	cat_forget(&w->catalogue, payload);
+	ans_forget(&w->answers, payload);
 }
 
 /* True when the worker may answer from the cache (see the top of the file). */
@@ -312,9 +319,14 @@ judged(struct catalogue *c, int miss)
 	c->win_n = c->win_misses = 0;
 }
 
-/* Applies what the connection heard; a new connection empties the cache. */
-static int
-sync(struct worker *w)
+/*
+ * Applies what the connection heard, to this cache and to the answers
+ * (answers.c calls it too: notifications are read once, here); a new
+ * connection empties the cache. -1 when the connection failed: both are
+ * emptied.
+ */
+int
+cat_sync(struct worker *w)
 {
 	struct catalogue *c = &w->catalogue;
 
@@ -322,8 +334,9 @@ sync(struct worker *w)
 		cat_clear(c);
 		c->connection = w->db.connects;
 	}
-	if (db_notified(&w->db, on_notify, c) == -1) {
+	if (db_notified(&w->db, on_notify, w) == -1) {
 		cat_clear(c);
+		ans_clear(&w->answers);
 		return -1;
 	}
 	return 0;
@@ -460,7 +473,7 @@ fused_or_reply(struct request *r, const char *owner, const struct cat_list **out
 	fresh = list_make(CAT_SERVICES, owner, r->auth_res, AC__MAX + 1, fused_rows(r));
 	c->watch = fresh;
 	c->watch_hit = 0;
-	if (sync(w) == -1) {
+	if (cat_sync(w) == -1) {
 		c->watch = NULL;
 		list_free(fresh);
 		return 1;
@@ -510,7 +523,7 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 		return 1;
 	if (k == CAT_SERVICES && r->fused && fused_rows(r) >= 0)
 		return fused_or_reply(r, owner, out);
-	if (sync(w) == -1)
+	if (cat_sync(w) == -1)
 		return 1;
 	if ((l = lookup(c, k, owner)) != NULL) {
 		l->used = ++c->clock;
@@ -544,7 +557,7 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 	 */
 	c->watch = l;
 	c->watch_hit = 0;
-	if (sync(w) == 0 && !c->watch_hit && keep(c, l) == 0)
+	if (cat_sync(w) == 0 && !c->watch_hit && keep(c, l) == 0)
 		c->scratch = NULL;
 	c->watch = NULL;
 	return 0;

@@ -71,5 +71,6 @@ int	 cat_id_is(const struct cat_list *, int, const char *);
 struct buf;
 void	 cat_put(struct buf *, const struct cat_list *, int, int);
 void	 cat_forget(struct catalogue *, const char *);
+int	 cat_sync(struct worker *);
 
 #endif

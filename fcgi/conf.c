@@ -29,6 +29,7 @@ static int	set_prepared(struct conf *, const char *, char *, size_t);
 static int	set_db_timeout(struct conf *, const char *, char *, size_t);
 static int	set_max_holds(struct conf *, const char *, char *, size_t);
 static int	set_catalogue(struct conf *, const char *, char *, size_t);
+static int	set_availability(struct conf *, const char *, char *, size_t);
 static int	set_wh_key_file(struct conf *, const char *, char *, size_t);
 static int	set_wh_allow_http(struct conf *, const char *, char *, size_t);
 static int	set_wh_allow_private(struct conf *, const char *, char *, size_t);
@@ -58,6 +59,7 @@ static const struct {
 	{ "db_timeout",			set_db_timeout },
 	{ "max_holds",			set_max_holds },
 	{ "catalogue_cache",		set_catalogue },
+	{ "availability_cache",		set_availability },
 	{ "webhook_key_file",		set_wh_key_file },
 	{ "webhook_allow_http",		set_wh_allow_http },
 	{ "webhook_allow_private",	set_wh_allow_private },
@@ -89,6 +91,7 @@ conf_defaults(struct conf *c)
 	c->db_timeout = 5000;
 	c->max_holds = 3;
 	c->catalogue_cache = 768;
+	c->availability_cache = 1024;
 	c->webhook_timeout = 10000;
 	c->webhook_delays[0] = 10000;
 	c->webhook_delays[1] = 60000;
@@ -209,6 +212,13 @@ static int
 set_catalogue(struct conf *c, const char *v, char *err, size_t errlen)
 {
 	return parse_int(v, 0, 1048576, &c->catalogue_cache, err, errlen);
+}
+
+/* KiB of GET /availability answers a worker keeps (answers.c); 0: none. */
+static int
+set_availability(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	return parse_int(v, 0, 1048576, &c->availability_cache, err, errlen);
 }
 
 /* yes or no (also true/false, on/off, 1/0) into *out. */

@@ -47,6 +47,7 @@ struct conf {
 	int		 db_timeout;		/* ms a request may wait for PostgreSQL */
 	int		 max_holds;		/* live holds per session chain */
 	int		 catalogue_cache;	/* KiB of catalogue cached; 0 = none */
+	int		 availability_cache;	/* KiB of availability answers; 0 = none */
 	/* webhooks (SPEC 11): the API workers and the sender */
 	char		 webhook_key_file[512];	/* "" = webhooks off */
 	unsigned char	 webhook_key[SEAL_KEY_LEN]; /* read from it at load */

@@ -162,21 +162,30 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	 * GET /availability's admission and answer in one round trip: the
 	 * answer (availability(), 50_availability.sql) is computed only for a
 	 * credential that may have one (its business active, the origin
-	 * allowed), before the admission takes its locks; auth.c reads the
-	 * admission, the handler the three av_ columns (NULL: not computed).
+	 * allowed), before the admission takes its locks, and only when the
+	 * worker has none it may still give: $13, $14 are the business and
+	 * fresh_until of the answer it keeps for these parameters (answers.c;
+	 * NULL: none), and av_fresh says that answer is still true (as of this
+	 * statement's now(): PostgreSQL's clock decides, not the worker's).
+	 * auth.c reads the admission, the handler the av_ columns (av_status
+	 * NULL: not computed; av_until is availability_fresh_until()).
 	 */
 	[STMT_ADMIT_AVAILABILITY] = { "admit_availability",
-	    ADMIT_SQL(", v AS MATERIALIZED (SELECT y.status, y.message, y.body FROM s, "
+	    ADMIT_SQL(", v AS MATERIALIZED (SELECT y.status, y.message, y.body, "
+		"calendence.availability_fresh_until(s.b_id) AS until FROM s, "
 		"LATERAL calendence.availability(s.b_id, $7, $8, $9, $10, $11, $12) y "
 		"WHERE s.status = 'ok' AND s.b_active AND s.origin_ok "
-		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access))",
+		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
+		"AND NOT coalesce(s.b_id = $13::uuid AND now() < $14::timestamptz, false))",
 		" WHERE (SELECT count(*) FROM v) >= 0",
-		", v.status AS av_status, v.message AS av_message, v.body AS av_body",
+		", coalesce(s.b_id = $13::uuid AND now() < $14::timestamptz, false) AS av_fresh, "
+		"v.until AS av_until, v.status AS av_status, v.message AS av_message, "
+		"v.body AS av_body",
 		" LEFT JOIN v ON true"),
 	    P(ADMIT_PARAMS, "service_id", "date_from", "date_to", "staff_id", "location_id",
-		"format"),
-	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "av_status", "av_message",
-		"av_body", NULL },
+		"format", "answer_business", "answer_until"),
+	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "av_fresh", "av_until",
+		"av_status", "av_message", "av_body", NULL },
 	    .retry = DB_RETRY_NEVER },
 	/*
 	 * GET /services's admission with the business's services, for a worker

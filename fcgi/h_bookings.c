@@ -62,13 +62,14 @@ h_locations_list(struct request *r)
 static const char *const avail_names[6] = { "service_id", "date_from", "date_to",
     "staff_id", "location_id", "format" };
 
-_Static_assert(REQ_FUSE_LEN == KIT_VALUE_MAX && REQ_FUSE_ARGS >= 6,
-    "r->fuse_buf holds availability()'s query values");
+_Static_assert(REQ_FUSE_LEN == KIT_VALUE_MAX && REQ_FUSE_ARGS >= 8,
+    "r->fuse_buf holds availability()'s query values and a kept answer's two");
 
 /*
  * availability()'s arguments from the query, for the admission's round trip
- * (auth.c, STMT_ADMIT_AVAILABILITY); -1 when one is malformed: the handler
- * then answers 422 as without it.
+ * (auth.c, STMT_ADMIT_AVAILABILITY), then those of the answer the worker
+ * keeps for them (answers.c); -1 when one is malformed: the handler then
+ * answers 422 as without it.
  */
 int
 h_availability_fuse(struct request *r, const char **args)
@@ -82,6 +83,7 @@ h_availability_fuse(struct request *r, const char **args)
 			return -1;
 		args[i] = rc == 1 ? r->fuse_buf[i] : NULL;
 	}
+	ans_fuse(r, args, args + 6);
 	return 0;
 }
 
@@ -93,11 +95,9 @@ h_availability(struct request *r)
 	const char	*v[6];
 	int		 i;
 
-	/* answered in the admission's round trip (av_status NULL: it was not) */
-	if (r->fused && !PQgetisnull(r->auth_res, 0, AC__MAX)) {
-		kit_outcome_reply_at(r, r->auth_res, AC__MAX, 200);
+	/* answered in the admission's round trip, or kept (answers.c) */
+	if (r->fused && ans_reply(r, r->auth_res, AC__MAX) == 0)
 		return;
-	}
 	for (i = 0; i < 6; i++)
 		if (kit_query_or_reply(r, names[i], buf[i], sizeof(buf[i]), &v[i]) == -1)
 			return;

@@ -18,7 +18,7 @@
 #define REQ_PATH_MAX	512
 #define REQ_ARG_MAX	64
 #define REQ_MAX_ARGS	2
-#define REQ_FUSE_ARGS	6	/* a fused statement's arguments (router.h) */
+#define REQ_FUSE_ARGS	8	/* a fused statement's arguments (router.h) */
 #define REQ_FUSE_LEN	128	/* bytes of one (kit.h KIT_VALUE_MAX) */
 
 struct worker;

@@ -13,8 +13,10 @@ worker_init(struct worker *w)
 	db_init(&w->db, w->conf.database, w->conf.log_level,
 	    (enum db_prepare)w->conf.prepared_statements, w->conf.db_timeout);
 	cat_init(&w->catalogue, (size_t)w->conf.catalogue_cache * 1024);
+	ans_init(&w->answers, (size_t)w->conf.availability_cache * 1024);
 	/* PgBouncer in transaction pooling (prepared_statements = off) has no LISTEN */
-	if (w->conf.catalogue_cache > 0 && w->conf.prepared_statements != DB_PREPARE_OFF)
+	if ((w->conf.catalogue_cache > 0 || w->conf.availability_cache > 0) &&
+	    w->conf.prepared_statements != DB_PREPARE_OFF)
 		db_listen(&w->db, CAT_CHANNEL);
 	w->requests = 0;
 }
@@ -24,5 +26,6 @@ void
 worker_cleanup(struct worker *w)
 {
 	cat_free(&w->catalogue);
+	ans_clear(&w->answers);
 	db_cleanup(&w->db);
 }

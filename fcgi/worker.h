@@ -2,6 +2,7 @@
 #ifndef WORKER_H
 #define WORKER_H
 
+#include "answers.h"
 #include "catalogue.h"
 #include "conf.h"
 #include "db.h"
@@ -20,6 +21,7 @@ struct worker {
 	struct rl_cache	 unknown;	/* refused token hashes, with their answer */
 	struct usage	 usage;		/* 429s from memory, not yet reported */
 	struct catalogue catalogue;	/* services, locations, businesses */
+	struct answers	 answers;	/* of GET /availability */
 	unsigned long	 requests;
 };
 

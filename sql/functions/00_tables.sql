@@ -65,6 +65,14 @@ END $$;
 -- PostgreSQL sends one notification per distinct payload and transaction.
 -- TG_ARGV[0] is the kind of the table: 'services', 'locations',
 -- 'location_hours' or 'businesses'.
+--
+-- The workers also keep answers of GET /availability (fcgi/answers.c); the
+-- tables those read besides the catalogue's name the business whose
+-- schedule changed, 'a:<business>': 'reservations' (holds and bookings),
+-- 'staff', 'staff_locations', 'staff_hours', 'staff_blocked_dates',
+-- 'resources', 'resource_blocks' (018_availability_answers.sql). The first
+-- four of the rows that carry their business_id are read as columns, not
+-- through to_jsonb(): reservations change at every hold and booking.
 CREATE OR REPLACE FUNCTION calendence.catalogue_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -73,6 +81,16 @@ DECLARE
 BEGIN
 	IF TG_LEVEL = 'STATEMENT' THEN
 		PERFORM pg_notify('calendence_catalogue', '*');
+		RETURN NULL;
+	END IF;
+	IF TG_ARGV[0] IN ('reservations', 'staff', 'staff_locations', 'resources') THEN
+		IF TG_OP <> 'INSERT' THEN
+			p := 'a:' || OLD.business_id;
+			PERFORM pg_notify('calendence_catalogue', p);
+		END IF;
+		IF TG_OP <> 'DELETE' AND p IS DISTINCT FROM 'a:' || NEW.business_id THEN
+			PERFORM pg_notify('calendence_catalogue', 'a:' || NEW.business_id);
+		END IF;
 		RETURN NULL;
 	END IF;
 	FOREACH j IN ARRAY ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
@@ -84,8 +102,14 @@ BEGIN
 		    WHEN 'location_hours' THEN 'l:' || (SELECT l.business_id::text
 			FROM calendence.locations l WHERE l.id = (j ->> 'location_id')::uuid)
 		    WHEN 'businesses' THEN 'h:' || (j ->> 'hub_id')
+		    WHEN 'staff_hours' THEN 'a:' || (SELECT st.business_id::text
+			FROM calendence.staff st WHERE st.id = (j ->> 'staff_id')::uuid)
+		    WHEN 'staff_blocked_dates' THEN 'a:' || (SELECT st.business_id::text
+			FROM calendence.staff st WHERE st.id = (j ->> 'staff_id')::uuid)
+		    WHEN 'resource_blocks' THEN 'a:' || (SELECT rs.business_id::text
+			FROM calendence.resources rs WHERE rs.id = (j ->> 'resource_id')::uuid)
 		    END;
-		-- NULL: an hour whose location went with it (the location notified)
+		-- NULL: an hour (a block) whose owner went with it (the owner notified)
 		IF p IS NOT NULL THEN
 			PERFORM pg_notify('calendence_catalogue', p);
 		END IF;

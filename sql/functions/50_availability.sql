@@ -226,6 +226,25 @@ BEGIN
 	 WHERE v_type IS NULL OR x.resource_id IS NOT NULL;
 END $$;
 
+-- Until when an answer of availability() for the business, made now, stays
+-- what it would be made again, if no row it was read from changes (a change
+-- notifies the workers that keep answers: fcgi/answers.c): the next
+-- 5-minute mark, or the first of the business's live holds to expire,
+-- whichever comes first (the bound is exclusive). Time changes an answer
+-- only there: every start is a multiple of 5 minutes since the epoch (the
+-- grid is laid from local midnights every slot_minutes, and 5 minutes
+-- divides every slot size and UTC offset in use: free_slots()), so a start
+-- that is still to come stays so until the mark, and so does the business's
+-- date (its midnight is a mark too); a hold stops blocking at its
+-- expires_at.
+CREATE OR REPLACE FUNCTION calendence.availability_fresh_until(p_business uuid)
+    RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+	SELECT least(to_timestamp((floor(extract(epoch FROM now()) / 300) + 1) * 300),
+	    (SELECT min(r.expires_at) FROM calendence.reservations r
+	      WHERE r.business_id = p_business AND r.status = 'held' AND r.expires_at > now()))
+$$;
+
 -- GET /api/v1/availability, in one round trip.
 --   p_service, p_date_from, p_date_to, p_staff, p_location, p_format: the
 --   query parameters as sent (NULL when absent).

@@ -11,7 +11,9 @@
 #   g    availability over 14 days (issue 7): 2 locations, 4 staff, 200
 #        bookings, made anew each run by tests/bench/avail.sql; gc the same
 #        in the compact form (format=compact); g2 as (g) in bench_1m beside
-#        10,000 businesses with schedules (tests/bench/crowd.sql, seeded once)
+#        10,000 businesses with schedules (tests/bench/crowd.sql, seeded once);
+#        the workers keep answers (fcgi/answers.c), so these ask for one
+#        kept; g0 is (g) with availability_cache = 0: every answer made
 #   w    webhooks (issue 13): events per second from bookings to a receiver
 #        through one calendence-webhooks, the end-to-end latency, and the
 #        outbox's cost on POST /bookings (tests/bench/webhooks.c)
@@ -520,7 +522,7 @@ pgbench_run 2s "database: pgbench, admission, -c $saturate" "$saturate"
 c=$work/small/lighttpd.conf
 conf=$c
 rss_small='{}' rss_avail='{}'
-if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wanted g ||
+if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wanted g || wanted g0 ||
     wanted gc; then
 	server "$c" "$port_small" "$work/small" "$app" bench_10k
 	check "http://127.0.0.1:$port_small/api/v1/services" \
@@ -542,7 +544,7 @@ if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wan
 		"$(tokens bench_10k unknown)" bench_10k
 	rss_small=$(rss "$c")
 	# g last: its answers (1,740 slots of JSON) grow the workers' buffers
-	if wanted g || wanted gc; then
+	if wanted g || wanted gc || wanted g0; then
 		# one business key of a business with 2 locations, 4 staff and
 		# 200 bookings in the 14 days asked for (tests/bench/avail.sql)
 		IFS='|' read -r av_token av_svc av_from av_to av_n < <(psql -X -qAt \
@@ -559,6 +561,19 @@ if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wan
 		rss_avail=$(rss "$c")
 	fi
 	lighttpd_stop "$c"
+	# g0: (g) with the workers' answers off (availability_cache = 0), so
+	# that every request makes its answer: what the first request after a
+	# change to the business's schedule costs (fcgi/answers.c)
+	if wanted g0; then
+		c=$work/made/lighttpd.conf
+		cat "$work/calendence.conf" - >"$work/calendence-g0.conf" <<CONF
+availability_cache = 0
+CONF
+		server "$c" "$port_small" "$work/made" "$app" bench_10k "$work/calendence-g0.conf"
+		measure g0 "GET /availability as (g), every answer made" "$c" "$av_path" GET \
+			"$work/tokens-avail.txt" bench_10k
+		lighttpd_stop "$c"
+	fi
 fi
 
 # n2-n8: which number of workers serves (a) best on this machine; make run

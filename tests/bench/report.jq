@@ -21,8 +21,11 @@ $meta + {
 	ratio("(a)/(2) business keys / database"; $c["a"].rps; $c["2"].rps; 1.0),
 	ratio("(f)/(a) 1M keys / 10k keys"; $c["f"].rps; $c["a"].rps; 0.90),
 	ratio("(g2)/(g) availability beside 10,000 businesses"; $c["g2"].rps; $c["g"].rps; 0.90),
+	# issue 15: (g) at ten times the 35 requests/s it had
+	{ name: "(g) availability, requests/s", value: $c["g"].rps, target: ">= 350",
+	  pass: (if $c["g"] then $c["g"].rps >= 350 else null end) },
 	rt("a"; 2.01), rt("b"; 2.01), rt("c"; 2.01), rt("f"; 2.01),
-	rt("g"; 2.01), rt("g2"; 2.01), rt("d"; 0.01), rt("e1"; 0.01),
+	rt("g"; 2.01), rt("g0"; 2.01), rt("g2"; 2.01), rt("d"; 0.01), rt("e1"; 0.01),
 	# once per unknown token and worker, then from memory
 	rt("e2"; (if $c["e2"] then $meta.settings.workers * $c["e2"].tokens / $c["e2"].requests + 0.01
 		  else null end)),

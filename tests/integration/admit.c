@@ -184,7 +184,8 @@ admit_availability(const char *token, const char *kind, const char *svc, const c
 
 	snprintf(bytea, sizeof(bytea), "\\x%s", hex);
 	res = it_query(db_stmt(STMT_ADMIT_AVAILABILITY)->sql, bytea, kind, "192.0.2.1",
-	    FX_NULL, FX_NULL, LIMIT, svc, day, day, FX_NULL, FX_NULL, "compact", NULL);
+	    FX_NULL, FX_NULL, LIMIT, svc, day, day, FX_NULL, FX_NULL, "compact", FX_NULL,
+	    FX_NULL, NULL);
 	cr_assert_eq(PQntuples(res), 1);
 	free(hex);
 	return res;

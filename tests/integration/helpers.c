@@ -249,6 +249,17 @@ it_avoid_minute_edge(void)
 	}
 }
 
+void
+it_avoid_five_minute_edge(int secs)
+{
+	long long	t = it_now();
+
+	if (300 - t % 300 <= secs) {
+		sleep((unsigned)(300 - t % 300) + 1);
+		cr_assert_gt(300 - it_now() % 300, secs, "the database clock does not advance");
+	}
+}
+
 long long
 it_future_hour(void)
 {

@@ -83,6 +83,13 @@ long long	 it_now(void);
 void		 it_avoid_minute_edge(void);
 
 /*
+ * Sleeps until the database's clock is more than secs seconds away from the
+ * next 5-minute mark (where a kept GET /availability answer ends:
+ * availability_fresh_until()).
+ */
+void		 it_avoid_five_minute_edge(int secs);
+
+/*
  * The start of an hour a day or more ahead, for tests that pass their own
  * now_epoch: calendence.maintenance(), run by a parallel test, never
  * removes a window of the future.
