@@ -12,8 +12,9 @@
 #        bookings, made anew each run by tests/bench/avail.sql; gc the same
 #        in the compact form (format=compact); g2 as (g) in bench_1m beside
 #        10,000 businesses with schedules (tests/bench/crowd.sql, seeded once);
-#        the workers keep answers (fcgi/answers.c), so these ask for one
-#        kept; g0 is (g) with availability_cache = 0: every answer made
+#        the workers keep answers (fcgi/answers.c), so (g) and (gc) ask for
+#        one kept; g0 is (g) with availability_cache = 0, every answer made,
+#        and so is g2
 #   w    webhooks (issue 13): events per second from bookings to a receiver
 #        through one calendence-webhooks, the end-to-end latency, and the
 #        outbox's cost on POST /bookings (tests/bench/webhooks.c)
@@ -482,6 +483,10 @@ log_level = info
 auth_fail_limit = 20
 maintenance_interval = 0
 CONF
+# (g0, g2) every availability answer made, none kept (fcgi/answers.c)
+cat "$work/calendence.conf" - >"$work/calendence-g0.conf" <<CONF
+availability_cache = 0
+CONF
 
 # the worker's own statements, the key drawn by pgbench's random n
 auth=$("$stmt_sql" admit)
@@ -566,9 +571,6 @@ if wanted a || wanted b || wanted c || wanted d || wanted e1 || wanted e2 || wan
 	# change to the business's schedule costs (fcgi/answers.c)
 	if wanted g0; then
 		c=$work/made/lighttpd.conf
-		cat "$work/calendence.conf" - >"$work/calendence-g0.conf" <<CONF
-availability_cache = 0
-CONF
 		server "$c" "$port_small" "$work/made" "$app" bench_10k "$work/calendence-g0.conf"
 		measure g0 "GET /availability as (g), every answer made" "$c" "$av_path" GET \
 			"$work/tokens-avail.txt" bench_10k
@@ -621,8 +623,9 @@ if wanted f; then
 	lighttpd_stop "$c"
 fi
 
-# g2: (g) in bench_1m, beside the schedules of 10,000 other businesses
-# (tests/bench/crowd.sql, seeded once): the same business, made anew
+# g2: (g0) in bench_1m, beside the schedules of 10,000 other businesses
+# (tests/bench/crowd.sql, seeded once): the same business, made anew; every
+# answer made (none kept), so that it compares the making with (g0)
 if wanted g2; then
 	c=$work/crowd/lighttpd.conf
 	if [ -z "$(q bench_1m "SELECT businesses FROM bench.crowd" 2>/dev/null || true)" ]; then
@@ -632,7 +635,7 @@ if wanted g2; then
 			-f "$top/tests/bench/crowd.sql" >/dev/null
 		echo "bench: seeded in $((SECONDS - t0)) s"
 	fi
-	server "$c" "$port_big" "$work/crowd" "$app" bench_1m
+	server "$c" "$port_big" "$work/crowd" "$app" bench_1m "$work/calendence-g0.conf"
 	IFS='|' read -r av_token av_svc av_from av_to av_n < <(psql -X -qAt \
 		-v ON_ERROR_STOP=1 -d bench_1m -f "$top/tests/bench/avail.sql")
 	[ "$av_n" = 200 ] || { echo "bench: avail.sql made $av_n bookings, not 200" >&2; exit 1; }
@@ -640,7 +643,7 @@ if wanted g2; then
 	av_path="/api/v1/availability?service_id=$av_svc&date_from=$av_from&date_to=$av_to"
 	check "http://127.0.0.1:$port_big$av_path" "$av_token" 200
 	q bench_1m "ANALYZE calendence.reservations" >/dev/null
-	measure g2 "GET /availability as (g), beside $crowd businesses" "$c" "$av_path" GET \
+	measure g2 "GET /availability as (g0), beside $crowd businesses" "$c" "$av_path" GET \
 		"$work/tokens-crowd.txt" bench_1m
 	lighttpd_stop "$c"
 fi

@@ -20,7 +20,8 @@ $meta + {
 	ratio("(e2)/(1) unknown tokens / transport"; $c["e2"].rps; $c["1"].rps; 0.85),
 	ratio("(a)/(2) business keys / database"; $c["a"].rps; $c["2"].rps; 1.0),
 	ratio("(f)/(a) 1M keys / 10k keys"; $c["f"].rps; $c["a"].rps; 0.90),
-	ratio("(g2)/(g) availability beside 10,000 businesses"; $c["g2"].rps; $c["g"].rps; 0.90),
+	# both make every answer (availability_cache = 0): the making is flat
+	ratio("(g2)/(g0) availability made, beside 10,000 businesses"; $c["g2"].rps; $c["g0"].rps; 0.90),
 	# issue 15: (g) at ten times the 35 requests/s it had
 	{ name: "(g) availability, requests/s", value: $c["g"].rps, target: ">= 350",
 	  pass: (if $c["g"] then $c["g"].rps >= 350 else null end) },
