@@ -9,7 +9,7 @@
  * holds while
  * - no row availability() reads changes for its business: the triggers of
  *   the catalogue and of the schedule's tables notify at commit
- *   ('s:', 'l:' and 'a:<business>', 'h:<hub>', '*': catalogue_changed(),
+ *   ('s:', 'l:' and 'a:<business>', 'h:<its hub>', '*': catalogue_changed(),
  *   sql/functions/00_tables.sql), and the catalogue's sync (catalogue.c)
  *   hands every notification here too. The argument of catalogue.c holds
  *   as it is: the notification of a change whose commit answered before a
@@ -74,19 +74,21 @@ ans_usable(const struct worker *w)
 
 /*
  * Drops what a notification names: a business's answers for its services,
- * locations and schedule ('s:', 'l:', 'a:' and its id), all of them for
- * anything else (a hub's businesses, '*', a payload not understood).
+ * locations and schedule ('s:', 'l:', 'a:' and its id), a hub's for its
+ * businesses ('h:' and its id: a business's time zone, slot size, horizon),
+ * all of them for anything else ('*', a payload not understood).
  */
 void
 ans_forget(struct answers *a, const char *payload)
 {
-	int	 i;
+	int	 i, hub;
 
-	if ((payload[0] == 's' || payload[0] == 'l' || payload[0] == 'a') &&
-	    payload[1] == ':' && strlen(payload + 2) == 36) {
+	if ((payload[0] == 's' || payload[0] == 'l' || payload[0] == 'a' ||
+	    payload[0] == 'h') && payload[1] == ':' && strlen(payload + 2) == 36) {
+		hub = payload[0] == 'h';
 		for (i = 0; i < ANS_SLOTS; i++)
-			if (a->slot[i].key != NULL &&
-			    strcmp(a->slot[i].business, payload + 2) == 0)
+			if (a->slot[i].key != NULL && strcmp(hub ? a->slot[i].hub :
+			    a->slot[i].business, payload + 2) == 0)
 				drop(a, &a->slot[i]);
 		return;
 	}
@@ -161,8 +163,8 @@ ans_fuse(struct request *r, const char *const *q, const char **args)
 
 /* Keeps body as the answer under a->pending, within the budget. */
 static void
-keep(struct answers *a, const char *business, const char *until, const char *body,
-    size_t len)
+keep(struct answers *a, const char *business, const char *hub, const char *until,
+    const char *body, size_t len)
 {
 	struct answer	*s, *old;
 	size_t		 klen = strlen(a->pending), bytes = klen + 1 + len + 1;
@@ -193,6 +195,7 @@ keep(struct answers *a, const char *business, const char *until, const char *bod
 	s->len = len;
 	s->bytes = bytes;
 	snprintf(s->business, sizeof(s->business), "%s", business);
+	snprintf(s->hub, sizeof(s->hub), "%s", hub);
 	snprintf(s->until, sizeof(s->until), "%s", until);
 	s->used = ++a->clock;
 	a->bytes += bytes;
@@ -215,12 +218,14 @@ ans_reply(struct request *r, PGresult *res, int col)
 
 	if (!PQgetisnull(res, 0, col + 2)) {
 		kit_outcome_reply_at(r, res, col + 2, 200);
-		if (a->pending[0] != '\0' && business != NULL && ans_usable(w) &&
+		if (a->pending[0] != '\0' && business != NULL &&
+		    r->principal.hub_id != NULL && ans_usable(w) &&
 		    a->connection == w->db.connects &&
 		    strcmp(PQgetvalue(res, 0, col + 2), "ok") == 0 &&
 		    !PQgetisnull(res, 0, col + 1) && !PQgetisnull(res, 0, col + 4))
-			keep(a, business, PQgetvalue(res, 0, col + 1),
-			    PQgetvalue(res, 0, col + 4), (size_t)PQgetlength(res, 0, col + 4));
+			keep(a, business, r->principal.hub_id, PQgetvalue(res, 0, col + 1),
+			    PQgetvalue(res, 0, col + 4),
+			    (size_t)PQgetlength(res, 0, col + 4));
 		return 0;
 	}
 	if (PQgetvalue(res, 0, col)[0] != 't' || a->pending[0] == '\0' || business == NULL)

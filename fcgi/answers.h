@@ -17,6 +17,7 @@ struct answer {
 	size_t		 len;
 	size_t		 bytes;			/* what it holds: key and body */
 	char		 business[37];
+	char		 hub[37];		/* the business's */
 	char		 until[ANS_UNTIL_LEN];	/* availability_fresh_until() */
 	unsigned long	 used;
 };

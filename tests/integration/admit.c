@@ -249,26 +249,11 @@ Test(admit, availability_in_the_admissions_round_trip)
 static struct worker	 wk;	/* large: not on the stack */
 static struct request	 rq;
 
-/*
- * The worker's own path for a GET of route with query: auth_or_reply(), then
- * the route's handler; the round trips it took.
- */
+/* The worker's own path for a GET of route with query; the round trips it took. */
 static unsigned long
 serve(enum route_id route, const char *token, const char *query)
 {
-	static char	 auth[128];
-	unsigned long	 before = wk.db.round_trips;
-
-	req_reset(&rq);
-	snprintf(auth, sizeof(auth), "Bearer %s", token);
-	rq.authorization = auth;
-	rq.route = &routes[route];
-	rq.query = query;
-	snprintf(rq.ip_subject, sizeof(rq.ip_subject), "192.0.2.44");
-	db_deadline(&wk.db, 0);
-	if (auth_or_reply(&rq) == 0)
-		rq.route->handler(&rq);
-	return wk.db.round_trips - before;
+	return it_serve(&wk, &rq, route, token, query);
 }
 
 static unsigned long
@@ -291,12 +276,7 @@ Test(admit, availability_costs_the_worker_one_round_trip)
 	fx_shop(&shop, "pro");
 	want = fx_value("SELECT body FROM calendence.availability($1, $2, $3, $3, NULL, NULL, "
 	    "NULL)", shop.biz, shop.svc, shop.day, NULL);
-	conf_defaults(&wk.conf);
-	wk.conf.database[0] = '\0';	/* the PG* environment of the tests */
-	worker_init(&wk);
-	db_deadline(&wk.db, 0);
-	cr_assert_eq(db_connect(&wk.db), 0, "the worker cannot connect");
-	req_init(&rq, &wk);
+	it_worker_up(&wk, &rq, 768, 1024, DB_PREPARE_AUTO);
 
 	snprintf(q, sizeof(q), "service_id=%s&date_from=%s&date_to=%s", shop.svc, shop.day,
 	    shop.day);
@@ -315,9 +295,7 @@ Test(admit, availability_costs_the_worker_one_round_trip)
 	trips = serve_availability(shop.pub, q);
 	cr_expect_eq(rq.status, 403, "a publishable key: %d", rq.status);
 
-	req_cleanup(&rq);
-	worker_cleanup(&wk);
-	memset(&wk, 0, sizeof(wk));
+	it_worker_down(&wk, &rq);
 	free(want);
 	fx_shop_free(&shop);
 }
@@ -343,12 +321,7 @@ Test(admit, a_cold_catalogue_reads_services_with_the_admission)
 	unsigned long	 trips;
 	int		 i;
 
-	conf_defaults(&wk.conf);
-	wk.conf.database[0] = '\0';
-	worker_init(&wk);
-	db_deadline(&wk.db, 0);
-	cr_assert_eq(db_connect(&wk.db), 0, "the worker cannot connect");
-	req_init(&rq, &wk);
+	it_worker_up(&wk, &rq, 768, 1024, DB_PREPARE_AUTO);
 	cr_assert(cat_cold(&wk), "a new worker's catalogue is cold");
 
 	trips = serve_services(key);
@@ -381,8 +354,6 @@ Test(admit, a_cold_catalogue_reads_services_with_the_admission)
 	cr_expect_eq(trips, 1);
 	cr_expect(strstr(rq.out.p, b) != NULL);
 
-	req_cleanup(&rq);
-	worker_cleanup(&wk);
-	memset(&wk, 0, sizeof(wk));
+	it_worker_down(&wk, &rq);
 	free(plan), free(hub), free(biz), free(key), free(a), free(b);
 }

@@ -28,40 +28,14 @@ static struct request	 rq;
 static void
 worker_up(int kib)
 {
-	conf_defaults(&wk.conf);
-	wk.conf.database[0] = '\0';	/* the PG* environment of the tests */
-	wk.conf.availability_cache = kib;
-	worker_init(&wk);
-	db_deadline(&wk.db, 0);
-	cr_assert_eq(db_connect(&wk.db), 0, "the worker cannot connect");
-	req_init(&rq, &wk);
-}
-
-static void
-worker_down(void)
-{
-	req_cleanup(&rq);
-	worker_cleanup(&wk);
-	memset(&wk, 0, sizeof(wk));
+	it_worker_up(&wk, &rq, 768, kib, DB_PREPARE_AUTO);
 }
 
 /* GET /availability?query through the worker's path; the round trips it took. */
 static unsigned long
 serve(const char *token, const char *query)
 {
-	static char	 auth[128];
-	unsigned long	 before = wk.db.round_trips;
-
-	req_reset(&rq);
-	snprintf(auth, sizeof(auth), "Bearer %s", token);
-	rq.authorization = auth;
-	rq.route = &routes[ROUTE_AVAILABILITY];
-	rq.query = query;
-	snprintf(rq.ip_subject, sizeof(rq.ip_subject), "192.0.2.45");
-	db_deadline(&wk.db, 0);
-	if (auth_or_reply(&rq) == 0)
-		rq.route->handler(&rq);
-	return wk.db.round_trips - before;
+	return it_serve(&wk, &rq, ROUTE_AVAILABILITY, token, query);
 }
 
 /* availability()'s body now, for the shop's day (format NULL or compact) */
@@ -138,7 +112,7 @@ Test(answers, a_kept_answer_costs_the_admission_alone_and_is_the_same)
 	serve(shop.key, q);
 	cr_expect_eq(rq.status, 401, "revoked: %d", rq.status);
 
-	worker_down();
+	it_worker_down(&wk, &rq);
 	free(want), free(want_c), free(rk_id);
 	fx_shop_free(&shop);
 	fx_shop_free(&other);
@@ -219,7 +193,7 @@ Test(answers, a_change_committed_before_a_request_is_in_its_answer)
 	    "AND $4::uuid IS NOT NULL AND $6::text IS NOT NULL",
 	    1, "a blocked date");
 
-	worker_down();
+	it_worker_down(&wk, &rq);
 	fx_shop_free(&shop);
 }
 
@@ -262,7 +236,7 @@ Test(answers, a_hold_that_expires_ends_the_answer_kept_with_it)
 	answered(without, "kept again");
 	cr_expect_eq(wk.answers.hits, 2);
 
-	worker_down();
+	it_worker_down(&wk, &rq);
 	free(hold), free(with), free(without);
 	fx_shop_free(&shop);
 }
@@ -312,7 +286,7 @@ Test(answers, none_kept_when_switched_off)
 	answered(want, "second");
 	cr_expect_eq(wk.answers.hits, 0);
 	cr_expect_eq(wk.answers.misses, 0);
-	worker_down();
+	it_worker_down(&wk, &rq);
 	free(want);
 	fx_shop_free(&shop);
 }

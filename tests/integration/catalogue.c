@@ -26,22 +26,13 @@ static struct request	 rq;
 static void
 worker_up(int budget_kb, enum db_prepare prepare)
 {
-	conf_defaults(&wk.conf);
-	wk.conf.database[0] = '\0';	/* the PG* environment of the tests */
-	wk.conf.catalogue_cache = budget_kb;
-	wk.conf.prepared_statements = (int)prepare;
-	worker_init(&wk);
-	db_deadline(&wk.db, 0);
-	cr_assert_eq(db_connect(&wk.db), 0, "the worker cannot connect");
-	req_init(&rq, &wk);
+	it_worker_up(&wk, &rq, budget_kb, 1024, prepare);
 }
 
 static void
 worker_down(void)
 {
-	req_cleanup(&rq);
-	worker_cleanup(&wk);
-	memset(&wk, 0, sizeof(wk));
+	it_worker_down(&wk, &rq);
 }
 
 /* What every request does first: one round trip (authenticate() in the worker). */

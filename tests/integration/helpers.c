@@ -12,8 +12,11 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "auth.h"
 #include "db.h"
 #include "helpers.h"
+#include "request.h"
+#include "worker.h"
 
 #define IT_MAX_PARAMS	16
 #define IT_TEXTOID	25	/* pg_type.oid of text */
@@ -387,4 +390,46 @@ it_concurrent(const char *sql, int n, const char *const *params, int threads, in
 	for (i = 0; i < threads; i++)
 		cr_assert_eq(w[i].err[0], '\0', "thread %d: %s", i, w[i].err);
 	return out;
+}
+
+void
+it_worker_up(struct worker *w, struct request *r, int catalogue_kib, int answers_kib,
+    enum db_prepare prepare)
+{
+	conf_defaults(&w->conf);
+	w->conf.database[0] = '\0';	/* the PG* environment of the tests */
+	w->conf.catalogue_cache = catalogue_kib;
+	w->conf.availability_cache = answers_kib;
+	w->conf.prepared_statements = (int)prepare;
+	worker_init(w);
+	db_deadline(&w->db, 0);
+	cr_assert_eq(db_connect(&w->db), 0, "the worker cannot connect");
+	req_init(r, w);
+}
+
+void
+it_worker_down(struct worker *w, struct request *r)
+{
+	req_cleanup(r);
+	worker_cleanup(w);
+	memset(w, 0, sizeof(*w));
+}
+
+unsigned long
+it_serve(struct worker *w, struct request *r, enum route_id route, const char *token,
+    const char *query)
+{
+	static char	 auth[128];
+	unsigned long	 before = w->db.round_trips;
+
+	req_reset(r);
+	snprintf(auth, sizeof(auth), "Bearer %s", token);
+	r->authorization = auth;
+	r->route = &routes[route];
+	r->query = query;
+	snprintf(r->ip_subject, sizeof(r->ip_subject), "192.0.2.44");
+	db_deadline(&w->db, 0);
+	if (auth_or_reply(r) == 0)
+		r->route->handler(r);
+	return w->db.round_trips - before;
 }

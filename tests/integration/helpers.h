@@ -5,7 +5,9 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "fixture.h"
+#include "router.h"
 #include "token.h"
 
 /*
@@ -129,5 +131,23 @@ struct it_call {
  */
 struct it_call	*it_concurrent(const char *sql, int n, const char *const *params,
 		    int threads, int calls);
+
+/*
+ * A worker in the test's process, as a worker process sets itself up: the
+ * defaults, the PG* environment of the tests, these caches (KiB) and
+ * prepared statements; connected, with r its request.
+ */
+struct worker;
+struct request;
+void		 it_worker_up(struct worker *w, struct request *r, int catalogue_kib,
+		    int answers_kib, enum db_prepare prepare);
+void		 it_worker_down(struct worker *w, struct request *r);
+
+/*
+ * A GET of route with query and token's Bearer through the worker's own
+ * path (auth_or_reply(), then the route's handler); the round trips it took.
+ */
+unsigned long	 it_serve(struct worker *w, struct request *r, enum route_id route,
+		    const char *token, const char *query);
 
 #endif
