@@ -97,50 +97,48 @@ word_of(unsigned char c)
 
 _Static_assert(NWORDS <= 28, "more words than codes");
 
+/* the length of each word, set by the first pack() */
+static size_t	 word_len[NWORDS];
+
 /*
- * Packs body (len bytes) into out (NULL: only counts); returns the packed
- * length. Of its first CAT_ID_AT + 37 bytes only {"id":" is packed: the id
- * is left as it is.
+ * Packs body (len bytes) into out, which has room for len bytes; returns
+ * the packed length, or (size_t)-1 when body holds a byte that is a code
+ * (then its list is not packed). Of its first CAT_ID_AT + 37 bytes only
+ * {"id":" is packed: the id is left as it is. Every word starts with '{',
+ * ',' or '"': only there are the words tried.
  */
 static size_t
 pack(const char *body, size_t len, char *out)
 {
-	size_t		 i = 0, at = 0, k, first, last, wl;
+	size_t		 i = 0, at = 0, k, first, last, wl = 0;
+	unsigned char	 ch;
 
+	if (word_len[0] == 0)
+		for (k = 0; k < NWORDS; k++)
+			word_len[k] = strlen(words[k]);
 	while (i < len) {
-		/* {"id":" at the start only; the keys after the id */
-		first = i == 0 ? 0 : 1;
-		last = i == 0 ? 1 : i >= CAT_ID_AT + 37 ? NWORDS : 0;
-		for (k = first; k < last; k++)
-			if (words[k][0] == body[i] &&
-			    (wl = strlen(words[k])) <= len - i &&
-			    memcmp(body + i, words[k], wl) == 0)
-				break;
-		if (k < last) {
-			if (out != NULL)
-				out[at] = (char)code_of(k);
-			at++;
-			i += wl;
-			continue;
+		ch = (unsigned char)body[i];
+		if (ch < 32 && word_of(ch) >= 0)
+			return (size_t)-1;
+		if ((ch == ',' || ch == '{' || ch == '"') &&
+		    (i == 0 || i >= CAT_ID_AT + 37)) {
+			/* {"id":" at the start only; the keys after the id */
+			first = i == 0 ? 0 : 1;
+			last = i == 0 ? 1 : NWORDS;
+			for (k = first; k < last; k++)
+				if (words[k][0] == body[i] &&
+				    (wl = word_len[k]) <= len - i &&
+				    memcmp(body + i, words[k], wl) == 0)
+					break;
+			if (k < last) {
+				out[at++] = (char)code_of(k);
+				i += wl;
+				continue;
+			}
 		}
-		if (out != NULL)
-			out[at] = body[i];
-		at++;
-		i++;
+		out[at++] = body[i++];
 	}
 	return at;
-}
-
-/* True when body holds a byte that is a code (then its list is not packed). */
-static int
-has_code(const char *body, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (word_of((unsigned char)body[i]) >= 0)
-			return 1;
-	return 0;
 }
 
 /* The text of l: after its offsets. */
@@ -222,6 +220,7 @@ cat_clear(struct catalogue *c)
 		c->bucket[i] = NULL;
 	}
 	c->bytes = 0;
+	c->newest = c->oldest = NULL;
 	c->cold = 1;
 	c->win_n = c->win_misses = 0;
 	if (c->watch != NULL)
@@ -237,6 +236,37 @@ cat_free(struct catalogue *c)
 	c->scratch = NULL;
 }
 
+/* Takes kept list l out of the order of use. */
+static void
+unlink_use(struct catalogue *c, struct cat_list *l)
+{
+	if (l->newer != NULL)
+		l->newer->older = l->older;
+	else
+		c->newest = l->older;
+	if (l->older != NULL)
+		l->older->newer = l->newer;
+	else
+		c->oldest = l->newer;
+	l->newer = l->older = NULL;
+}
+
+/* Puts kept list l first in the order of use. */
+static void
+used_now(struct catalogue *c, struct cat_list *l)
+{
+	if (c->newest == l)
+		return;
+	if (l->newer != NULL || l->older != NULL || c->oldest == l)
+		unlink_use(c, l);
+	l->older = c->newest;
+	if (c->newest != NULL)
+		c->newest->newer = l;
+	c->newest = l;
+	if (c->oldest == NULL)
+		c->oldest = l;
+}
+
 static void
 drop(struct catalogue *c, enum cat_kind k, const char *owner)
 {
@@ -245,6 +275,7 @@ drop(struct catalogue *c, enum cat_kind k, const char *owner)
 	for (p = &c->bucket[bucket_of(k, owner)]; (l = *p) != NULL; p = &l->next)
 		if (l->kind == k && strcmp(l->owner, owner) == 0) {
 			*p = l->next;
+			unlink_use(c, l);
 			c->bytes -= l->bytes;
 			list_free(l);
 			return;
@@ -344,40 +375,29 @@ lookup(struct catalogue *c, enum cat_kind k, const char *owner)
 static int
 evict_one(struct catalogue *c)
 {
-	struct cat_list	*l, *old = NULL;
-	int		 i;
-
-	for (i = 0; i < CAT_BUCKETS; i++)
-		for (l = c->bucket[i]; l != NULL; l = l->next)
-			if (old == NULL || l->used < old->used)
-				old = l;
-	if (old == NULL)
+	if (c->oldest == NULL)
 		return 0;
-	drop(c, old->kind, old->owner);
+	drop(c, c->oldest->kind, c->oldest->owner);
 	return 1;
 }
 
 /*
  * The list of the n rows (id, body) res holds in columns col and col + 1;
  * NULL when out of memory, or when a body does not start with its id (then
- * it is not cached: the caller reads the page itself).
+ * it is not cached: the caller reads the page itself). The text is packed
+ * straight into an allocation of the unpacked size, then cut to its own.
  */
 static struct cat_list *
 list_make(enum cat_kind k, const char *owner, PGresult *res, int col, int n)
 {
-	struct cat_list	*l;
+	struct cat_list	*l, *cut;
 	int		 i, packed = 1;
-	size_t		 len = 0, at = 0, blen, head;
+	size_t		 len = 0, at, blen, head, got = 0;
 	const char	*body;
 	char		*text;
 
-	for (i = 0; i < n && packed; i++)
-		if (has_code(PQgetvalue(res, i, col + 1), (size_t)PQgetlength(res, i, col + 1)))
-			packed = 0;
-	for (i = 0; i < n; i++) {
-		blen = (size_t)PQgetlength(res, i, col + 1);
-		len += (packed ? pack(PQgetvalue(res, i, col + 1), blen, NULL) : blen) + 1;
-	}
+	for (i = 0; i < n; i++)
+		len += (size_t)PQgetlength(res, i, col + 1) + 1;
 	head = sizeof(*l) + ((size_t)n + 1) * sizeof(l->off[0]);
 	if (len > UINT_MAX / 2 || (l = malloc(head + len + 1)) == NULL)
 		return NULL;
@@ -386,26 +406,35 @@ list_make(enum cat_kind k, const char *owner, PGresult *res, int col, int n)
 	l->kind = (unsigned char)k;
 	snprintf(l->owner, sizeof(l->owner), "%s", owner);
 	l->n = n;
-	l->packed = (unsigned char)packed;
+again:
+	at = 0;
 	for (i = 0; i < n; i++) {
 		l->off[i] = (unsigned int)at;
 		body = PQgetvalue(res, i, col + 1);
 		blen = (size_t)PQgetlength(res, i, col + 1);
+		if (packed && (got = pack(body, blen, text + at)) == (size_t)-1) {
+			packed = 0;	/* a body holds a code: the list as read */
+			goto again;
+		}
 		if (packed)
-			at += pack(body, blen, text + at);
+			at += got;
 		else {
 			memcpy(text + at, body, blen);
 			at += blen;
 		}
 		text[at++] = ',';
 		l->off[i + 1] = (unsigned int)at;
+	}
+	text[at] = '\0';
+	l->packed = (unsigned char)packed;
+	for (i = 0; i < n; i++)
 		if (!cat_id_is(l, i, PQgetvalue(res, i, col))) {
 			list_free(l);
 			return NULL;
 		}
-	}
-	text[at] = '\0';
-	l->bytes = (unsigned int)(head + len + 1);
+	l->bytes = (unsigned int)(head + at + 1);
+	if (at < len && (cut = realloc(l, l->bytes)) != NULL)
+		l = cut;
 	return l;
 }
 
@@ -422,6 +451,7 @@ keep(struct catalogue *c, struct cat_list *l)
 	l->next = c->bucket[b];
 	c->bucket[b] = l;
 	c->bytes += l->bytes;
+	used_now(c, l);
 	return 0;
 }
 
@@ -467,7 +497,7 @@ fused_or_reply(struct request *r, const char *owner, const struct cat_list **out
 	}
 	c->watch = NULL;
 	if ((l = lookup(c, CAT_SERVICES, owner)) != NULL) {
-		l->used = ++c->clock;
+		used_now(c, l);
 		c->hits++;
 		judged(c, 0);
 		list_free(fresh);
@@ -478,7 +508,6 @@ fused_or_reply(struct request *r, const char *owner, const struct cat_list **out
 	judged(c, 1);
 	if (fresh == NULL)
 		return 1;	/* out of memory, or a shape not understood */
-	fresh->used = ++c->clock;
 	*out = fresh;
 	list_free(c->scratch);
 	c->scratch = fresh;
@@ -513,7 +542,7 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 	if (sync(w) == -1)
 		return 1;
 	if ((l = lookup(c, k, owner)) != NULL) {
-		l->used = ++c->clock;
+		used_now(c, l);
 		c->hits++;
 		judged(c, 0);
 		*out = l;
@@ -534,7 +563,6 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 	PQclear(res);
 	if (l == NULL)
 		return 1;	/* out of memory, or a shape not understood */
-	l->used = ++c->clock;
 	*out = l;
 	list_free(c->scratch);
 	c->scratch = l;
