@@ -186,7 +186,8 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	 * were read (none: one row, cat_id NULL).
 	 */
 	[STMT_ADMIT_SERVICES] = { "admit_services",
-	    ADMIT_SQL(", v AS MATERIALIZED (SELECT x.id, calendence.service_json(x)::text AS body, "
+	    ADMIT_SQL(", v AS MATERIALIZED (SELECT x.id, "
+		"coalesce(x.api_json, calendence.service_json(x)::text) AS body, "
 		"row_number() OVER (ORDER BY x.name, x.id) AS n "
 		"FROM s JOIN calendence.services x ON x.business_id = s.b_id AND x.is_active "
 		"WHERE s.status = 'ok' AND s.b_active AND s.origin_ok "
@@ -243,7 +244,7 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    "AND ($3::uuid IS NULL OR b.id = $3::uuid)",
 	    P("id", "hub", "only"), C("body"), .retry = DB_RETRY_SAFE },
 	[STMT_CAT_SERVICES] = { "cat_services",
-	    "SELECT s.id, calendence.service_json(s)::text AS body "
+	    "SELECT s.id, coalesce(s.api_json, calendence.service_json(s)::text) AS body "
 	    "FROM calendence.services s WHERE s.business_id = $1::uuid AND s.is_active "
 	    "ORDER BY s.name, s.id LIMIT $2::integer",
 	    P("business", "limit"), C("id", "body"), .retry = DB_RETRY_SAFE },
