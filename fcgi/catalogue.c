@@ -382,22 +382,71 @@ evict_one(struct catalogue *c)
 }
 
 /*
- * The list of the n rows (id, body) res holds in columns col and col + 1;
- * NULL when out of memory, or when a body does not start with its id (then
- * it is not cached: the caller reads the page itself). The text is packed
- * straight into an allocation of the unpacked size, then cut to its own.
+ * True when element i of l starts with the id whose 36 characters are at
+ * id (cat_id_is(), without the length of id checked).
+ */
+static int
+id_at(const struct cat_list *l, int i, const char *id)
+{
+	const char	*e = text_of(l) + l->off[i];
+	unsigned int	 at = l->packed ? 1 : CAT_ID_AT;
+
+	if (l->packed ? e[0] != (char)code_of(0) :
+	    memcmp(e, "{\"id\":\"", CAT_ID_AT) != 0)
+		return 0;
+	return l->off[i + 1] - l->off[i] > at + 36 && memcmp(e + at, id, 36) == 0;
+}
+
+/*
+ * The elements of a list as read, for list_make(): element i has the id
+ * whose 36 characters are at id[i], and the JSON body[i] of len[i] bytes.
+ * Pointers into a result: one per worker, filled just before its use.
+ */
+struct cat_elems {
+	int		 n;
+	const char	*id[CAT_MAX_ROWS];
+	const char	*body[CAT_MAX_ROWS];
+	size_t		 len[CAT_MAX_ROWS];
+};
+static struct cat_elems	 elems;
+
+/*
+ * elems from the rows (id, body) of res (a STMT_CAT_* statement): 0, or -1
+ * when there are more than CAT_MAX_ROWS or an id is not 36 characters.
+ */
+static int
+rows_elems(const PGresult *res)
+{
+	int	 i;
+
+	if ((elems.n = PQntuples(res)) > CAT_MAX_ROWS)
+		return -1;
+	for (i = 0; i < elems.n; i++) {
+		elems.id[i] = PQgetvalue(res, i, 0);
+		elems.body[i] = PQgetvalue(res, i, 1);
+		elems.len[i] = (size_t)PQgetlength(res, i, 1);
+		if (PQgetlength(res, i, 0) != 36)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The list of the elements of e; NULL when out of memory, or when a body
+ * does not start with its id (then it is not cached: the caller reads the
+ * page itself). The text is packed straight into an allocation of the
+ * unpacked size, then cut to its own.
  */
 static struct cat_list *
-list_make(enum cat_kind k, const char *owner, PGresult *res, int col, int n)
+list_make(enum cat_kind k, const char *owner, const struct cat_elems *e)
 {
 	struct cat_list	*l, *cut;
-	int		 i, packed = 1;
-	size_t		 len = 0, at, blen, head, got = 0;
-	const char	*body;
+	int		 i, n = e->n, packed = 1;
+	size_t		 len = 0, at, head, got = 0;
 	char		*text;
 
 	for (i = 0; i < n; i++)
-		len += (size_t)PQgetlength(res, i, col + 1) + 1;
+		len += e->len[i] + 1;
 	head = sizeof(*l) + ((size_t)n + 1) * sizeof(l->off[0]);
 	if (len > UINT_MAX / 2 || (l = malloc(head + len + 1)) == NULL)
 		return NULL;
@@ -410,17 +459,15 @@ again:
 	at = 0;
 	for (i = 0; i < n; i++) {
 		l->off[i] = (unsigned int)at;
-		body = PQgetvalue(res, i, col + 1);
-		blen = (size_t)PQgetlength(res, i, col + 1);
-		if (packed && (got = pack(body, blen, text + at)) == (size_t)-1) {
+		if (packed && (got = pack(e->body[i], e->len[i], text + at)) == (size_t)-1) {
 			packed = 0;	/* a body holds a code: the list as read */
 			goto again;
 		}
 		if (packed)
 			at += got;
 		else {
-			memcpy(text + at, body, blen);
-			at += blen;
+			memcpy(text + at, e->body[i], e->len[i]);
+			at += e->len[i];
 		}
 		text[at++] = ',';
 		l->off[i + 1] = (unsigned int)at;
@@ -428,7 +475,7 @@ again:
 	text[at] = '\0';
 	l->packed = (unsigned char)packed;
 	for (i = 0; i < n; i++)
-		if (!cat_id_is(l, i, PQgetvalue(res, i, col))) {
+		if (!id_at(l, i, e->id[i])) {
 			list_free(l);
 			return NULL;
 		}
@@ -455,23 +502,69 @@ keep(struct catalogue *c, struct cat_list *l)
 	return 0;
 }
 
+/* the columns STMT_ADMIT_SERVICES adds to the admission's */
+enum { FC_READ = AC__MAX, FC_N, FC_IDS, FC_LENS, FC_BODY, FC__END };
+
 /*
- * The services the admission read with it (STMT_ADMIT_SERVICES: columns
- * cat_read, cat_id, cat_body after the admission's): how many, or -1 when
- * it did not read them (or more than CAT_MAX_ROWS, or another statement).
+ * How many services the admission read with it (STMT_ADMIT_SERVICES), or
+ * -1 when it did not read them (or more than CAT_MAX_ROWS, or the result
+ * is another statement's).
  */
 static int
-fused_rows(const struct request *r)
+fused_count(const PGresult *res)
 {
-	const PGresult	*res = r->auth_res;
-	int		 n;
+	int	 n;
 
-	if (PQnfields(res) != AC__MAX + 3 || strcmp(PQfname(res, AC__MAX), "cat_read") != 0 ||
-	    PQgetisnull(res, 0, AC__MAX) ||
-	    PQgetvalue(res, 0, AC__MAX)[0] != 't')
+	if (PQnfields(res) != FC__END || strcmp(PQfname(res, FC_READ), "cat_read") != 0 ||
+	    PQntuples(res) != 1 || PQgetisnull(res, 0, FC_READ) ||
+	    PQgetvalue(res, 0, FC_READ)[0] != 't' || PQgetisnull(res, 0, FC_N))
 		return -1;
-	n = PQgetisnull(res, 0, AC__MAX + 1) ? 0 : PQntuples(res);
-	return n > CAT_MAX_ROWS ? -1 : n;
+	n = atoi(PQgetvalue(res, 0, FC_N));
+	return n < 0 || n > CAT_MAX_ROWS ? -1 : n;
+}
+
+/*
+ * elems from the services the admission read: their ids one after the
+ * other, the length of each JSON text ({n,n,...}) and the texts joined
+ * with commas. 0, or -1 when they were not read or do not fit together.
+ */
+static int
+fused_elems(const PGresult *res)
+{
+	const char	*ids, *lens, *body;
+	char		*end;
+	size_t		 at = 0, blen;
+	long		 v;
+	int		 i;
+
+	if ((elems.n = fused_count(res)) < 0)
+		return -1;
+	if (elems.n == 0)
+		return 0;
+	if (PQgetisnull(res, 0, FC_IDS) || PQgetisnull(res, 0, FC_LENS) ||
+	    PQgetisnull(res, 0, FC_BODY) ||
+	    (size_t)PQgetlength(res, 0, FC_IDS) != (size_t)elems.n * 36)
+		return -1;
+	ids = PQgetvalue(res, 0, FC_IDS);
+	lens = PQgetvalue(res, 0, FC_LENS);
+	body = PQgetvalue(res, 0, FC_BODY);
+	blen = (size_t)PQgetlength(res, 0, FC_BODY);
+	if (*lens++ != '{')
+		return -1;
+	for (i = 0; i < elems.n; i++) {
+		v = strtol(lens, &end, 10);
+		if (end == lens || v < 0 || (size_t)v > blen - at ||
+		    *end != (i + 1 < elems.n ? ',' : '}'))
+			return -1;
+		lens = end + 1;
+		elems.id[i] = ids + (size_t)i * 36;
+		elems.body[i] = body + at;
+		elems.len[i] = (size_t)v;
+		at += (size_t)v;
+		if (i + 1 < elems.n && (at >= blen || body[at++] != ','))
+			return -1;
+	}
+	return at == blen && *lens == '\0' ? 0 : -1;
 }
 
 /*
@@ -487,7 +580,7 @@ fused_or_reply(struct request *r, const char *owner, const struct cat_list **out
 	struct catalogue *c = &w->catalogue;
 	struct cat_list	*l, *fresh;
 
-	fresh = list_make(CAT_SERVICES, owner, r->auth_res, AC__MAX + 1, fused_rows(r));
+	fresh = fused_elems(r->auth_res) >= 0 ? list_make(CAT_SERVICES, owner, &elems) : NULL;
 	c->watch = fresh;
 	c->watch_hit = 0;
 	if (sync(w) == -1) {
@@ -537,7 +630,7 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 
 	if (!cat_usable(w) || owner == NULL)
 		return 1;
-	if (k == CAT_SERVICES && r->fused && fused_rows(r) >= 0)
+	if (k == CAT_SERVICES && r->fused && fused_count(r->auth_res) >= 0)
 		return fused_or_reply(r, owner, out);
 	if (sync(w) == -1)
 		return 1;
@@ -559,7 +652,7 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 		PQclear(res);
 		return 1;
 	}
-	l = list_make(k, owner, res, 0, PQntuples(res));
+	l = rows_elems(res) == 0 ? list_make(k, owner, &elems) : NULL;
 	PQclear(res);
 	if (l == NULL)
 		return 1;	/* out of memory, or a shape not understood */
@@ -582,14 +675,7 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 int
 cat_id_is(const struct cat_list *l, int i, const char *id)
 {
-	const char	*e = text_of(l) + l->off[i];
-	unsigned int	 at = l->packed ? 1 : CAT_ID_AT;
-
-	if (l->packed ? e[0] != (char)code_of(0) :
-	    memcmp(e, "{\"id\":\"", CAT_ID_AT) != 0)
-		return 0;
-	return l->off[i + 1] - l->off[i] > at + 36 && strlen(id) == 36 &&
-	    memcmp(e + at, id, 36) == 0;
+	return strlen(id) == 36 && id_at(l, i, id);
 }
 
 /* The index of the element with id in l, or -1. */

@@ -180,27 +180,33 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    .retry = DB_RETRY_NEVER },
 	/*
 	 * GET /services's admission with the business's services, for a worker
-	 * whose catalogue is missing most lists (catalogue.c: cat_cold()): the
-	 * rows (cat_id, cat_body) are STMT_CAT_SERVICES's, one a row of the
-	 * answer (the admission's columns repeated); cat_read is true when they
-	 * were read (none: one row, cat_id NULL).
+	 * whose catalogue is missing most lists (catalogue.c: cat_cold()), on
+	 * the admission's one row: cat_read is true when they were read;
+	 * cat_n is how many (at most $7), cat_ids their ids one after the
+	 * other (36 characters each), cat_lens the length of each one's JSON
+	 * (services.api_json, STMT_CAT_SERVICES's body) and cat_body those
+	 * JSON texts joined with commas, all in the list's order (by name).
 	 */
 	[STMT_ADMIT_SERVICES] = { "admit_services",
-	    ADMIT_SQL(", v AS MATERIALIZED (SELECT x.id, "
-		"coalesce(x.api_json, calendence.service_json(x)::text) AS body, "
-		"row_number() OVER (ORDER BY x.name, x.id) AS n "
-		"FROM s JOIN calendence.services x ON x.business_id = s.b_id AND x.is_active "
+	    ADMIT_SQL(", v AS MATERIALIZED (SELECT count(*) AS n, "
+		"string_agg(y.id::text, '' ORDER BY y.name, y.id) AS ids, "
+		"array_agg(octet_length(y.body) ORDER BY y.name, y.id) AS lens, "
+		"string_agg(y.body, ',' ORDER BY y.name, y.id) AS body "
+		"FROM s, LATERAL (SELECT x.id, x.name, "
+		"coalesce(x.api_json, calendence.service_json(x)::text) AS body "
+		"FROM calendence.services x WHERE x.business_id = s.b_id AND x.is_active "
+		"ORDER BY x.name, x.id LIMIT $7::integer) y "
 		"WHERE s.status = 'ok' AND s.b_active AND s.origin_ok "
-		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
-		"ORDER BY x.name, x.id LIMIT $7::integer)",
+		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access))",
 		"",
 		", s.status = 'ok' AND s.b_active AND s.origin_ok "
 		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
-		"AS cat_read, v.id AS cat_id, v.body AS cat_body",
-		" LEFT JOIN v ON true ORDER BY v.n"),
+		"AS cat_read, v.n AS cat_n, v.ids AS cat_ids, v.lens AS cat_lens, "
+		"v.body AS cat_body",
+		" LEFT JOIN v ON true"),
 	    P(ADMIT_PARAMS, "limit"),
-	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_id",
-		"cat_body", NULL },
+	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_n",
+		"cat_ids", "cat_lens", "cat_body", NULL },
 	    .retry = DB_RETRY_NEVER },
 	[STMT_AUTH_FAIL] = { "auth_fail",
 	    "SELECT * FROM calendence.auth_fail($1, $2::integer)",
