@@ -503,73 +503,54 @@ keep(struct catalogue *c, struct cat_list *l)
 }
 
 /* the columns STMT_ADMIT_SERVICES adds to the admission's */
-enum { FC_READ = AC__MAX, FC_N, FC_IDS, FC_LENS, FC_BODY, FC__END };
+enum { FC_READ = AC__MAX, FC_LIST, FC__END };
 
 /*
- * How many services the admission read with it (STMT_ADMIT_SERVICES), or
- * -1 when it did not read them (or more than CAT_MAX_ROWS, or the result
- * is another statement's).
- */
-static int
-fused_count(const PGresult *res)
-{
-	int	 n;
-
-	if (PQnfields(res) != FC__END || strcmp(PQfname(res, FC_READ), "cat_read") != 0 ||
-	    PQntuples(res) != 1 || PQgetisnull(res, 0, FC_READ) ||
-	    PQgetvalue(res, 0, FC_READ)[0] != 't' || PQgetisnull(res, 0, FC_N))
-		return -1;
-	n = atoi(PQgetvalue(res, 0, FC_N));
-	return n < 0 || n > CAT_MAX_ROWS ? -1 : n;
-}
-
-/*
- * elems from the services the admission read: their ids one after the
- * other, the length of each JSON text ({n,n,...}) and the texts joined
- * with commas. 0, or -1 when they were not read or do not fit together.
+ * elems from the services the admission read with it (STMT_ADMIT_SERVICES:
+ * each one's id, the length of its JSON, ':' and the JSON, joined with
+ * commas). 0, or -1 when it did not read them (or more than CAT_MAX_ROWS,
+ * or the result is another statement's, or not in that shape).
  */
 static int
 fused_elems(const PGresult *res)
 {
-	const char	*ids, *lens, *body;
-	char		*end;
-	size_t		 at = 0, blen;
-	long		 v;
-	int		 i;
+	const char	*p, *end, *id;
+	size_t		 v;
+	int		 digits;
 
-	if ((elems.n = fused_count(res)) < 0)
+	if (PQnfields(res) != FC__END || strcmp(PQfname(res, FC_READ), "cat_read") != 0 ||
+	    PQntuples(res) != 1 || PQgetisnull(res, 0, FC_READ) ||
+	    PQgetvalue(res, 0, FC_READ)[0] != 't')
 		return -1;
-	if (elems.n == 0)
-		return 0;
-	if (PQgetisnull(res, 0, FC_IDS) || PQgetisnull(res, 0, FC_LENS) ||
-	    PQgetisnull(res, 0, FC_BODY) ||
-	    (size_t)PQgetlength(res, 0, FC_IDS) != (size_t)elems.n * 36)
-		return -1;
-	ids = PQgetvalue(res, 0, FC_IDS);
-	lens = PQgetvalue(res, 0, FC_LENS);
-	body = PQgetvalue(res, 0, FC_BODY);
-	blen = (size_t)PQgetlength(res, 0, FC_BODY);
-	if (*lens++ != '{')
-		return -1;
-	for (i = 0; i < elems.n; i++) {
-		v = strtol(lens, &end, 10);
-		if (end == lens || v < 0 || (size_t)v > blen - at ||
-		    *end != (i + 1 < elems.n ? ',' : '}'))
+	elems.n = 0;
+	if (PQgetisnull(res, 0, FC_LIST))
+		return 0;	/* none */
+	p = PQgetvalue(res, 0, FC_LIST);
+	end = p + PQgetlength(res, 0, FC_LIST);
+	for (;;) {
+		if (elems.n == CAT_MAX_ROWS || end - p < 38)
 			return -1;
-		lens = end + 1;
-		elems.id[i] = ids + (size_t)i * 36;
-		elems.body[i] = body + at;
-		elems.len[i] = (size_t)v;
-		at += (size_t)v;
-		if (i + 1 < elems.n && (at >= blen || body[at++] != ','))
+		id = p;
+		p += 36;
+		for (v = 0, digits = 0; p < end && *p >= '0' && *p <= '9' && digits < 9;
+		    p++, digits++)
+			v = v * 10 + (size_t)(*p - '0');
+		if (digits == 0 || p == end || *p++ != ':' || (size_t)(end - p) < v)
+			return -1;
+		elems.id[elems.n] = id;
+		elems.body[elems.n] = p;
+		elems.len[elems.n++] = v;
+		if ((p += v) == end)
+			return 0;
+		if (*p++ != ',')
 			return -1;
 	}
-	return at == blen && *lens == '\0' ? 0 : -1;
 }
 
 /*
- * cat_list_or_reply() of a request whose admission read the services: a
- * hit is answered from the cache as ever; a miss from those rows, kept
+ * cat_list_or_reply() of a request whose admission read the services (in
+ * elems: fused_elems()): a hit is answered from the cache as ever; a miss
+ * from those, kept
  * unless what the round trip heard names this list (a change committed
  * after the statement's snapshot: answered, not kept).
  */
@@ -580,7 +561,7 @@ fused_or_reply(struct request *r, const char *owner, const struct cat_list **out
 	struct catalogue *c = &w->catalogue;
 	struct cat_list	*l, *fresh;
 
-	fresh = fused_elems(r->auth_res) >= 0 ? list_make(CAT_SERVICES, owner, &elems) : NULL;
+	fresh = list_make(CAT_SERVICES, owner, &elems);
 	c->watch = fresh;
 	c->watch_hit = 0;
 	if (sync(w) == -1) {
@@ -630,7 +611,7 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 
 	if (!cat_usable(w) || owner == NULL)
 		return 1;
-	if (k == CAT_SERVICES && r->fused && fused_count(r->auth_res) >= 0)
+	if (k == CAT_SERVICES && r->fused && fused_elems(r->auth_res) == 0)
 		return fused_or_reply(r, owner, out);
 	if (sync(w) == -1)
 		return 1;

@@ -181,17 +181,15 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	/*
 	 * GET /services's admission with the business's services, for a worker
 	 * whose catalogue is missing most lists (catalogue.c: cat_cold()), on
-	 * the admission's one row: cat_read is true when they were read;
-	 * cat_n is how many (at most $7), cat_ids their ids one after the
-	 * other (36 characters each), cat_lens the length of each one's JSON
-	 * (services.api_json, STMT_CAT_SERVICES's body) and cat_body those
-	 * JSON texts joined with commas, all in the list's order (by name).
+	 * the admission's one row: cat_read is true when they were read, and
+	 * cat_list is each one (at most $7, by name) as its id, the length of
+	 * its JSON (services.api_json, STMT_CAT_SERVICES's body), ':' and that
+	 * JSON, joined with commas (NULL: none). One aggregate: each ORDER BY
+	 * of an aggregate is a sort of its own.
 	 */
 	[STMT_ADMIT_SERVICES] = { "admit_services",
-	    ADMIT_SQL(", v AS MATERIALIZED (SELECT count(*) AS n, "
-		"string_agg(y.id::text, '' ORDER BY y.name, y.id) AS ids, "
-		"array_agg(octet_length(y.body) ORDER BY y.name, y.id) AS lens, "
-		"string_agg(y.body, ',' ORDER BY y.name, y.id) AS body "
+	    ADMIT_SQL(", v AS MATERIALIZED (SELECT string_agg(y.id::text || "
+		"octet_length(y.body) || ':' || y.body, ',' ORDER BY y.name, y.id) AS list "
 		"FROM s, LATERAL (SELECT x.id, x.name, "
 		"coalesce(x.api_json, calendence.service_json(x)::text) AS body "
 		"FROM calendence.services x WHERE x.business_id = s.b_id AND x.is_active "
@@ -201,12 +199,11 @@ static const struct db_stmt stmts[STMT__MAX] = {
 		"",
 		", s.status = 'ok' AND s.b_active AND s.origin_ok "
 		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
-		"AS cat_read, v.n AS cat_n, v.ids AS cat_ids, v.lens AS cat_lens, "
-		"v.body AS cat_body",
+		"AS cat_read, v.list AS cat_list",
 		" LEFT JOIN v ON true"),
 	    P(ADMIT_PARAMS, "limit"),
-	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_n",
-		"cat_ids", "cat_lens", "cat_body", NULL },
+	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_list",
+		NULL },
 	    .retry = DB_RETRY_NEVER },
 	[STMT_AUTH_FAIL] = { "auth_fail",
 	    "SELECT * FROM calendence.auth_fail($1, $2::integer)",

@@ -329,9 +329,9 @@ serve_services(const char *token)
 }
 
 /*
- * The list read with the admission (one row: the ids, the length of each
- * JSON text and the texts joined) is served byte for byte as the database
- * wrote it: several services in their order, a text with commas, braces
+ * The list read with the admission (on its one row: each service's id, the
+ * length of its JSON, ':' and the JSON, joined) is served byte for byte as
+ * the database wrote it: several services in their order, a text with commas, braces
  * and quotes, one with a control character (kept unpacked), none at all.
  */
 Test(admit, a_list_read_with_the_admission_is_the_database_s)
