@@ -11,3 +11,10 @@ ALTER TABLE calendence.services ADD COLUMN api_json text;
 CREATE TRIGGER services_api_json
 	BEFORE INSERT OR UPDATE ON calendence.services
 	FOR EACH ROW EXECUTE FUNCTION calendence.services_api_json();
+-- The rows there are: written by the trigger (service_json() as the
+-- database has it; none on a new database, where it does not exist yet),
+-- then the table written anew in the order of its key, a business's
+-- services together: the UPDATE left every row's old version behind (twice
+-- the table and its indexes), and a VACUUM cannot run in a transaction.
+UPDATE calendence.services SET api_json = NULL;
+CLUSTER calendence.services USING services_pkey;
