@@ -315,7 +315,8 @@ adm_sql_dir_default(void)
  * migrate [--dir DIR]: in one transaction, under an advisory lock: the
  * function files DIR/functions/0N_*.sql that the tables need, each
  * migration DIR/migrations/NNN_*.sql not yet in
- * calendence.schema_migrations, then every function file. Prints the
+ * calendence.schema_migrations, then every function file, then what is
+ * stored of a function's result (calendence.refresh_service_json()). Prints the
  * migrations applied, or "up to date". 0, or 1 (nothing is left applied).
  */
 int
@@ -348,6 +349,7 @@ adm_cmd_migrate(PGconn *db, const struct adm_args *a)
 	    migrations_apply(db, &mig, applied) == -1 ||
 	    functions_apply(db, &fn, false) == -1 ||
 	    adm_exec(db, ADM_FUNCTIONS_CHECK, NULL) == -1 ||
+	    adm_exec(db, ADM_REFRESH_STORED, NULL) == -1 ||
 	    adm_exec(db, ADM_COMMIT, NULL) == -1) {
 		adm_rollback(db);
 		goto out;

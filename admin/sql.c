@@ -50,6 +50,8 @@ static const struct stmt_def {
 	    "  RAISE EXCEPTION '%: %', f.name, SQLERRM USING ERRCODE = SQLSTATE;"
 	    " END;"
 	    " END LOOP; END $$", 0 },
+	/* stored copies of what a function computes, after the function files */
+	[ADM_REFRESH_STORED] = { "SELECT calendence.refresh_service_json()", 0 },
 	[ADM_CREATE_HUB] = {
 	    "SELECT calendence.create_hub($1::text, $2::text) AS id", 2 },
 	[ADM_CREATE_BUSINESS] = {

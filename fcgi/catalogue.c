@@ -97,50 +97,48 @@ word_of(unsigned char c)
 
 _Static_assert(NWORDS <= 28, "more words than codes");
 
+/* the length of each word, set by the first pack() */
+static size_t	 word_len[NWORDS];
+
 /*
- * Packs body (len bytes) into out (NULL: only counts); returns the packed
- * length. Of its first CAT_ID_AT + 37 bytes only {"id":" is packed: the id
- * is left as it is.
+ * Packs body (len bytes) into out, which has room for len bytes; returns
+ * the packed length, or (size_t)-1 when body holds a byte that is a code
+ * (then its list is not packed). Of its first CAT_ID_AT + 37 bytes only
+ * {"id":" is packed: the id is left as it is. Every word starts with '{',
+ * ',' or '"': only there are the words tried.
  */
 static size_t
 pack(const char *body, size_t len, char *out)
 {
-	size_t		 i = 0, at = 0, k, first, last, wl;
+	size_t		 i = 0, at = 0, k, first, last, wl = 0;
+	unsigned char	 ch;
 
+	if (word_len[0] == 0)
+		for (k = 0; k < NWORDS; k++)
+			word_len[k] = strlen(words[k]);
 	while (i < len) {
-		/* {"id":" at the start only; the keys after the id */
-		first = i == 0 ? 0 : 1;
-		last = i == 0 ? 1 : i >= CAT_ID_AT + 37 ? NWORDS : 0;
-		for (k = first; k < last; k++)
-			if (words[k][0] == body[i] &&
-			    (wl = strlen(words[k])) <= len - i &&
-			    memcmp(body + i, words[k], wl) == 0)
-				break;
-		if (k < last) {
-			if (out != NULL)
-				out[at] = (char)code_of(k);
-			at++;
-			i += wl;
-			continue;
+		ch = (unsigned char)body[i];
+		if (ch < 32 && word_of(ch) >= 0)
+			return (size_t)-1;
+		if ((ch == ',' || ch == '{' || ch == '"') &&
+		    (i == 0 || i >= CAT_ID_AT + 37)) {
+			/* {"id":" at the start only; the keys after the id */
+			first = i == 0 ? 0 : 1;
+			last = i == 0 ? 1 : NWORDS;
+			for (k = first; k < last; k++)
+				if (words[k][0] == body[i] &&
+				    (wl = word_len[k]) <= len - i &&
+				    memcmp(body + i, words[k], wl) == 0)
+					break;
+			if (k < last) {
+				out[at++] = (char)code_of(k);
+				i += wl;
+				continue;
+			}
 		}
-		if (out != NULL)
-			out[at] = body[i];
-		at++;
-		i++;
+		out[at++] = body[i++];
 	}
 	return at;
-}
-
-/* True when body holds a byte that is a code (then its list is not packed). */
-static int
-has_code(const char *body, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (word_of((unsigned char)body[i]) >= 0)
-			return 1;
-	return 0;
 }
 
 /* The text of l: after its offsets. */
@@ -222,6 +220,7 @@ cat_clear(struct catalogue *c)
 		c->bucket[i] = NULL;
 	}
 	c->bytes = 0;
+	c->newest = c->oldest = NULL;
 	c->cold = 1;
 	c->win_n = c->win_misses = 0;
 	if (c->watch != NULL)
@@ -237,6 +236,37 @@ cat_free(struct catalogue *c)
 	c->scratch = NULL;
 }
 
+/* Takes kept list l out of the order of use. */
+static void
+unlink_use(struct catalogue *c, struct cat_list *l)
+{
+	if (l->newer != NULL)
+		l->newer->older = l->older;
+	else
+		c->newest = l->older;
+	if (l->older != NULL)
+		l->older->newer = l->newer;
+	else
+		c->oldest = l->newer;
+	l->newer = l->older = NULL;
+}
+
+/* Puts kept list l first in the order of use. */
+static void
+used_now(struct catalogue *c, struct cat_list *l)
+{
+	if (c->newest == l)
+		return;
+	if (l->newer != NULL || l->older != NULL || c->oldest == l)
+		unlink_use(c, l);
+	l->older = c->newest;
+	if (c->newest != NULL)
+		c->newest->newer = l;
+	c->newest = l;
+	if (c->oldest == NULL)
+		c->oldest = l;
+}
+
 static void
 drop(struct catalogue *c, enum cat_kind k, const char *owner)
 {
@@ -245,6 +275,7 @@ drop(struct catalogue *c, enum cat_kind k, const char *owner)
 	for (p = &c->bucket[bucket_of(k, owner)]; (l = *p) != NULL; p = &l->next)
 		if (l->kind == k && strcmp(l->owner, owner) == 0) {
 			*p = l->next;
+			unlink_use(c, l);
 			c->bytes -= l->bytes;
 			list_free(l);
 			return;
@@ -357,40 +388,78 @@ lookup(struct catalogue *c, enum cat_kind k, const char *owner)
 static int
 evict_one(struct catalogue *c)
 {
-	struct cat_list	*l, *old = NULL;
-	int		 i;
-
-	for (i = 0; i < CAT_BUCKETS; i++)
-		for (l = c->bucket[i]; l != NULL; l = l->next)
-			if (old == NULL || l->used < old->used)
-				old = l;
-	if (old == NULL)
+	if (c->oldest == NULL)
 		return 0;
-	drop(c, old->kind, old->owner);
+	drop(c, c->oldest->kind, c->oldest->owner);
 	return 1;
 }
 
 /*
- * The list of the n rows (id, body) res holds in columns col and col + 1;
- * NULL when out of memory, or when a body does not start with its id (then
- * it is not cached: the caller reads the page itself).
+ * True when element i of l starts with the id whose 36 characters are at
+ * id (cat_id_is(), without the length of id checked).
+ */
+static int
+id_at(const struct cat_list *l, int i, const char *id)
+{
+	const char	*e = text_of(l) + l->off[i];
+	unsigned int	 at = l->packed ? 1 : CAT_ID_AT;
+
+	if (l->packed ? e[0] != (char)code_of(0) :
+	    memcmp(e, "{\"id\":\"", CAT_ID_AT) != 0)
+		return 0;
+	return l->off[i + 1] - l->off[i] > at + 36 && memcmp(e + at, id, 36) == 0;
+}
+
+/*
+ * The elements of a list as read, for list_make(): element i has the id
+ * whose 36 characters are at id[i], and the JSON body[i] of len[i] bytes.
+ * Pointers into a result: one per worker, filled just before its use.
+ */
+struct cat_elems {
+	int		 n;
+	const char	*id[CAT_MAX_ROWS];
+	const char	*body[CAT_MAX_ROWS];
+	size_t		 len[CAT_MAX_ROWS];
+};
+static struct cat_elems	 elems;
+
+/*
+ * elems from the rows (id, body) of res (a STMT_CAT_* statement): 0, or -1
+ * when there are more than CAT_MAX_ROWS or an id is not 36 characters.
+ */
+static int
+rows_elems(const PGresult *res)
+{
+	int	 i;
+
+	if ((elems.n = PQntuples(res)) > CAT_MAX_ROWS)
+		return -1;
+	for (i = 0; i < elems.n; i++) {
+		elems.id[i] = PQgetvalue(res, i, 0);
+		elems.body[i] = PQgetvalue(res, i, 1);
+		elems.len[i] = (size_t)PQgetlength(res, i, 1);
+		if (PQgetlength(res, i, 0) != 36)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The list of the elements of e; NULL when out of memory, or when a body
+ * does not start with its id (then it is not cached: the caller reads the
+ * page itself). The text is packed straight into an allocation of the
+ * unpacked size, then cut to its own.
  */
 static struct cat_list *
-list_make(enum cat_kind k, const char *owner, PGresult *res, int col, int n)
+list_make(enum cat_kind k, const char *owner, const struct cat_elems *e)
 {
-	struct cat_list	*l;
-	int		 i, packed = 1;
-	size_t		 len = 0, at = 0, blen, head;
-	const char	*body;
+	struct cat_list	*l, *cut;
+	int		 i, n = e->n, packed = 1;
+	size_t		 len = 0, at, head, got = 0;
 	char		*text;
 
-	for (i = 0; i < n && packed; i++)
-		if (has_code(PQgetvalue(res, i, col + 1), (size_t)PQgetlength(res, i, col + 1)))
-			packed = 0;
-	for (i = 0; i < n; i++) {
-		blen = (size_t)PQgetlength(res, i, col + 1);
-		len += (packed ? pack(PQgetvalue(res, i, col + 1), blen, NULL) : blen) + 1;
-	}
+	for (i = 0; i < n; i++)
+		len += e->len[i] + 1;
 	head = sizeof(*l) + ((size_t)n + 1) * sizeof(l->off[0]);
 	if (len > UINT_MAX / 2 || (l = malloc(head + len + 1)) == NULL)
 		return NULL;
@@ -399,26 +468,33 @@ list_make(enum cat_kind k, const char *owner, PGresult *res, int col, int n)
 	l->kind = (unsigned char)k;
 	snprintf(l->owner, sizeof(l->owner), "%s", owner);
 	l->n = n;
-	l->packed = (unsigned char)packed;
+again:
+	at = 0;
 	for (i = 0; i < n; i++) {
 		l->off[i] = (unsigned int)at;
-		body = PQgetvalue(res, i, col + 1);
-		blen = (size_t)PQgetlength(res, i, col + 1);
+		if (packed && (got = pack(e->body[i], e->len[i], text + at)) == (size_t)-1) {
+			packed = 0;	/* a body holds a code: the list as read */
+			goto again;
+		}
 		if (packed)
-			at += pack(body, blen, text + at);
+			at += got;
 		else {
-			memcpy(text + at, body, blen);
-			at += blen;
+			memcpy(text + at, e->body[i], e->len[i]);
+			at += e->len[i];
 		}
 		text[at++] = ',';
 		l->off[i + 1] = (unsigned int)at;
-		if (!cat_id_is(l, i, PQgetvalue(res, i, col))) {
+	}
+	text[at] = '\0';
+	l->packed = (unsigned char)packed;
+	for (i = 0; i < n; i++)
+		if (!id_at(l, i, e->id[i])) {
 			list_free(l);
 			return NULL;
 		}
-	}
-	text[at] = '\0';
-	l->bytes = (unsigned int)(head + len + 1);
+	l->bytes = (unsigned int)(head + at + 1);
+	if (at < len && (cut = realloc(l, l->bytes)) != NULL)
+		l = cut;
 	return l;
 }
 
@@ -435,31 +511,59 @@ keep(struct catalogue *c, struct cat_list *l)
 	l->next = c->bucket[b];
 	c->bucket[b] = l;
 	c->bytes += l->bytes;
+	used_now(c, l);
 	return 0;
 }
 
+/* the columns STMT_ADMIT_SERVICES adds to the admission's */
+enum { FC_READ = AC__MAX, FC_LIST, FC__END };
+
 /*
- * The services the admission read with it (STMT_ADMIT_SERVICES: columns
- * cat_read, cat_id, cat_body after the admission's): how many, or -1 when
- * it did not read them (or more than CAT_MAX_ROWS, or another statement).
+ * elems from the services the admission read with it (STMT_ADMIT_SERVICES:
+ * each one's id, the length of its JSON, ':' and the JSON, joined with
+ * commas). 0, or -1 when it did not read them (or more than CAT_MAX_ROWS,
+ * or the result is another statement's, or not in that shape).
  */
 static int
-fused_rows(const struct request *r)
+fused_elems(const PGresult *res)
 {
-	const PGresult	*res = r->auth_res;
-	int		 n;
+	const char	*p, *end, *id;
+	size_t		 v;
+	int		 digits;
 
-	if (PQnfields(res) != AC__MAX + 3 || strcmp(PQfname(res, AC__MAX), "cat_read") != 0 ||
-	    PQgetisnull(res, 0, AC__MAX) ||
-	    PQgetvalue(res, 0, AC__MAX)[0] != 't')
+	if (PQnfields(res) != FC__END || strcmp(PQfname(res, FC_READ), "cat_read") != 0 ||
+	    PQntuples(res) != 1 || PQgetisnull(res, 0, FC_READ) ||
+	    PQgetvalue(res, 0, FC_READ)[0] != 't')
 		return -1;
-	n = PQgetisnull(res, 0, AC__MAX + 1) ? 0 : PQntuples(res);
-	return n > CAT_MAX_ROWS ? -1 : n;
+	elems.n = 0;
+	if (PQgetisnull(res, 0, FC_LIST))
+		return 0;	/* none */
+	p = PQgetvalue(res, 0, FC_LIST);
+	end = p + PQgetlength(res, 0, FC_LIST);
+	for (;;) {
+		if (elems.n == CAT_MAX_ROWS || end - p < 38)
+			return -1;
+		id = p;
+		p += 36;
+		for (v = 0, digits = 0; p < end && *p >= '0' && *p <= '9' && digits < 9;
+		    p++, digits++)
+			v = v * 10 + (size_t)(*p - '0');
+		if (digits == 0 || p == end || *p++ != ':' || (size_t)(end - p) < v)
+			return -1;
+		elems.id[elems.n] = id;
+		elems.body[elems.n] = p;
+		elems.len[elems.n++] = v;
+		if ((p += v) == end)
+			return 0;
+		if (*p++ != ',')
+			return -1;
+	}
 }
 
 /*
- * cat_list_or_reply() of a request whose admission read the services: a
- * hit is answered from the cache as ever; a miss from those rows, kept
+ * cat_list_or_reply() of a request whose admission read the services (in
+ * elems: fused_elems()): a hit is answered from the cache as ever; a miss
+ * from those, kept
  * unless what the round trip heard names this list (a change committed
  * after the statement's snapshot: answered, not kept).
  */
@@ -470,7 +574,7 @@ fused_or_reply(struct request *r, const char *owner, const struct cat_list **out
 	struct catalogue *c = &w->catalogue;
 	struct cat_list	*l, *fresh;
 
-	fresh = list_make(CAT_SERVICES, owner, r->auth_res, AC__MAX + 1, fused_rows(r));
+	fresh = list_make(CAT_SERVICES, owner, &elems);
 	c->watch = fresh;
 	c->watch_hit = 0;
 	if (cat_sync(w) == -1) {
@@ -480,7 +584,7 @@ fused_or_reply(struct request *r, const char *owner, const struct cat_list **out
 	}
 	c->watch = NULL;
 	if ((l = lookup(c, CAT_SERVICES, owner)) != NULL) {
-		l->used = ++c->clock;
+		used_now(c, l);
 		c->hits++;
 		judged(c, 0);
 		list_free(fresh);
@@ -491,7 +595,6 @@ fused_or_reply(struct request *r, const char *owner, const struct cat_list **out
 	judged(c, 1);
 	if (fresh == NULL)
 		return 1;	/* out of memory, or a shape not understood */
-	fresh->used = ++c->clock;
 	*out = fresh;
 	list_free(c->scratch);
 	c->scratch = fresh;
@@ -521,12 +624,12 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 
 	if (!cat_usable(w) || owner == NULL)
 		return 1;
-	if (k == CAT_SERVICES && r->fused && fused_rows(r) >= 0)
+	if (k == CAT_SERVICES && r->fused && fused_elems(r->auth_res) == 0)
 		return fused_or_reply(r, owner, out);
 	if (cat_sync(w) == -1)
 		return 1;
 	if ((l = lookup(c, k, owner)) != NULL) {
-		l->used = ++c->clock;
+		used_now(c, l);
 		c->hits++;
 		judged(c, 0);
 		*out = l;
@@ -543,11 +646,10 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 		PQclear(res);
 		return 1;
 	}
-	l = list_make(k, owner, res, 0, PQntuples(res));
+	l = rows_elems(res) == 0 ? list_make(k, owner, &elems) : NULL;
 	PQclear(res);
 	if (l == NULL)
 		return 1;	/* out of memory, or a shape not understood */
-	l->used = ++c->clock;
 	*out = l;
 	list_free(c->scratch);
 	c->scratch = l;
@@ -567,14 +669,7 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 int
 cat_id_is(const struct cat_list *l, int i, const char *id)
 {
-	const char	*e = text_of(l) + l->off[i];
-	unsigned int	 at = l->packed ? 1 : CAT_ID_AT;
-
-	if (l->packed ? e[0] != (char)code_of(0) :
-	    memcmp(e, "{\"id\":\"", CAT_ID_AT) != 0)
-		return 0;
-	return l->off[i + 1] - l->off[i] > at + 36 && strlen(id) == 36 &&
-	    memcmp(e + at, id, 36) == 0;
+	return strlen(id) == 36 && id_at(l, i, id);
 }
 
 /* The index of the element with id in l, or -1. */

@@ -31,7 +31,7 @@ enum cat_kind {
 
 struct cat_list {
 	struct cat_list	*next;		/* in its bucket */
-	unsigned long	 used;		/* the cache's clock at its last use */
+	struct cat_list	*newer, *older;	/* in the cache's order of use */
 	unsigned int	 bytes;		/* what it holds, all told */
 	int		 n;
 	unsigned char	 kind;		/* enum cat_kind */
@@ -48,7 +48,7 @@ struct catalogue {
 	int		 watch_hit;
 	size_t		 budget;	/* bytes it may hold */
 	size_t		 bytes;
-	unsigned long	 clock;
+	struct cat_list	*newest, *oldest;	/* the kept lists, by their last use */
 	unsigned long	 connection;	/* db.c's count of connections it is true for */
 	unsigned long	 hits, misses;
 	/* the last CAT_WINDOW look-ups: most missed, cat_cold() */

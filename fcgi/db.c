@@ -189,26 +189,30 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    .retry = DB_RETRY_NEVER },
 	/*
 	 * GET /services's admission with the business's services, for a worker
-	 * whose catalogue is missing most lists (catalogue.c: cat_cold()): the
-	 * rows (cat_id, cat_body) are STMT_CAT_SERVICES's, one a row of the
-	 * answer (the admission's columns repeated); cat_read is true when they
-	 * were read (none: one row, cat_id NULL).
+	 * whose catalogue is missing most lists (catalogue.c: cat_cold()), on
+	 * the admission's one row: cat_read is true when they were read, and
+	 * cat_list is each one (at most $7, by name) as its id, the length of
+	 * its JSON (services.api_json, STMT_CAT_SERVICES's body), ':' and that
+	 * JSON, joined with commas (NULL: none). One aggregate: each ORDER BY
+	 * of an aggregate is a sort of its own.
 	 */
 	[STMT_ADMIT_SERVICES] = { "admit_services",
-	    ADMIT_SQL(", v AS MATERIALIZED (SELECT x.id, calendence.service_json(x)::text AS body, "
-		"row_number() OVER (ORDER BY x.name, x.id) AS n "
-		"FROM s JOIN calendence.services x ON x.business_id = s.b_id AND x.is_active "
+	    ADMIT_SQL(", v AS MATERIALIZED (SELECT string_agg(y.id::text || "
+		"octet_length(y.body) || ':' || y.body, ',' ORDER BY y.name, y.id) AS list "
+		"FROM s, LATERAL (SELECT x.id, x.name, "
+		"coalesce(x.api_json, calendence.service_json(x)::text) AS body "
+		"FROM calendence.services x WHERE x.business_id = s.b_id AND x.is_active "
+		"ORDER BY x.name, x.id LIMIT $7::integer) y "
 		"WHERE s.status = 'ok' AND s.b_active AND s.origin_ok "
-		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
-		"ORDER BY x.name, x.id LIMIT $7::integer)",
+		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access))",
 		"",
 		", s.status = 'ok' AND s.b_active AND s.origin_ok "
 		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
-		"AS cat_read, v.id AS cat_id, v.body AS cat_body",
-		" LEFT JOIN v ON true ORDER BY v.n"),
+		"AS cat_read, v.list AS cat_list",
+		" LEFT JOIN v ON true"),
 	    P(ADMIT_PARAMS, "limit"),
-	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_id",
-		"cat_body", NULL },
+	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_list",
+		NULL },
 	    .retry = DB_RETRY_NEVER },
 	[STMT_AUTH_FAIL] = { "auth_fail",
 	    "SELECT * FROM calendence.auth_fail($1, $2::integer)",
@@ -252,7 +256,7 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    "AND ($3::uuid IS NULL OR b.id = $3::uuid)",
 	    P("id", "hub", "only"), C("body"), .retry = DB_RETRY_SAFE },
 	[STMT_CAT_SERVICES] = { "cat_services",
-	    "SELECT s.id, calendence.service_json(s)::text AS body "
+	    "SELECT s.id, coalesce(s.api_json, calendence.service_json(s)::text) AS body "
 	    "FROM calendence.services s WHERE s.business_id = $1::uuid AND s.is_active "
 	    "ORDER BY s.name, s.id LIMIT $2::integer",
 	    P("business", "limit"), C("id", "body"), .retry = DB_RETRY_SAFE },

@@ -56,6 +56,18 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+-- Writes services.api_json, the service as the API shows it, on every
+-- INSERT and UPDATE of a service, whoever makes it: service_json() of the
+-- row as written (sql/functions/40_json.sql, the one definition), as text.
+-- Rows written before a change of service_json() are written again by
+-- calendence.refresh_service_json(), which `calendence-admin migrate` runs.
+CREATE OR REPLACE FUNCTION calendence.services_api_json() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.api_json := calendence.service_json(NEW)::text;
+	RETURN NEW;
+END $$;
+
 -- Tells the workers that a part of the catalogue they cache changed
 -- (fcgi/catalogue.c): NOTIFY calendence_catalogue, sent at the commit of
 -- the change (and not at all when it rolls back), whoever makes it, with

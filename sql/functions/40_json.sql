@@ -14,6 +14,19 @@ LANGUAGE sql STABLE AS $$
 	    s.is_active, s.show_staff_picker, s.custom_fields)::calendence.service_out)
 $$;
 
+-- Writes services.api_json (kept by the trigger services_api_json,
+-- 00_tables.sql) where it is not service_json() of its row: rows from
+-- before the column, or from before a change of service_json() (a
+-- migration runs before the function files, so with the old definition).
+-- `calendence-admin migrate` runs it once the function files are applied,
+-- in the same transaction. Returns how many rows it wrote.
+CREATE OR REPLACE FUNCTION calendence.refresh_service_json() RETURNS bigint
+LANGUAGE sql AS $$
+	WITH u AS (UPDATE calendence.services s SET api_json = calendence.service_json(s)::text
+	    WHERE s.api_json IS DISTINCT FROM calendence.service_json(s)::text RETURNING 1)
+	SELECT count(*) FROM u
+$$;
+
 -- The JSON of a business as the API shows it; inlined as service_json() is.
 -- created_at as calendence.rfc3339() writes it, spelled out: rfc3339() is
 -- IMMUTABLE over a STABLE to_char(), which would stop the inlining here

@@ -308,6 +308,60 @@ serve_services(const char *token)
 }
 
 /*
+ * The list read with the admission (on its one row: each service's id, the
+ * length of its JSON, ':' and the JSON, joined) is served byte for byte as
+ * the database wrote it: several services in their order, a text with commas, braces
+ * and quotes, one with a control character (kept unpacked), none at all.
+ */
+Test(admit, a_list_read_with_the_admission_is_the_database_s)
+{
+	char		*plan = fx_plan(100000, 1000000, 1000, 1), *hub = fx_hub(plan);
+	char		*biz = fx_business(hub, NULL), *key = fx_key("business", biz);
+	char		*none = fx_business(hub, NULL), *key0 = fx_key("business", none);
+	char		*a = fx_service(biz, "Gamma wash", 1), *b = fx_service(biz, "Alpha wash", 1);
+	char		*c = fx_service(biz, "Beta wash", 1), *want, *page;
+	unsigned long	 trips;
+	int		 round;
+
+	fx_exec("UPDATE calendence.services SET description = "
+	    "'a,\"b\":{c}, [\"d\"],\"rate\":' WHERE id = $1", b, NULL);
+	conf_defaults(&wk.conf);
+	wk.conf.database[0] = '\0';
+	worker_init(&wk);
+	db_deadline(&wk.db, 0);
+	cr_assert_eq(db_connect(&wk.db), 0, "the worker cannot connect");
+	req_init(&rq, &wk);
+	for (round = 0; round < 2; round++) {
+		/* the second round: one text holds a control character */
+		if (round == 1)
+			fx_exec("UPDATE calendence.services SET description = 'x' || chr(1) "
+			    "WHERE id = $1", c, NULL);
+		want = fx_value("SELECT '[' || string_agg(calendence.service_json(s)::text, ',' "
+		    "ORDER BY s.name, s.id) || ']' FROM calendence.services s "
+		    "WHERE s.business_id = $1 AND s.is_active", biz, NULL);
+		cr_assert(cat_cold(&wk));
+		trips = serve_services(key);
+		cr_expect_eq(trips, 1, "%lu round trips", trips);
+		cr_expect_eq(rq.fused, 1);
+		cr_expect_eq(rq.status, 200);
+		cr_expect(strstr(rq.out.p, want) != NULL, "round %d: %s is not in %s", round,
+		    want, rq.out.p);
+		free(want);
+	}
+	trips = serve_services(key0);
+	cr_expect_eq(trips, 1);
+	cr_expect_eq(rq.status, 200);
+	page = strstr(rq.out.p, "\"data\":[]");
+	cr_expect(page != NULL, "no services: %s", rq.out.p);
+
+	req_cleanup(&rq);
+	worker_cleanup(&wk);
+	memset(&wk, 0, sizeof(wk));
+	free(plan), free(hub), free(biz), free(key), free(none), free(key0);
+	free(a), free(b), free(c);
+}
+
+/*
  * While the catalogue misses most lists (at start), GET /services reads
  * its list in the admission's round trip: a miss costs one round trip, not
  * two, the list is kept, and a DBA's change committed before the request is

@@ -287,3 +287,57 @@ Test(catalogue, a_packed_list_is_the_json_the_database_wrote)
 	worker_down();
 	free(hub), free(biz), free(a), free(b), free(loc);
 }
+
+/*
+ * services.api_json, which the catalogue reads (migration 018), is
+ * service_json() of its row: written by the trigger on every INSERT and
+ * UPDATE, whoever makes them; a row left stale (written with the trigger
+ * off, or before a change of service_json()) is written again by
+ * refresh_service_json(), which `calendence-admin migrate` runs.
+ */
+Test(catalogue, the_stored_json_is_service_json)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char		*svc = fx_service(biz, "Alpha wash", 1), *same, *n;
+	const char	*eq = "SELECT s.api_json IS NOT DISTINCT FROM calendence.service_json(s)::text "
+	    "FROM calendence.services s WHERE s.id = $1";
+	const struct cat_list *l;
+	unsigned long	 trips;
+	PGresult	*res;
+
+	cr_expect_str_eq(same = fx_value(eq, svc, NULL), "t", "after the INSERT");
+	free(same);
+	fx_exec("UPDATE calendence.services SET description = 'A \"new\" one', "
+	    "custom_fields = '[{\"id\": \"plate\", \"label\": \"Plate\", \"type\": \"text\", "
+	    "\"required\": true, \"options\": []}]', rate = 4200 WHERE id = $1", svc, NULL);
+	cr_expect_str_eq(same = fx_value(eq, svc, NULL), "t", "after a DBA's UPDATE");
+	free(same);
+
+	res = PQexec(fx_db(), "BEGIN; SET LOCAL session_replication_role = replica");
+	PQclear(res);
+	res = it_query("UPDATE calendence.services SET api_json = '{\"stale\":1}' WHERE id = $1",
+	    svc, NULL);
+	PQclear(res);
+	PQclear(PQexec(fx_db(), "COMMIT"));
+	cr_expect_str_eq(same = fx_value(eq, svc, NULL), "f", "the trigger was not off");
+	free(same);
+	n = fx_value("SELECT calendence.refresh_service_json()", NULL);
+	cr_expect(atoi(n) >= 1, "refresh_service_json() wrote %s rows", n);
+	free(n);
+	cr_expect_str_eq(same = fx_value(eq, svc, NULL), "t", "after refresh_service_json()");
+	free(same);
+	n = fx_value("SELECT count(*) FROM calendence.services s "
+	    "WHERE s.api_json IS DISTINCT FROM calendence.service_json(s)::text", NULL);
+	cr_expect_str_eq(n, "0", "rows left stale");
+	free(n);
+
+	/* what the worker serves is the stored JSON, the same text */
+	worker_up(1024, DB_PREPARE_ON);
+	same = fx_value("SELECT calendence.service_json(s)::text FROM calendence.services s "
+	    "WHERE s.id = $1", svc, NULL);
+	l = list(CAT_SERVICES, biz, &trips);
+	cr_expect_str_eq(text(l), same);
+	free(same);
+	worker_down();
+	free(hub), free(biz), free(svc);
+}
