@@ -1,4 +1,4 @@
--- 018_service_api_json.sql: each service keeps its JSON as the API shows it,
+-- 019_service_api_json.sql: each service keeps its JSON as the API shows it,
 -- so that GET /services reads it instead of building it per read (the
 -- catalogue's reads, fcgi/db.c; make bench, row f: a list built anew for
 -- every request of 100,000 businesses). calendence.service_json()
