@@ -289,7 +289,7 @@ Test(catalogue, a_packed_list_is_the_json_the_database_wrote)
 }
 
 /*
- * services.api_json, which the catalogue reads (migration 018), is
+ * services.api_json, which the catalogue reads (migration 019), is
  * service_json() of its row: written by the trigger on every INSERT and
  * UPDATE, whoever makes them; a row left stale (written with the trigger
  * off, or before a change of service_json()) is written again by
