@@ -15,6 +15,7 @@ void	buf_cleanup(struct buf *);
 void	buf_reset(struct buf *);
 void	buf_add(struct buf *, const char *, size_t);
 void	buf_puts(struct buf *, const char *);
+void	buf_addnum(struct buf *, long long);
 void	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 const char *buf_str(struct buf *);

@@ -173,7 +173,8 @@ rl_retry_after(const struct rl_state *st)
 /*
  * Appends the rate headers: X-RateLimit-{Limit,Remaining,Reset} for the
  * reported window, the IETF RateLimit-Policy and RateLimit fields for all,
- * and Retry-After on a refusal.
+ * and Retry-After on a refusal (without printf: this is on the path of
+ * every refusal from memory).
  */
 void
 rl_headers(const struct rl_state *st, struct buf *h)
@@ -184,19 +185,36 @@ rl_headers(const struct rl_state *st, struct buf *h)
 	if (st->n == 0)
 		return;
 	w = &st->w[rl_reported(st)];
-	buf_printf(h, "X-RateLimit-Limit: %d\r\nX-RateLimit-Remaining: %d\r\n"
-	    "X-RateLimit-Reset: %lld\r\n", w->limit, remaining(w), w->reset);
-	buf_puts(h, "RateLimit-Policy: ");
-	for (i = 0; i < st->n; i++)
-		buf_printf(h, "%s\"%s\";q=%d;w=%d", i ? ", " : "", st->w[i].name,
-		    st->w[i].limit, st->w[i].seconds);
+	buf_puts(h, "X-RateLimit-Limit: ");
+	buf_addnum(h, w->limit);
+	buf_puts(h, "\r\nX-RateLimit-Remaining: ");
+	buf_addnum(h, remaining(w));
+	buf_puts(h, "\r\nX-RateLimit-Reset: ");
+	buf_addnum(h, w->reset);
+	buf_puts(h, "\r\nRateLimit-Policy: ");
+	for (i = 0; i < st->n; i++) {
+		buf_puts(h, i ? ", \"" : "\"");
+		buf_puts(h, st->w[i].name);
+		buf_puts(h, "\";q=");
+		buf_addnum(h, st->w[i].limit);
+		buf_puts(h, ";w=");
+		buf_addnum(h, st->w[i].seconds);
+	}
 	buf_puts(h, "\r\nRateLimit: ");
-	for (i = 0; i < st->n; i++)
-		buf_printf(h, "%s\"%s\";r=%d;t=%lld", i ? ", " : "", st->w[i].name,
-		    remaining(&st->w[i]), st->w[i].reset - st->now);
+	for (i = 0; i < st->n; i++) {
+		buf_puts(h, i ? ", \"" : "\"");
+		buf_puts(h, st->w[i].name);
+		buf_puts(h, "\";r=");
+		buf_addnum(h, remaining(&st->w[i]));
+		buf_puts(h, ";t=");
+		buf_addnum(h, st->w[i].reset - st->now);
+	}
 	buf_puts(h, "\r\n");
-	if (st->refused)
-		buf_printf(h, "Retry-After: %lld\r\n", rl_retry_after(st));
+	if (st->refused) {
+		buf_puts(h, "Retry-After: ");
+		buf_addnum(h, rl_retry_after(st));
+		buf_puts(h, "\r\n");
+	}
 }
 
 /* The set of key: its first bytes (a digest's bytes are uniform). */

@@ -142,6 +142,43 @@ Test(response, error_envelope_escapes)
 	req_cleanup(&r);
 }
 
+/*
+ * The envelope is written without json-c (resp_error()), yet byte for byte
+ * as json-c writes the same object (resp_json()): every byte in every
+ * string, and param null or not.
+ */
+Test(response, error_envelope_as_json_c_writes_it)
+{
+	struct request	 r;
+	json_object	*o, *e;
+	char		 s[8];
+	const char	*want;
+	int		 c;
+
+	for (c = 1; c < 256; c++) {
+		snprintf(s, sizeof(s), "a%cb/", c);
+		request(&r, NULL, 0);
+		resp_error(&r, c % 2 ? 429 : 401, s, c % 3 ? s : NULL, s);
+		e = json_object_new_object();
+		json_object_object_add(e, "type",
+		    json_object_new_string(c % 2 ? "rate_limit_error" : "authentication_error"));
+		json_object_object_add(e, "code", json_object_new_string(s));
+		json_object_object_add(e, "message", json_object_new_string(s));
+		json_object_object_add(e, "param", c % 3 ? json_object_new_string(s) : NULL);
+		json_object_object_add(e, "request_id", json_object_new_string(RID));
+		o = json_object_new_object();
+		json_object_object_add(o, "error", e);
+		want = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE);
+		cr_expect_str_eq(buf_str(&r.out), want, "byte %d", c);
+		cr_expect_eq(r.out.len, strlen(want), "byte %d", c);
+		cr_expect_eq(r.status, c % 2 ? 429 : 401);
+		cr_expect_eq(r.has_body, 1);
+		json_object_put(o);
+		req_cleanup(&r);
+	}
+}
+
 Test(response, wire_form_of_an_error)
 {
 	struct request	 r;
