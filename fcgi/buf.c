@@ -64,20 +64,35 @@ buf_puts(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-/* Appends v in decimal, as "%lld" would (a hot path's numbers, without printf). */
-void
-buf_addnum(struct buf *b, long long v)
+/*
+ * v in decimal, as "%lld" writes it, NUL-terminated at the end of d: the
+ * returned pointer is its first character. For the numbers of a hot path
+ * (headers, log lines), without printf.
+ */
+const char *
+num_text(long long v, char d[NUM_TEXT_LEN])
 {
-	char			 d[24], *p = d + sizeof(d);
+	char			*p = d + NUM_TEXT_LEN - 1;
 	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
 				    (unsigned long long)v;
 
+	*p = '\0';
 	do
 		*--p = (char)('0' + u % 10);
 	while ((u /= 10) != 0);
 	if (v < 0)
 		*--p = '-';
-	buf_add(b, p, (size_t)(d + sizeof(d) - p));
+	return p;
+}
+
+/* Appends v in decimal, as "%lld" would. */
+void
+buf_addnum(struct buf *b, long long v)
+{
+	char		 d[NUM_TEXT_LEN];
+	const char	*p = num_text(v, d);
+
+	buf_add(b, p, (size_t)(d + NUM_TEXT_LEN - 1 - p));
 }
 
 /*

@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 
+#include "buf.h"
 #include "log.h"
 
 static pid_t	 pid_cached;
@@ -327,16 +328,9 @@ put_str(char *out, size_t len, size_t *o, const char *s)
 static void
 put_num(char *out, size_t len, size_t *o, long long v)
 {
-	char			 d[24], *p = d + sizeof(d);
-	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
-				    (unsigned long long)v;
+	char	 d[NUM_TEXT_LEN];
 
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--p = '-';
-	put(out, len, o, p, (size_t)(d + sizeof(d) - p));
+	put_str(out, len, o, num_text(v, d));
 }
 
 /*

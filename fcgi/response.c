@@ -190,10 +190,12 @@ resp_unavailable(struct request *r, int st)
 void
 resp_rate_limited(struct request *r)
 {
-	char	 msg[128];
+	char	 msg[128], d[NUM_TEXT_LEN];
 
-	snprintf(msg, sizeof(msg), "Too many requests; retry after %lld seconds.",
-	    rl_retry_after(&r->rl));
+	/* "Too many requests; retry after %lld seconds." (no printf: it is hot) */
+	strcpy(msg, "Too many requests; retry after ");
+	strcat(msg, num_text(rl_retry_after(&r->rl), d));
+	strcat(msg, " seconds.");
 	resp_error(r, 429, "rate_limited", NULL, msg);
 }
 

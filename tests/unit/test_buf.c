@@ -27,3 +27,20 @@ Test(buf, numbers_as_printf_writes_them)
 		buf_cleanup(&b);
 	}
 }
+
+/* num_text(): the same text, at the end of the room it is given. */
+Test(buf, num_text_as_printf_writes_it)
+{
+	static const long long	 v[] = { 0, 7, -7, 10, 12345, -2147483648LL,
+	    LLONG_MAX, LLONG_MIN };
+	char			 d[NUM_TEXT_LEN], want[64];
+	const char		*p;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		p = num_text(v[i], d);
+		snprintf(want, sizeof(want), "%lld", v[i]);
+		cr_expect_str_eq(p, want);
+		cr_expect_eq(p + strlen(p), d + NUM_TEXT_LEN - 1);
+	}
+}
