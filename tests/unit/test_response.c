@@ -391,3 +391,36 @@ Test(response, unavailable_and_internal_error)
 	json_object_put(root);
 	req_cleanup(&r);
 }
+
+/* A refusal: 429 rate_limited saying when to retry, and its headers. */
+Test(response, rate_limited_in_the_wire_form)
+{
+	struct request	 r;
+	struct buf	 w;
+	char		 want[2048];
+	const char	*body = "{\"error\":{\"type\":\"rate_limit_error\","
+	    "\"code\":\"rate_limited\",\"message\":\"Too many requests; retry after "
+	    "50 seconds.\",\"param\":null,\"request_id\":\"" RID "\"}}";
+
+	request(&r, NULL, 0);
+	rl_fill(&r.rl, RL_KEY, 1000000030, 60, 60, 1000, 3, 0);
+	resp_rate_limited(&r);
+	cr_expect_eq(r.status, 429);
+	cr_expect_str_eq(r.error_code, "rate_limited");
+	snprintf(want, sizeof(want),
+	    "Status: 429 Too Many Requests\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Request-Id: " RID "\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-RateLimit-Limit: 60\r\n"
+	    "X-RateLimit-Remaining: 0\r\n"
+	    "X-RateLimit-Reset: 1000000080\r\n"
+	    "RateLimit-Policy: \"minute\";q=60;w=60, \"hour\";q=1000;w=3600\r\n"
+	    "RateLimit: \"minute\";r=0;t=50, \"hour\";r=997;t=770\r\n"
+	    "Retry-After: 50\r\n"
+	    "\r\n%s", strlen(body), body);
+	cr_expect_str_eq(wire(&r, &w), want);
+	buf_cleanup(&w);
+	req_cleanup(&r);
+}
