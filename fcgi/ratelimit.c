@@ -49,18 +49,33 @@ rl_cache_key(enum rl_traffic t, const char *ip, const unsigned char *hash,
 {
 	static const char	 tags[] = { [RL_TRAFFIC_EXCHANGE] = 'x',
 				    [RL_TRAFFIC_REFRESH] = 'r', [RL_TRAFFIC_FAILED] = 'a' };
+	/* the last IP's failed-credentials digest: a flood from one address
+	   (bad or unknown tokens) asks for it at every request */
+	static char		 failed_ip[64];
+	static unsigned char	 failed_key[RL_DIGEST_LEN];
 	crypto_hash_sha256_state st;
+	size_t			 len;
 
 	if (t == RL_TRAFFIC_API) {
 		memcpy(out, hash, RL_DIGEST_LEN);
 		return;
 	}
+	len = strlen(ip);
+	if (t == RL_TRAFFIC_FAILED && failed_ip[0] != '\0' &&
+	    strcmp(ip, failed_ip) == 0) {
+		memcpy(out, failed_key, RL_DIGEST_LEN);
+		return;
+	}
 	crypto_hash_sha256_init(&st);
 	crypto_hash_sha256_update(&st, (const unsigned char *)&tags[t], 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)ip, strlen(ip));
+	crypto_hash_sha256_update(&st, (const unsigned char *)ip, len);
 	if (t != RL_TRAFFIC_FAILED)
 		crypto_hash_sha256_update(&st, hash, RL_DIGEST_LEN);
 	crypto_hash_sha256_final(&st, out);
+	if (t == RL_TRAFFIC_FAILED && len > 0 && len < sizeof(failed_ip)) {
+		memcpy(failed_ip, ip, len + 1);
+		memcpy(failed_key, out, RL_DIGEST_LEN);
+	}
 }
 
 /*
