@@ -75,6 +75,8 @@ starts_secret(const char *s)
 {
 	size_t	 i;
 
+	if (*s != 'c' && *s != 'w')	/* no prefix begins otherwise */
+		return 0;
 	for (i = 0; i < sizeof(secret_prefixes) / sizeof(secret_prefixes[0]); i++)
 		if (strncmp(s, secret_prefixes[i], strlen(secret_prefixes[i])) == 0)
 			return 1;

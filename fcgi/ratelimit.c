@@ -200,35 +200,35 @@ rl_headers(const struct rl_state *st, struct buf *h)
 	if (st->n == 0)
 		return;
 	w = &st->w[rl_reported(st)];
-	buf_puts(h, "X-RateLimit-Limit: ");
+	buf_lit(h, "X-RateLimit-Limit: ");
 	buf_addnum(h, w->limit);
-	buf_puts(h, "\r\nX-RateLimit-Remaining: ");
+	buf_lit(h, "\r\nX-RateLimit-Remaining: ");
 	buf_addnum(h, remaining(w));
-	buf_puts(h, "\r\nX-RateLimit-Reset: ");
+	buf_lit(h, "\r\nX-RateLimit-Reset: ");
 	buf_addnum(h, w->reset);
-	buf_puts(h, "\r\nRateLimit-Policy: ");
+	buf_lit(h, "\r\nRateLimit-Policy: ");
 	for (i = 0; i < st->n; i++) {
 		buf_puts(h, i ? ", \"" : "\"");
 		buf_puts(h, st->w[i].name);
-		buf_puts(h, "\";q=");
+		buf_lit(h, "\";q=");
 		buf_addnum(h, st->w[i].limit);
-		buf_puts(h, ";w=");
+		buf_lit(h, ";w=");
 		buf_addnum(h, st->w[i].seconds);
 	}
-	buf_puts(h, "\r\nRateLimit: ");
+	buf_lit(h, "\r\nRateLimit: ");
 	for (i = 0; i < st->n; i++) {
 		buf_puts(h, i ? ", \"" : "\"");
 		buf_puts(h, st->w[i].name);
-		buf_puts(h, "\";r=");
+		buf_lit(h, "\";r=");
 		buf_addnum(h, remaining(&st->w[i]));
-		buf_puts(h, ";t=");
+		buf_lit(h, ";t=");
 		buf_addnum(h, st->w[i].reset - st->now);
 	}
-	buf_puts(h, "\r\n");
+	buf_lit(h, "\r\n");
 	if (st->refused) {
-		buf_puts(h, "Retry-After: ");
+		buf_lit(h, "Retry-After: ");
 		buf_addnum(h, rl_retry_after(st));
-		buf_puts(h, "\r\n");
+		buf_lit(h, "\r\n");
 	}
 }
 

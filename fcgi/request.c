@@ -114,23 +114,23 @@ static const char *
 scan_params(char **envp, const char *val[P__MAX])
 {
 	int		 seen[P_GUARDED] = { 0 }, i;
-	const char	*eq;
-	size_t		 n;
+	const char	*e;
 
 	memset(val, 0, P__MAX * sizeof(val[0]));
 	for (; envp != NULL && *envp != NULL; envp++) {
-		if ((eq = strchr(*envp, '=')) == NULL)
-			continue;
-		n = (size_t)(eq - *envp);
+		e = *envp;
+		/* the first character tells most parameters apart at a glance */
 		for (i = 0; i < P__MAX; i++)
-			if (params[i].len == n && memcmp(*envp, params[i].param, n) == 0)
+			if (e[0] == params[i].param[0] &&
+			    strncmp(e, params[i].param, params[i].len) == 0 &&
+			    e[params[i].len] == '=')
 				break;
 		if (i == P__MAX)
 			continue;
 		if (i < P_GUARDED)
 			seen[i]++;
 		if (val[i] == NULL)
-			val[i] = eq + 1;
+			val[i] = e + params[i].len + 1;
 	}
 	for (i = 0; i < P_GUARDED; i++)
 		if (seen[i] > 1)
@@ -143,22 +143,18 @@ scan_params(char **envp, const char *val[P__MAX])
  * (a getrandom() for each request was one of the dozen system calls a
  * request costs); a forked child never uses its parent's bytes.
  */
+static unsigned char	 id_pool[512];
+static size_t		 id_used = sizeof(id_pool);
+static pid_t		 id_owner;	/* the process the bytes were drawn for */
+
 static unsigned char
 id_byte(void)
 {
-	static unsigned char	 pool[512];
-	static size_t		 used = sizeof(pool);
-	static pid_t		 owner;
-
-	if (owner != log_pid()) {
-		owner = log_pid();
-		used = sizeof(pool);
+	if (id_used == sizeof(id_pool)) {
+		randombytes_buf(id_pool, sizeof(id_pool));
+		id_used = 0;
 	}
-	if (used == sizeof(pool)) {
-		randombytes_buf(pool, sizeof(pool));
-		used = 0;
-	}
-	return pool[used++];
+	return id_pool[id_used++];
 }
 
 static void
@@ -167,6 +163,10 @@ new_id(char id[REQ_ID_LEN + 1])
 	unsigned char	 b;
 	size_t		 n = 4;
 
+	if (id_owner != log_pid()) {	/* once an id, not once a byte */
+		id_owner = log_pid();
+		id_used = sizeof(id_pool);
+	}
 	memcpy(id, "req_", 4);
 	while (n < REQ_ID_LEN)
 		if ((b = id_byte()) < 248)

@@ -207,25 +207,25 @@ resp_rate_limited(struct request *r)
 void
 resp_write(struct request *r, struct buf *w)
 {
-	buf_puts(w, "Status: ");
+	buf_lit(w, "Status: ");
 	buf_addnum(w, r->status);
-	buf_puts(w, " ");
+	buf_lit(w, " ");
 	buf_puts(w, resp_reason(r->status));
-	buf_puts(w, "\r\n");
+	buf_lit(w, "\r\n");
 	if (r->has_body)
-		buf_puts(w, "Content-Type: application/json; charset=utf-8\r\n");
+		buf_lit(w, "Content-Type: application/json; charset=utf-8\r\n");
 	if (r->status != 204) {
-		buf_puts(w, "Content-Length: ");
+		buf_lit(w, "Content-Length: ");
 		buf_addnum(w, (long long)r->out.len);
-		buf_puts(w, "\r\n");
+		buf_lit(w, "\r\n");
 	}
-	buf_puts(w, "Request-Id: ");
+	buf_lit(w, "Request-Id: ");
 	buf_puts(w, r->id);
-	buf_puts(w, "\r\nCache-Control: no-store\r\n");
+	buf_lit(w, "\r\nCache-Control: no-store\r\n");
 	if (r->origin != NULL) {
-		buf_puts(w, "Access-Control-Allow-Origin: ");
+		buf_lit(w, "Access-Control-Allow-Origin: ");
 		buf_puts(w, r->origin);
-		buf_puts(w, "\r\nVary: Origin\r\n"
+		buf_lit(w, "\r\nVary: Origin\r\n"
 		    "Access-Control-Expose-Headers: Request-Id, Idempotent-Replayed, "
 		    "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
 		    "X-RateLimit-Reset, RateLimit, RateLimit-Policy, WWW-Authenticate, "
@@ -233,7 +233,7 @@ resp_write(struct request *r, struct buf *w)
 	}
 	rl_headers(&r->rl, w);
 	buf_add(w, r->headers.p ? r->headers.p : "", r->headers.len);
-	buf_puts(w, "\r\n");
+	buf_lit(w, "\r\n");
 	if (!r->is_head && r->status != 204)
 		buf_add(w, r->out.p ? r->out.p : "", r->out.len);
 }
