@@ -78,6 +78,7 @@ worker_signals(void)
 	sigset_t	 term;
 
 	log_flush_on_crash();
+	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
