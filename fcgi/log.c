@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -530,6 +531,8 @@ log_hold(const struct log_req *req, const char *msg)
 	if (held_len == 0)
 		held_since = now;
 	memcpy(held + held_len, line, len);
+	/* the line in place before it counts, for on_crash() */
+	atomic_signal_fence(memory_order_seq_cst);
 	held_len += len;
 }
 
