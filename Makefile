@@ -46,7 +46,7 @@ ADMIN_CORE	:= buf.o token.o log.o
 # addresses and sealed secrets, with libcurl
 WH_SRC		:= $(wildcard webhooks/*.c)
 WH_HDRS		:= $(wildcard webhooks/*.h)
-WH_CORE		:= conf.o log.o db.o ip.o seal.o token.o
+WH_CORE		:= buf.o conf.o log.o db.o ip.o seal.o token.o
 WH_CFLAGS	 = -Iwebhooks $(shell pkg-config --cflags libcurl)
 WH_LIBS		 = $(PKG_LIBS) $(shell pkg-config --libs libcurl)
 
@@ -200,9 +200,9 @@ $(B)/bench/minimal.fcgi: tests/bench/minimal.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $< -lfcgi
 
-$(B)/bench/stmt-sql: tests/bench/stmtsql.c fcgi/db.c $(B)/rel/log.o $(HDRS)
+$(B)/bench/stmt-sql: tests/bench/stmtsql.c fcgi/db.c $(B)/rel/log.o $(B)/rel/buf.o $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ tests/bench/stmtsql.c $(B)/rel/log.o $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/bench/stmtsql.c $(B)/rel/log.o $(B)/rel/buf.o $(PKG_LIBS)
 
 # row (w): the webhook sender's rate and the outbox's cost on POST /bookings
 # (tests/bench/webhooks.c: the test library's client, fixtures and receiver,

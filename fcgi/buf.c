@@ -65,6 +65,37 @@ buf_puts(struct buf *b, const char *s)
 }
 
 /*
+ * v in decimal, as "%lld" writes it, NUL-terminated at the end of d: the
+ * returned pointer is its first character. For the numbers of a hot path
+ * (headers, log lines), without printf.
+ */
+const char *
+num_text(long long v, char d[NUM_TEXT_LEN])
+{
+	char			*p = d + NUM_TEXT_LEN - 1;
+	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
+				    (unsigned long long)v;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
+
+/* Appends v in decimal, as "%lld" would. */
+void
+buf_addnum(struct buf *b, long long v)
+{
+	char		 d[NUM_TEXT_LEN];
+	const char	*p = num_text(v, d);
+
+	buf_add(b, p, (size_t)(d + NUM_TEXT_LEN - 1 - p));
+}
+
+/*
  * Appends printf-formatted text: formatted once straight into the room the
  * buffer has, and a second time only when it did not fit.
  */

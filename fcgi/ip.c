@@ -145,10 +145,30 @@ ip_client(const char *remote, const char *xff, const struct ip_net *nets, size_t
 	return 0;
 }
 
-/* The address in its usual text form. */
+/*
+ * The address in its usual text form: inet_ntop()'s, an IPv4 address's
+ * written here (inet_ntop() formats it with sprintf(), twice a request).
+ */
 void
 ip_format(const struct ip_addr *a, char out[IP_STRLEN])
 {
+	char	*p = out;
+	int	 i, v;
+
+	if (a->family == AF_INET) {
+		for (i = 0; i < 4; i++) {
+			if (i > 0)
+				*p++ = '.';
+			v = a->addr[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+		}
+		*p = '\0';
+		return;
+	}
 	if (inet_ntop(a->family, a->addr, out, IP_STRLEN) == NULL)
 		snprintf(out, IP_STRLEN, "invalid");
 }

@@ -4,7 +4,10 @@
  * characters escaped), as words (log_format = text) or one JSON object
  * (log_format = json). The one place a log line is written.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,14 +16,18 @@
 
 #include <pthread.h>
 
+#include "buf.h"
 #include "log.h"
 
 static pid_t	 pid_cached;
+static volatile size_t	 held_len;	/* bytes of request lines held back */
 
+/* In a forked child: its own pid, and none of its parent's lines to write. */
 static void
 pid_forget(void)
 {
 	pid_cached = 0;
+	held_len = 0;
 }
 
 /*
@@ -69,6 +76,8 @@ starts_secret(const char *s)
 {
 	size_t	 i;
 
+	if (*s != 'c' && *s != 'w')	/* no prefix begins otherwise */
+		return 0;
 	for (i = 0; i < sizeof(secret_prefixes) / sizeof(secret_prefixes[0]); i++)
 		if (strncmp(s, secret_prefixes[i], strlen(secret_prefixes[i])) == 0)
 			return 1;
@@ -297,6 +306,37 @@ jl_num(struct jline *j, const char *name, long long v)
 }
 
 /*
+ * Appends n bytes of s at *o in out (size len), cut as snprintf() cuts:
+ * out stays NUL-terminated. The request's line is put together with this,
+ * not with snprintf(), whose formatting was a good part of its cost.
+ */
+static void
+put(char *out, size_t len, size_t *o, const char *s, size_t n)
+{
+	if (*o + 1 >= len)
+		return;
+	if (n > len - 1 - *o)
+		n = len - 1 - *o;
+	memcpy(out + *o, s, n);
+	*o += n;
+	out[*o] = '\0';
+}
+
+static void
+put_str(char *out, size_t len, size_t *o, const char *s)
+{
+	put(out, len, o, s, strlen(s));
+}
+
+static void
+put_num(char *out, size_t len, size_t *o, long long v)
+{
+	char	 d[NUM_TEXT_LEN];
+
+	put_str(out, len, o, num_text(v, d));
+}
+
+/*
  * Formats a line of level lvl (with the request's fields when req is not
  * NULL) into out, of size len: the line the configured format asks for,
  * without its newline, redacted (log_redact()).
@@ -305,21 +345,33 @@ void
 log_format_line(enum log_level lvl, const struct log_req *req, const char *msg,
     char *out, size_t len)
 {
-	char		 stamp[32], esc[LOG_LINE_MAX];
+	static char	 stamp[32];	/* of stamp_at, made once a second */
+	static time_t	 stamp_at = -1;
+	char		 esc[LOG_LINE_MAX];
 	struct jline	 j = { out, 0, len, 0 };
 	struct tm	 tm;
 	time_t		 now;
 
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((now = time(NULL)) != stamp_at) {
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		stamp_at = now;
+	}
 	if (len == 0)
 		return;
 	out[0] = '\0';
 	if (log_format == LOG_FORMAT_TEXT) {
+		size_t	 o = 0;
+
 		log_escape(msg, esc, sizeof(esc));
-		snprintf(out, len, "%s calendence[%d] %s: %s", stamp, (int)log_pid(),
-		    names[lvl], esc);
+		/* "%s calendence[%d] %s: %s" */
+		put_str(out, len, &o, stamp);
+		put(out, len, &o, " calendence[", 12);
+		put_num(out, len, &o, (int)log_pid());
+		put(out, len, &o, "] ", 2);
+		put_str(out, len, &o, names[lvl]);
+		put(out, len, &o, ": ", 2);
+		put_str(out, len, &o, esc);
 		log_redact(out, len);
 		return;
 	}
@@ -358,14 +410,130 @@ log_format_line(enum log_level lvl, const struct log_req *req, const char *msg,
 	log_redact(out, len);
 }
 
+/*
+ * Request lines held back (log_request()), written together: a write(2) of
+ * its own for every request's line was one of the system calls a request
+ * costs. They are written before any other line (so the order stays), when
+ * the worker is about to wait for work (log_flush() in main.c), when the
+ * next would not fit, when the first held is LOG_HOLD_SECONDS old, and on
+ * a crash (SIGSEGV, SIGABRT...: log_flush_on_crash(), which the worker
+ * calls). Only a SIGKILL, or a crash of the machine, loses them: at most
+ * LOG_HOLD_MAX bytes of lines of requests already answered, from the last
+ * second.
+ */
+#define LOG_HOLD_MAX		8192
+#define LOG_HOLD_SECONDS	1
+
+static char		 held[LOG_HOLD_MAX];	/* held_len bytes of it complete */
+static time_t		 held_since;	/* when the first of them was held */
+
+/* Writes all of s to stderr (fd 2); only write(2): safe in a signal handler. */
+static void
+write_all(const char *s, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = write(STDERR_FILENO, s, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;		/* nowhere to say so */
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * Writes the request lines held back, if any. Async-signal-safe (write(2)
+ * only), for a crash handler: a line being added when the signal came is
+ * not yet counted in held_len and is not written.
+ */
+void
+log_flush(void)
+{
+	size_t	 len = held_len;
+	int	 saved = errno;
+
+	if (len == 0)
+		return;
+	held_len = 0;
+	write_all(held, len);
+	errno = saved;
+}
+
+/* the signals of a crash, and what they did before on_crash() */
+static const int	 crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+static struct sigaction	 crash_before[sizeof(crash_signals) / sizeof(crash_signals[0])];
+
+/*
+ * A crash: the request lines held back are written, then the signal does
+ * what it did before (the default, or a sanitizer's report) as soon as
+ * this handler returns.
+ */
+static void
+on_crash(int sig)
+{
+	size_t	 i;
+
+	log_flush();
+	for (i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+		if (crash_signals[i] == sig)
+			sigaction(sig, &crash_before[i], NULL);
+	raise(sig);
+}
+
+/* Makes a crash (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) write the held lines first. */
+void
+log_flush_on_crash(void)
+{
+	struct sigaction sa;
+	size_t		 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_crash;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+		sigaction(crash_signals[i], &sa, &crash_before[i]);
+}
+
 static void
 log_write(enum log_level lvl, const struct log_req *req, const char *msg)
 {
-	char	 line[LOG_LINE_MAX * 2];
+	char	 line[LOG_LINE_MAX * 2 + 1];
+	size_t	 len;
 
-	log_format_line(lvl, req, msg, line, sizeof(line));
-	fprintf(stderr, "%s\n", line);
-	fflush(stderr);
+	log_format_line(lvl, req, msg, line, sizeof(line) - 1);
+	len = strlen(line);
+	line[len++] = '\n';
+	log_flush();
+	write_all(line, len);
+}
+
+/* Holds a request's line back (see held[]), or writes it when it cannot be held. */
+static void
+log_hold(const struct log_req *req, const char *msg)
+{
+	char	 line[LOG_LINE_MAX * 2 + 1];
+	size_t	 len;
+	time_t	 now = time(NULL);
+
+	log_format_line(LOG_LEVEL_INFO, req, msg, line, sizeof(line) - 1);
+	len = strlen(line);
+	line[len++] = '\n';
+	if (held_len > 0 && (held_len + len > sizeof(held) ||
+	    now - held_since >= LOG_HOLD_SECONDS))
+		log_flush();
+	if (len > sizeof(held)) {
+		write_all(line, len);
+		return;
+	}
+	if (held_len == 0)
+		held_since = now;
+	memcpy(held + held_len, line, len);
+	/* the line in place before it counts, for on_crash() */
+	atomic_signal_fence(memory_order_seq_cst);
+	held_len += len;
 }
 
 /*
@@ -396,16 +564,36 @@ log_request_words(const struct log_req *req, char *msg, size_t size)
 {
 	int	 err = req->status >= 400 && req->error_code != NULL &&
 		    req->error_code[0] != '\0';
+	size_t	 o = 0;
 
-	snprintf(msg, size, "%s %s %s %d %lldus key=%s ip=%s%s%s", req->request_id,
-	    req->method, req->path, req->status, req->latency_us,
-	    req->key != NULL ? req->key : "-", req->ip, err ? " error=" : "",
-	    err ? req->error_code : "");
+	/* "%s %s %s %d %lldus key=%s ip=%s%s%s" */
+	if (size == 0)
+		return;
+	msg[0] = '\0';
+	put_str(msg, size, &o, req->request_id);
+	put(msg, size, &o, " ", 1);
+	put_str(msg, size, &o, req->method);
+	put(msg, size, &o, " ", 1);
+	put_str(msg, size, &o, req->path);
+	put(msg, size, &o, " ", 1);
+	put_num(msg, size, &o, req->status);
+	put(msg, size, &o, " ", 1);
+	put_num(msg, size, &o, req->latency_us);
+	put(msg, size, &o, "us key=", 7);
+	put_str(msg, size, &o, req->key != NULL ? req->key : "-");
+	put(msg, size, &o, " ip=", 4);
+	put_str(msg, size, &o, req->ip);
+	if (err) {
+		put(msg, size, &o, " error=", 7);
+		put_str(msg, size, &o, req->error_code);
+	}
 }
 
 /*
  * The request's line (level info): in text, log_request_words(); in json,
- * those as the message and each field apart.
+ * those as the message and each field apart. Held back with the lines of
+ * the requests served since the worker last waited for work (held[]): the
+ * worker calls log_flush() before it waits.
  */
 void
 log_request(enum log_level threshold, const struct log_req *req)
@@ -415,5 +603,5 @@ log_request(enum log_level threshold, const struct log_req *req)
 	if (LOG_LEVEL_INFO > threshold)
 		return;
 	log_request_words(req, msg, sizeof(msg));
-	log_write(LOG_LEVEL_INFO, req, msg);
+	log_hold(req, msg);
 }

@@ -30,6 +30,8 @@ void	log_msg(enum log_level, enum log_level, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 
 void	log_request(enum log_level, const struct log_req *);
+void	log_flush(void);
+void	log_flush_on_crash(void);
 void	log_request_words(const struct log_req *, char *, size_t);
 void	log_redact(char *, size_t);
 void	log_escape(const char *, char *, size_t);

@@ -77,6 +77,7 @@ worker_signals(void)
 	struct sigaction sa;
 	sigset_t	 term;
 
+	log_flush_on_crash();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
@@ -95,14 +96,20 @@ worker_signals(void)
 /*
  * Waits until the listening socket has a connection and accepts it.
  * Returns 1 with a request, 0 when told to stop, -1 on error. The socket
- * is non-blocking: when another worker of the pool takes the connection
- * first, this one goes back to waiting instead of blocking in accept().
- * While it waits, the 429s it answered from memory are reported when due
- * (usage.c), so that an idle worker does not sit on them.
+ * is non-blocking: a connection already waiting is taken at once, without
+ * a pselect() first, up to ACCEPT_RUN in a row (then pselect() lets a
+ * SIGTERM in); when there is none, or another worker of the pool takes it
+ * first, this one writes the log lines it holds (log.c) and waits instead
+ * of blocking in accept(). While it waits, the 429s it answered from
+ * memory are reported when due (usage.c), so that an idle worker does not
+ * sit on them.
  */
+#define ACCEPT_RUN	32
+
 static int
 next_request(int fd, FCGX_Request *fr)
 {
+	static int	 run;		/* connections taken without pselect() */
 	fd_set		 rfds;
 	struct timespec	 ts, *timeout;
 	int		 rc, ms;
@@ -110,6 +117,18 @@ next_request(int fd, FCGX_Request *fr)
 	for (;;) {
 		if (stopping)
 			return 0;
+		if (run < ACCEPT_RUN) {
+			rc = FCGX_Accept_r(fr);
+			if (rc >= 0) {
+				run++;
+				return 1;
+			}
+			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
+			    rc != -ECONNABORTED)
+				return -1;
+		}
+		run = 0;
+		log_flush();
 		FD_ZERO(&rfds);
 		FD_SET(fd, &rfds);
 		timeout = NULL;
@@ -123,16 +142,8 @@ next_request(int fd, FCGX_Request *fr)
 				continue;
 			return -1;
 		}
-		if (rc == 0) {
+		if (rc == 0)
 			usage_report(&wk, 1);
-			continue;
-		}
-		rc = FCGX_Accept_r(fr);
-		if (rc >= 0)
-			return 1;
-		if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
-		    rc != -ECONNABORTED)
-			return -1;
 	}
 }
 
@@ -190,6 +201,7 @@ serve(int fd)
 		}
 	}
 	usage_report(&wk, 1);
+	log_flush();
 	FCGX_Free(&fr, 1);
 	req_cleanup(&r);
 	buf_cleanup(&wire);

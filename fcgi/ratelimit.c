@@ -49,18 +49,33 @@ rl_cache_key(enum rl_traffic t, const char *ip, const unsigned char *hash,
 {
 	static const char	 tags[] = { [RL_TRAFFIC_EXCHANGE] = 'x',
 				    [RL_TRAFFIC_REFRESH] = 'r', [RL_TRAFFIC_FAILED] = 'a' };
+	/* the last IP's failed-credentials digest: a flood from one address
+	   (bad or unknown tokens) asks for it at every request */
+	static char		 failed_ip[64];
+	static unsigned char	 failed_key[RL_DIGEST_LEN];
 	crypto_hash_sha256_state st;
+	size_t			 len;
 
 	if (t == RL_TRAFFIC_API) {
 		memcpy(out, hash, RL_DIGEST_LEN);
 		return;
 	}
+	len = strlen(ip);
+	if (t == RL_TRAFFIC_FAILED && failed_ip[0] != '\0' &&
+	    strcmp(ip, failed_ip) == 0) {
+		memcpy(out, failed_key, RL_DIGEST_LEN);
+		return;
+	}
 	crypto_hash_sha256_init(&st);
 	crypto_hash_sha256_update(&st, (const unsigned char *)&tags[t], 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)ip, strlen(ip));
+	crypto_hash_sha256_update(&st, (const unsigned char *)ip, len);
 	if (t != RL_TRAFFIC_FAILED)
 		crypto_hash_sha256_update(&st, hash, RL_DIGEST_LEN);
 	crypto_hash_sha256_final(&st, out);
+	if (t == RL_TRAFFIC_FAILED && len > 0 && len < sizeof(failed_ip)) {
+		memcpy(failed_ip, ip, len + 1);
+		memcpy(failed_key, out, RL_DIGEST_LEN);
+	}
 }
 
 /*
@@ -173,7 +188,8 @@ rl_retry_after(const struct rl_state *st)
 /*
  * Appends the rate headers: X-RateLimit-{Limit,Remaining,Reset} for the
  * reported window, the IETF RateLimit-Policy and RateLimit fields for all,
- * and Retry-After on a refusal.
+ * and Retry-After on a refusal (without printf: this is on the path of
+ * every refusal from memory).
  */
 void
 rl_headers(const struct rl_state *st, struct buf *h)
@@ -184,19 +200,36 @@ rl_headers(const struct rl_state *st, struct buf *h)
 	if (st->n == 0)
 		return;
 	w = &st->w[rl_reported(st)];
-	buf_printf(h, "X-RateLimit-Limit: %d\r\nX-RateLimit-Remaining: %d\r\n"
-	    "X-RateLimit-Reset: %lld\r\n", w->limit, remaining(w), w->reset);
-	buf_puts(h, "RateLimit-Policy: ");
-	for (i = 0; i < st->n; i++)
-		buf_printf(h, "%s\"%s\";q=%d;w=%d", i ? ", " : "", st->w[i].name,
-		    st->w[i].limit, st->w[i].seconds);
-	buf_puts(h, "\r\nRateLimit: ");
-	for (i = 0; i < st->n; i++)
-		buf_printf(h, "%s\"%s\";r=%d;t=%lld", i ? ", " : "", st->w[i].name,
-		    remaining(&st->w[i]), st->w[i].reset - st->now);
-	buf_puts(h, "\r\n");
-	if (st->refused)
-		buf_printf(h, "Retry-After: %lld\r\n", rl_retry_after(st));
+	buf_lit(h, "X-RateLimit-Limit: ");
+	buf_addnum(h, w->limit);
+	buf_lit(h, "\r\nX-RateLimit-Remaining: ");
+	buf_addnum(h, remaining(w));
+	buf_lit(h, "\r\nX-RateLimit-Reset: ");
+	buf_addnum(h, w->reset);
+	buf_lit(h, "\r\nRateLimit-Policy: ");
+	for (i = 0; i < st->n; i++) {
+		buf_puts(h, i ? ", \"" : "\"");
+		buf_puts(h, st->w[i].name);
+		buf_lit(h, "\";q=");
+		buf_addnum(h, st->w[i].limit);
+		buf_lit(h, ";w=");
+		buf_addnum(h, st->w[i].seconds);
+	}
+	buf_lit(h, "\r\nRateLimit: ");
+	for (i = 0; i < st->n; i++) {
+		buf_puts(h, i ? ", \"" : "\"");
+		buf_puts(h, st->w[i].name);
+		buf_lit(h, "\";r=");
+		buf_addnum(h, remaining(&st->w[i]));
+		buf_lit(h, ";t=");
+		buf_addnum(h, st->w[i].reset - st->now);
+	}
+	buf_lit(h, "\r\n");
+	if (st->refused) {
+		buf_lit(h, "Retry-After: ");
+		buf_addnum(h, rl_retry_after(st));
+		buf_lit(h, "\r\n");
+	}
 }
 
 /* The set of key: its first bytes (a digest's bytes are uniform). */

@@ -58,21 +58,40 @@ req_cleanup(struct request *r)
 }
 
 /*
- * The headers the worker acts on, by FastCGI parameter and HTTP name. A
- * front end maps a header's name to its parameter by turning '-' into '_'
- * (lighttpd any punctuation), so a client's "X_Forwarded_For" arrives as
- * HTTP_X_FORWARDED_FOR next to the real header, and req_param() would take
- * whichever came first.
+ * The parameters req_parse() reads, all found in one pass over envp (a
+ * req_param() for each, and a count for each guarded one, was a few
+ * hundred string comparisons a request). A header the worker acts on has
+ * its HTTP name: a front end maps a header's name to its parameter by
+ * turning '-' into '_' (lighttpd any punctuation), so a client's
+ * "X_Forwarded_For" arrives as HTTP_X_FORWARDED_FOR next to the real
+ * header, and the first found would be taken: such a header that came
+ * twice is named in r->repeated, the first of them in this order.
  */
+enum param {
+	P_AUTHORIZATION, P_XFF, P_BUSINESS, P_ORIGIN, P_IDEMPOTENCY,	/* guarded */
+	P_METHOD, P_URI, P_CONTENT_TYPE, P_REMOTE_ADDR, P_CONTENT_LENGTH,
+	P__MAX
+};
+
+#define P_GUARDED	5	/* the first five */
+
 static const struct {
 	const char	*param;
-	const char	*header;
-} guarded[] = {
-	{ "HTTP_AUTHORIZATION",		"Authorization" },
-	{ "HTTP_X_FORWARDED_FOR",	"X-Forwarded-For" },
-	{ "HTTP_CALENDENCE_BUSINESS",	"Calendence-Business" },
-	{ "HTTP_ORIGIN",		"Origin" },
-	{ "HTTP_IDEMPOTENCY_KEY",	"Idempotency-Key" },
+	size_t		 len;
+	const char	*header;	/* the guarded ones */
+} params[P__MAX] = {
+#define PARAM(name, header) { name, sizeof(name) - 1, header }
+	[P_AUTHORIZATION] = PARAM("HTTP_AUTHORIZATION", "Authorization"),
+	[P_XFF] = PARAM("HTTP_X_FORWARDED_FOR", "X-Forwarded-For"),
+	[P_BUSINESS] = PARAM("HTTP_CALENDENCE_BUSINESS", "Calendence-Business"),
+	[P_ORIGIN] = PARAM("HTTP_ORIGIN", "Origin"),
+	[P_IDEMPOTENCY] = PARAM("HTTP_IDEMPOTENCY_KEY", "Idempotency-Key"),
+	[P_METHOD] = PARAM("REQUEST_METHOD", NULL),
+	[P_URI] = PARAM("REQUEST_URI", NULL),
+	[P_CONTENT_TYPE] = PARAM("CONTENT_TYPE", NULL),
+	[P_REMOTE_ADDR] = PARAM("REMOTE_ADDR", NULL),
+	[P_CONTENT_LENGTH] = PARAM("CONTENT_LENGTH", NULL),
+#undef PARAM
 };
 
 /* The value of a FastCGI parameter, or NULL. */
@@ -87,28 +106,35 @@ req_param(char **envp, const char *name)
 	return NULL;
 }
 
-/* How many times the parameter name occurs in envp. */
-static int
-param_count(char **envp, const char *name)
-{
-	size_t	 len = strlen(name);
-	int	 n = 0;
-
-	for (; envp != NULL && *envp != NULL; envp++)
-		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
-			n++;
-	return n;
-}
-
-/* The HTTP name of the first guarded header that occurs twice, or NULL. */
+/*
+ * The values of params[] in envp (the first of each, NULL when absent),
+ * and the HTTP name of the first guarded header that occurs twice, or NULL.
+ */
 static const char *
-repeated_header(char **envp)
+scan_params(char **envp, const char *val[P__MAX])
 {
-	size_t	 i;
+	int		 seen[P_GUARDED] = { 0 }, i;
+	const char	*e;
 
-	for (i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
-		if (param_count(envp, guarded[i].param) > 1)
-			return guarded[i].header;
+	memset(val, 0, P__MAX * sizeof(val[0]));
+	for (; envp != NULL && *envp != NULL; envp++) {
+		e = *envp;
+		/* the first character tells most parameters apart at a glance */
+		for (i = 0; i < P__MAX; i++)
+			if (e[0] == params[i].param[0] &&
+			    strncmp(e, params[i].param, params[i].len) == 0 &&
+			    e[params[i].len] == '=')
+				break;
+		if (i == P__MAX)
+			continue;
+		if (i < P_GUARDED)
+			seen[i]++;
+		if (val[i] == NULL)
+			val[i] = e + params[i].len + 1;
+	}
+	for (i = 0; i < P_GUARDED; i++)
+		if (seen[i] > 1)
+			return params[i].header;
 	return NULL;
 }
 
@@ -117,22 +143,18 @@ repeated_header(char **envp)
  * (a getrandom() for each request was one of the dozen system calls a
  * request costs); a forked child never uses its parent's bytes.
  */
+static unsigned char	 id_pool[512];
+static size_t		 id_used = sizeof(id_pool);
+static pid_t		 id_owner;	/* the process the bytes were drawn for */
+
 static unsigned char
 id_byte(void)
 {
-	static unsigned char	 pool[512];
-	static size_t		 used = sizeof(pool);
-	static pid_t		 owner;
-
-	if (owner != log_pid()) {
-		owner = log_pid();
-		used = sizeof(pool);
+	if (id_used == sizeof(id_pool)) {
+		randombytes_buf(id_pool, sizeof(id_pool));
+		id_used = 0;
 	}
-	if (used == sizeof(pool)) {
-		randombytes_buf(pool, sizeof(pool));
-		used = 0;
-	}
-	return pool[used++];
+	return id_pool[id_used++];
 }
 
 static void
@@ -141,6 +163,10 @@ new_id(char id[REQ_ID_LEN + 1])
 	unsigned char	 b;
 	size_t		 n = 4;
 
+	if (id_owner != log_pid()) {	/* once an id, not once a byte */
+		id_owner = log_pid();
+		id_used = sizeof(id_pool);
+	}
 	memcpy(id, "req_", 4);
 	while (n < REQ_ID_LEN)
 		if ((b = id_byte()) < 248)
@@ -258,27 +284,27 @@ void
 req_parse(struct request *r, char **envp, const struct ip_net *proxies,
     size_t nproxies)
 {
-	const char	*method;
+	const char	*v[P__MAX], *method;
 
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	new_id(r->id);
-	method = req_param(envp, "REQUEST_METHOD");
+	r->repeated = scan_params(envp, v);
+	method = v[P_METHOD];
 	if (method != NULL && strlen(method) < sizeof(r->method))
 		memcpy(r->method, method, strlen(method) + 1);
 	r->is_head = strcmp(r->method, "HEAD") == 0;
-	parse_uri(r, req_param(envp, "REQUEST_URI"));
-	r->authorization = req_param(envp, "HTTP_AUTHORIZATION");
-	r->content_type = req_param(envp, "CONTENT_TYPE");
-	r->origin = safe_origin(req_param(envp, "HTTP_ORIGIN"));
+	parse_uri(r, v[P_URI]);
+	r->authorization = v[P_AUTHORIZATION];
+	r->content_type = v[P_CONTENT_TYPE];
+	r->origin = safe_origin(v[P_ORIGIN]);
 	/* '?' is no origin (RFC 6454): it is in no allowed_origins */
-	r->origin_hdr = sql_text(req_param(envp, "HTTP_ORIGIN"), "?");
-	r->business_hdr = req_param(envp, "HTTP_CALENDENCE_BUSINESS");
+	r->origin_hdr = sql_text(v[P_ORIGIN], "?");
+	r->business_hdr = v[P_BUSINESS];
 	/* "" is not 1-255 printable characters: 422, as for any bad key */
-	r->idem_key = sql_text(req_param(envp, "HTTP_IDEMPOTENCY_KEY"), "");
-	r->xff = req_param(envp, "HTTP_X_FORWARDED_FOR");
-	r->remote_addr = req_param(envp, "REMOTE_ADDR");
-	r->repeated = repeated_header(envp);
-	r->content_length = parse_length(req_param(envp, "CONTENT_LENGTH"));
+	r->idem_key = sql_text(v[P_IDEMPOTENCY], "");
+	r->xff = v[P_XFF];
+	r->remote_addr = v[P_REMOTE_ADDR];
+	r->content_length = parse_length(v[P_CONTENT_LENGTH]);
 	r->client_ok = ip_client(r->remote_addr, r->xff, proxies, nproxies,
 	    &r->client) == 0;
 	if (r->client_ok) {

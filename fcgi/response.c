@@ -100,27 +100,77 @@ resp_empty(struct request *r, int status)
 }
 
 /*
+ * Appends s as a JSON string, escaped as resp_json() (json-c, with
+ * JSON_C_TO_STRING_NOSLASHESCAPE) escapes it: \b \f \n \r \t \" \\, any
+ * other byte below 0x20 as \u00xx, every other byte (DEL, UTF-8) as it is.
+ */
+static void
+json_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char	*run = s;
+	char		 e[6] = { '\\', 'u', '0', '0' };
+	unsigned char	 c;
+
+	buf_add(b, "\"", 1);
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '\b': buf_add(b, "\\b", 2); break;
+		case '\f': buf_add(b, "\\f", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
+		case '"': buf_add(b, "\\\"", 2); break;
+		case '\\': buf_add(b, "\\\\", 2); break;
+		default:
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			buf_add(b, e, sizeof(e));
+		}
+	}
+	buf_add(b, run, (size_t)(s - run));
+	buf_add(b, "\"", 1);
+}
+
+/*
  * Sets the error envelope {"error": {type, code, message, param,
- * request_id}}; param may be NULL (then it is JSON null).
+ * request_id}}; param may be NULL (then it is JSON null). Written as
+ * resp_json() would write it, without building it as json-c objects
+ * first: a refusal is most of what a worker under attack sends.
  */
 void
 resp_error(struct request *r, int status, const char *code, const char *param,
     const char *message)
 {
-	json_object	*o, *e;
+	struct buf	*b = &r->out;
+	size_t		 n;
 
-	snprintf(r->error_code, sizeof(r->error_code), "%s", code);
-	e = json_object_new_object();
-	json_object_object_add(e, "type",
-	    json_object_new_string(resp_error_type(status)));
-	json_object_object_add(e, "code", json_object_new_string(code));
-	json_object_object_add(e, "message", json_object_new_string(message));
-	json_object_object_add(e, "param",
-	    param ? json_object_new_string(param) : NULL);
-	json_object_object_add(e, "request_id", json_object_new_string(r->id));
-	o = json_object_new_object();
-	json_object_object_add(o, "error", e);
-	resp_json(r, status, o);
+	n = strlen(code);
+	if (n >= sizeof(r->error_code))
+		n = sizeof(r->error_code) - 1;
+	memcpy(r->error_code, code, n);
+	r->error_code[n] = '\0';
+	r->status = status;
+	r->has_body = 1;
+	buf_reset(b);
+	buf_add(b, "{\"error\":{\"type\":", 17);
+	json_string(b, resp_error_type(status));
+	buf_add(b, ",\"code\":", 8);
+	json_string(b, code);
+	buf_add(b, ",\"message\":", 11);
+	json_string(b, message);
+	buf_add(b, ",\"param\":", 9);
+	if (param != NULL)
+		json_string(b, param);
+	else
+		buf_add(b, "null", 4);
+	buf_add(b, ",\"request_id\":", 14);
+	json_string(b, r->id);
+	buf_add(b, "}}", 2);
 }
 
 /* 503 or 500 after a failed database call, as db_exec() classified it. */
@@ -140,35 +190,50 @@ resp_unavailable(struct request *r, int st)
 void
 resp_rate_limited(struct request *r)
 {
-	char	 msg[128];
+	char	 msg[128], d[NUM_TEXT_LEN];
 
-	snprintf(msg, sizeof(msg), "Too many requests; retry after %lld seconds.",
-	    rl_retry_after(&r->rl));
+	/* "Too many requests; retry after %lld seconds." (no printf: it is hot) */
+	strcpy(msg, "Too many requests; retry after ");
+	strcat(msg, num_text(rl_retry_after(&r->rl), d));
+	strcat(msg, " seconds.");
 	resp_error(r, 429, "rate_limited", NULL, msg);
 }
 
 /*
  * Writes the complete FastCGI response (Status, headers, body) into w. HEAD
- * gets the headers of GET and no body.
+ * gets the headers of GET and no body. Put together piece by piece, not
+ * with printf: formatting was a good part of what a refusal costs.
  */
 void
 resp_write(struct request *r, struct buf *w)
 {
-	buf_printf(w, "Status: %d %s\r\n", r->status, resp_reason(r->status));
+	buf_lit(w, "Status: ");
+	buf_addnum(w, r->status);
+	buf_lit(w, " ");
+	buf_puts(w, resp_reason(r->status));
+	buf_lit(w, "\r\n");
 	if (r->has_body)
-		buf_puts(w, "Content-Type: application/json; charset=utf-8\r\n");
-	if (r->status != 204)
-		buf_printf(w, "Content-Length: %zu\r\n", r->out.len);
-	buf_printf(w, "Request-Id: %s\r\nCache-Control: no-store\r\n", r->id);
-	if (r->origin != NULL)
-		buf_printf(w, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+		buf_lit(w, "Content-Type: application/json; charset=utf-8\r\n");
+	if (r->status != 204) {
+		buf_lit(w, "Content-Length: ");
+		buf_addnum(w, (long long)r->out.len);
+		buf_lit(w, "\r\n");
+	}
+	buf_lit(w, "Request-Id: ");
+	buf_puts(w, r->id);
+	buf_lit(w, "\r\nCache-Control: no-store\r\n");
+	if (r->origin != NULL) {
+		buf_lit(w, "Access-Control-Allow-Origin: ");
+		buf_puts(w, r->origin);
+		buf_lit(w, "\r\nVary: Origin\r\n"
 		    "Access-Control-Expose-Headers: Request-Id, Idempotent-Replayed, "
 		    "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
 		    "X-RateLimit-Reset, RateLimit, RateLimit-Policy, WWW-Authenticate, "
-		    "Allow\r\n", r->origin);
+		    "Allow\r\n");
+	}
 	rl_headers(&r->rl, w);
 	buf_add(w, r->headers.p ? r->headers.p : "", r->headers.len);
-	buf_puts(w, "\r\n");
+	buf_lit(w, "\r\n");
 	if (!r->is_head && r->status != 204)
 		buf_add(w, r->out.p ? r->out.p : "", r->out.len);
 }

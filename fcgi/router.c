@@ -105,13 +105,20 @@ pattern_match(const char *pattern, const char *path,
 	return *path == '\0';
 }
 
+/* Adds ", METHOD" (the first without ", ") when it is not there yet and fits. */
 static void
 allow_add(char *allow, size_t len, const char *method)
 {
-	if (strstr(allow, method) != NULL)
+	size_t	 at = strlen(allow), n = strlen(method);
+
+	/* (without snprintf(): this runs for every request's route) */
+	if (strstr(allow, method) != NULL || at + 2 + n >= len)
 		return;
-	snprintf(allow + strlen(allow), len - strlen(allow), "%s%s",
-	    allow[0] ? ", " : "", method);
+	if (at > 0) {
+		memcpy(allow + at, ", ", 2);
+		at += 2;
+	}
+	memcpy(allow + at, method, n + 1);
 }
 
 /*

@@ -357,3 +357,24 @@ Test(ip, special_kinds)
 			    cases[i].addr);
 	}
 }
+
+/* An IPv4 address is written as inet_ntop() writes it (ip_format() does it itself). */
+Test(ip, format_v4_as_inet_ntop)
+{
+	struct ip_addr	 a;
+	char		 got[IP_STRLEN], want[INET_ADDRSTRLEN];
+	unsigned	 i;
+
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	for (i = 0; i < 70000; i++) {
+		/* every value of each byte, in every position, and their mixes */
+		a.addr[0] = (unsigned char)(i % 256);
+		a.addr[1] = (unsigned char)(i * 7 % 256);
+		a.addr[2] = (unsigned char)(i / 256 % 256);
+		a.addr[3] = (unsigned char)(i * 13 % 251);
+		ip_format(&a, got);
+		cr_assert_not_null(inet_ntop(AF_INET, a.addr, want, sizeof(want)));
+		cr_assert_str_eq(got, want, "%u", i);
+	}
+}

@@ -2,7 +2,11 @@
  * test_log.c: no token survives in a log line (fcgi/log.c, log_redact());
  * every line is one line (log_escape()); the text and json forms.
  */
+#include <sys/wait.h>
+
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -147,6 +151,53 @@ Test(log, the_request_words_name_the_error)
 	    "key=- ip=192.0.2.7 error=invalid_api_key");
 }
 
+/*
+ * The words are put together without snprintf(), and cut as snprintf()
+ * cuts them in a buffer too small: at every size.
+ */
+Test(log, the_request_words_as_snprintf_writes_them)
+{
+	struct log_req	 req = a_request;
+	char		 msg[256], want[256];
+	size_t		 size;
+	int		 k;
+
+	for (k = 0; k < 3; k++) {
+		if (k == 1) {
+			req.key = NULL;
+			req.latency_us = -5;
+		}
+		if (k == 2) {
+			req.status = 200;
+			req.latency_us = 1234567890123LL;
+		}
+		for (size = 1; size < sizeof(msg); size++) {
+			memset(msg, 'x', sizeof(msg));
+			log_request_words(&req, msg, size);
+			snprintf(want, size, "%s %s %s %d %lldus key=%s ip=%s%s%s",
+			    req.request_id, req.method, req.path, req.status,
+			    req.latency_us, req.key != NULL ? req.key : "-", req.ip,
+			    req.status >= 400 ? " error=" : "",
+			    req.status >= 400 ? req.error_code : "");
+			cr_expect_str_eq(msg, want, "size %zu", size);
+		}
+	}
+}
+
+/* The text line: stamp, "calendence[PID] LEVEL: ", the message. */
+Test(log, the_text_line_as_snprintf_writes_it)
+{
+	char	 line[512], want[512];
+
+	log_setup(LOG_FORMAT_TEXT, "calendence");
+	log_format_line(LOG_LEVEL_WARN, NULL, "a message", line, sizeof(line));
+	cr_assert_eq(strlen(line), 20 + strlen(" calendence[] warn: a message") +
+	    (size_t)snprintf(want, sizeof(want), "%d", (int)getpid()), "%s", line);
+	snprintf(want, sizeof(want), "%.20s calendence[%d] warn: a message", line,
+	    (int)getpid());
+	cr_expect_str_eq(line, want);
+}
+
 static json_object *
 field(json_object *o, const char *name)
 {
@@ -224,5 +275,124 @@ Test(log, json_lines_otherwise)
 		log_setup(LOG_FORMAT_TEXT, "calendence");
 		cr_assert_not_null(o = json_tokener_parse(small), "%s", small);
 		json_object_put(o);
+	}
+}
+
+/* stderr into a new temporary file; its fd (to read), the old stderr in *saved */
+static int
+stderr_to_file(int *saved)
+{
+	char	 path[] = "/tmp/test_log.XXXXXX";
+	int	 fd;
+
+	cr_assert_neq(fd = mkstemp(path), -1);
+	unlink(path);
+	cr_assert_neq(*saved = dup(STDERR_FILENO), -1);
+	cr_assert_neq(dup2(fd, STDERR_FILENO), -1);
+	return fd;
+}
+
+/* What the file holds, as a C string (static). */
+static const char *
+file_text(int fd)
+{
+	static char	 text[65536];
+	ssize_t		 n;
+
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	return text;
+}
+
+static int
+lines(const char *s)
+{
+	int	 n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * Request lines are held back (a write(2) each was a system call a
+ * request), and written, in order, before any other line or by
+ * log_flush(); when they would not fit, the held ones are written first.
+ */
+Test(log, request_lines_are_held_until_flushed)
+{
+	const char	*t;
+	int		 fd, saved, i;
+
+	log_setup(LOG_FORMAT_TEXT, "calendence");
+	fd = stderr_to_file(&saved);
+	log_request(LOG_LEVEL_INFO, &a_request);
+	log_request(LOG_LEVEL_INFO, &a_request);
+	cr_expect_str_eq(file_text(fd), "");
+	log_msg(LOG_LEVEL_INFO, LOG_LEVEL_ERROR, "database: gone");
+	t = file_text(fd);
+	cr_expect_eq(lines(t), 3, "%s", t);
+	cr_expect_not_null(strstr(t, "info: req_0123456789abcdef GET"), "%s", t);
+	cr_assert_not_null(strstr(t, "error: database: gone"), "%s", t);
+	cr_expect_lt(strstr(t, "info: req_") - t, strstr(t, "error: database") - t);
+	log_request(LOG_LEVEL_INFO, &a_request);
+	cr_expect_eq(lines(file_text(fd)), 3);
+	log_flush();
+	cr_expect_eq(lines(file_text(fd)), 4);
+	log_flush();
+	cr_expect_eq(lines(file_text(fd)), 4);
+	/* below the threshold: nothing, held or written */
+	log_request(LOG_LEVEL_WARN, &a_request);
+	log_flush();
+	cr_expect_eq(lines(file_text(fd)), 4);
+	/* more than the room: written as they come, none lost, none twice */
+	for (i = 0; i < 200; i++)
+		log_request(LOG_LEVEL_INFO, &a_request);
+	t = file_text(fd);
+	cr_expect_gt(lines(t), 4);
+	cr_expect_lt(lines(t), 204);
+	cr_expect_eq(t[strlen(t) - 1], '\n');
+	log_flush();
+	cr_expect_eq(lines(file_text(fd)), 204);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+}
+
+/* A crash writes the held lines before the process dies of its signal. */
+Test(log, a_crash_writes_the_held_lines)
+{
+	static const int sigs[] = { SIGABRT, SIGSEGV };
+	const char	*t;
+	pid_t		 pid;
+	int		 fd, saved, status, i;
+
+	for (i = 0; i < 2; i++) {
+		log_setup(LOG_FORMAT_TEXT, "calendence");
+		fd = stderr_to_file(&saved);
+		cr_assert_neq(pid = fork(), -1);
+		if (pid == 0) {
+			struct sigaction sa;
+
+			/* the default action, whatever the test runner set */
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = SIG_DFL;
+			sigaction(sigs[i], &sa, NULL);
+			log_flush_on_crash();
+			log_request(LOG_LEVEL_INFO, &a_request);
+			if (sigs[i] == SIGABRT)
+				abort();
+			raise(SIGSEGV);
+			_exit(0);
+		}
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == sigs[i],
+		    "status %d", status);
+		t = file_text(fd);
+		cr_expect_eq(lines(t), 1, "%s", t);
+		cr_expect_not_null(strstr(t, "info: req_0123456789abcdef GET"), "%s", t);
+		close(fd);
 	}
 }

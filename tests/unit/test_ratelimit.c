@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 
 #include "ratelimit.h"
 
@@ -447,4 +448,49 @@ Test(ratelimit, cached_refusal_stays_truthful)
 		buf_cleanup(&b);
 	}
 	free(c);
+}
+
+/* The digest of a traffic's subject, as SHA-256 of its tag and parts. */
+static void
+want_key(char tag, const char *ip, const unsigned char *hash, unsigned char out[32])
+{
+	crypto_hash_sha256_state st;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)&tag, 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)ip, strlen(ip));
+	if (hash != NULL)
+		crypto_hash_sha256_update(&st, hash, 32);
+	crypto_hash_sha256_final(&st, out);
+}
+
+/*
+ * The keys of the refusal caches: the token's hash for API traffic, else
+ * SHA-256 of a tag, the IP and (but for failed credentials) the hash; the
+ * failed-credentials key of the last IP is remembered, never mixed up
+ * with another IP's or traffic's.
+ */
+Test(ratelimit, cache_keys)
+{
+	static const char *const ips[] = { "192.0.2.1", "192.0.2.1", "192.0.2.10",
+	    "2001:db8::/64", "192.0.2.1", "unknown", "unknown", "192.0.2.10" };
+	unsigned char	 hash[32], got[32], want[32];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(hash); i++)
+		hash[i] = (unsigned char)(i * 7);
+	cr_assert_eq(sodium_init() >= 0, 1);
+	for (i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+		rl_cache_key(RL_TRAFFIC_FAILED, ips[i], NULL, got);
+		want_key('a', ips[i], NULL, want);
+		cr_expect_eq(memcmp(got, want, 32), 0, "failed %zu", i);
+		rl_cache_key(RL_TRAFFIC_EXCHANGE, ips[i], hash, got);
+		want_key('x', ips[i], hash, want);
+		cr_expect_eq(memcmp(got, want, 32), 0, "exchange %zu", i);
+		rl_cache_key(RL_TRAFFIC_REFRESH, ips[i], hash, got);
+		want_key('r', ips[i], hash, want);
+		cr_expect_eq(memcmp(got, want, 32), 0, "refresh %zu", i);
+		rl_cache_key(RL_TRAFFIC_API, ips[i], hash, got);
+		cr_expect_eq(memcmp(got, hash, 32), 0, "api %zu", i);
+	}
 }

@@ -142,6 +142,43 @@ Test(response, error_envelope_escapes)
 	req_cleanup(&r);
 }
 
+/*
+ * The envelope is written without json-c (resp_error()), yet byte for byte
+ * as json-c writes the same object (resp_json()): every byte in every
+ * string, and param null or not.
+ */
+Test(response, error_envelope_as_json_c_writes_it)
+{
+	struct request	 r;
+	json_object	*o, *e;
+	char		 s[8];
+	const char	*want;
+	int		 c;
+
+	for (c = 1; c < 256; c++) {
+		snprintf(s, sizeof(s), "a%cb/", c);
+		request(&r, NULL, 0);
+		resp_error(&r, c % 2 ? 429 : 401, s, c % 3 ? s : NULL, s);
+		e = json_object_new_object();
+		json_object_object_add(e, "type",
+		    json_object_new_string(c % 2 ? "rate_limit_error" : "authentication_error"));
+		json_object_object_add(e, "code", json_object_new_string(s));
+		json_object_object_add(e, "message", json_object_new_string(s));
+		json_object_object_add(e, "param", c % 3 ? json_object_new_string(s) : NULL);
+		json_object_object_add(e, "request_id", json_object_new_string(RID));
+		o = json_object_new_object();
+		json_object_object_add(o, "error", e);
+		want = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE);
+		cr_expect_str_eq(buf_str(&r.out), want, "byte %d", c);
+		cr_expect_eq(r.out.len, strlen(want), "byte %d", c);
+		cr_expect_eq(r.status, c % 2 ? 429 : 401);
+		cr_expect_eq(r.has_body, 1);
+		json_object_put(o);
+		req_cleanup(&r);
+	}
+}
+
 Test(response, wire_form_of_an_error)
 {
 	struct request	 r;
@@ -352,5 +389,38 @@ Test(response, unavailable_and_internal_error)
 	cr_expect_str_eq(error_field(root, "type"), "api_error");
 	cr_expect_str_eq(error_field(root, "code"), "internal_error");
 	json_object_put(root);
+	req_cleanup(&r);
+}
+
+/* A refusal: 429 rate_limited saying when to retry, and its headers. */
+Test(response, rate_limited_in_the_wire_form)
+{
+	struct request	 r;
+	struct buf	 w;
+	char		 want[2048];
+	const char	*body = "{\"error\":{\"type\":\"rate_limit_error\","
+	    "\"code\":\"rate_limited\",\"message\":\"Too many requests; retry after "
+	    "50 seconds.\",\"param\":null,\"request_id\":\"" RID "\"}}";
+
+	request(&r, NULL, 0);
+	rl_fill(&r.rl, RL_KEY, 1000000030, 60, 60, 1000, 3, 0);
+	resp_rate_limited(&r);
+	cr_expect_eq(r.status, 429);
+	cr_expect_str_eq(r.error_code, "rate_limited");
+	snprintf(want, sizeof(want),
+	    "Status: 429 Too Many Requests\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Request-Id: " RID "\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-RateLimit-Limit: 60\r\n"
+	    "X-RateLimit-Remaining: 0\r\n"
+	    "X-RateLimit-Reset: 1000000080\r\n"
+	    "RateLimit-Policy: \"minute\";q=60;w=60, \"hour\";q=1000;w=3600\r\n"
+	    "RateLimit: \"minute\";r=0;t=50, \"hour\";r=997;t=770\r\n"
+	    "Retry-After: 50\r\n"
+	    "\r\n%s", strlen(body), body);
+	cr_expect_str_eq(wire(&r, &w), want);
+	buf_cleanup(&w);
 	req_cleanup(&r);
 }
