@@ -4,7 +4,8 @@
  * the answer to the very next request, whichever worker serves it and
  * whether or not that worker had the list cached; and a key revoked under
  * load is refused by every request that starts after the revocation's
- * commit (the key check is in authenticate(), never cached).
+ * commit (the key check is in authenticate(), never cached). The same for
+ * the kept answers of GET /availability (fcgi/answers.c).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -94,6 +95,25 @@ Test(catalogue, a_dba_change_is_in_the_next_answer)
 	    "UPDATE calendence.businesses SET name = 'Hub shop ' || $2 WHERE id = $1", s.biz,
 	    "Hub shop ", 1);
 	free(hub_key), free(plan);
+	fx_shop_free(&s);
+}
+
+/*
+ * The workers' kept GET /availability answers (fcgi/answers.c) likewise: a
+ * DBA's UPDATE of the staff member (whose name each slot shows) is in the
+ * very next answer, whichever worker kept the one before.
+ */
+Test(catalogue, a_dba_change_is_in_the_next_availability)
+{
+	struct fx_shop	 s;
+	char		 path[256], jpath[64], *plan = roomy_shop(&s);
+
+	snprintf(path, sizeof(path), "/api/v1/availability?service_id=%s&date_from=%s"
+	    "&date_to=%s", s.svc, s.day, s.day);
+	snprintf(jpath, sizeof(jpath), "data.%s.0.staff.name", s.day);
+	rounds(path, s.key, jpath,
+	    "UPDATE calendence.staff SET name = 'Pat ' || $2 WHERE id = $1", s.staff, "Pat ", 1);
+	free(plan);
 	fx_shop_free(&s);
 }
 
