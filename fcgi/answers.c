@@ -68,8 +68,7 @@ ans_clear(struct answers *a)
 int
 ans_usable(const struct worker *w)
 {
-	return w->answers.budget > 0 && w->db.listen != NULL && w->db.prepared &&
-	    w->db.conn != NULL;
+	return w->answers.budget > 0 && db_hears(&w->db);
 }
 
 /*

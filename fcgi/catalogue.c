@@ -321,8 +321,7 @@ on_notify(void *arg, const char *payload)
 int
 cat_usable(const struct worker *w)
 {
-	return w->catalogue.budget > 0 && w->db.listen != NULL && w->db.prepared &&
-	    w->db.conn != NULL;
+	return w->catalogue.budget > 0 && db_hears(&w->db);
 }
 
 /*

@@ -989,6 +989,17 @@ db_socket(const struct db *db)
 }
 
 /*
+ * True when the connection hears notifications: it is open, it LISTENs,
+ * and its statements are prepared (not through PgBouncer's transaction
+ * pooling, which has no LISTEN). The workers' caches rely on it.
+ */
+int
+db_hears(const struct db *db)
+{
+	return db->listen != NULL && db->prepared && db->conn != NULL;
+}
+
+/*
  * Reads what the server sent while idle and counts the notifications among
  * it, and those libpq read with the last answer: each is given to fn (when
  * not NULL) with its payload, then freed. -1 when the connection broke (it

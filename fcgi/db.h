@@ -165,6 +165,7 @@ int		 db_connect(struct db *);
 enum db_status	 db_exec(struct db *, enum stmt, const char *const *, PGresult **);
 int		 db_nparams(enum stmt);
 int		 db_socket(const struct db *);
+int		 db_hears(const struct db *);
 int		 db_notified(struct db *, void (*)(void *, const char *), void *);
 
 #endif
