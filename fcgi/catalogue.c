@@ -515,13 +515,14 @@ keep(struct catalogue *c, struct cat_list *l)
 }
 
 /* the columns STMT_ADMIT_SERVICES adds to the admission's */
-enum { FC_READ = AC__MAX, FC_LIST, FC__END };
+enum { FC_READ = AC__MAX, FC_N, FC_LIST, FC__END };
 
 /*
  * elems from the services the admission read with it (STMT_ADMIT_SERVICES:
  * each one's id, the length of its JSON, ':' and the JSON, joined with
- * commas). 0, or -1 when it did not read them (or more than CAT_MAX_ROWS,
- * or the result is another statement's, or not in that shape).
+ * commas). 0; 1 when there are more than CAT_MAX_ROWS (read by pages); -1
+ * when it did not read them (or the result is another statement's, or not
+ * in that shape).
  */
 static int
 fused_elems(const PGresult *res)
@@ -532,8 +533,10 @@ fused_elems(const PGresult *res)
 
 	if (PQnfields(res) != FC__END || strcmp(PQfname(res, FC_READ), "cat_read") != 0 ||
 	    PQntuples(res) != 1 || PQgetisnull(res, 0, FC_READ) ||
-	    PQgetvalue(res, 0, FC_READ)[0] != 't')
+	    PQgetvalue(res, 0, FC_READ)[0] != 't' || PQgetisnull(res, 0, FC_N))
 		return -1;
+	if (atol(PQgetvalue(res, 0, FC_N)) > CAT_MAX_ROWS)
+		return 1;
 	elems.n = 0;
 	if (PQgetisnull(res, 0, FC_LIST))
 		return 0;	/* none */
@@ -623,8 +626,13 @@ cat_list_or_reply(struct request *r, enum cat_kind k, const char *owner,
 
 	if (!cat_usable(w) || owner == NULL)
 		return 1;
-	if (k == CAT_SERVICES && r->fused && fused_elems(r->auth_res) == 0)
-		return fused_or_reply(r, owner, out);
+	if (k == CAT_SERVICES && r->fused)
+		switch (fused_elems(r->auth_res)) {
+		case 0:
+			return fused_or_reply(r, owner, out);
+		case 1:
+			return 1;	/* too long to keep */
+		}
 	if (cat_sync(w) == -1)
 		return 1;
 	if ((l = lookup(c, k, owner)) != NULL) {

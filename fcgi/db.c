@@ -190,29 +190,22 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	/*
 	 * GET /services's admission with the business's services, for a worker
 	 * whose catalogue is missing most lists (catalogue.c: cat_cold()), on
-	 * the admission's one row: cat_read is true when they were read, and
-	 * cat_list is each one (at most $7, by name) as its id, the length of
-	 * its JSON (services.api_json, STMT_CAT_SERVICES's body), ':' and that
-	 * JSON, joined with commas (NULL: none). One aggregate: each ORDER BY
-	 * of an aggregate is a sort of its own.
+	 * the admission's one row: cat_read is true when the credential may
+	 * list them, cat_n is how many there are, and cat_list the list as the
+	 * database keeps it for the catalogue (service_lists, written through
+	 * calendence.service_list() in 40_json.sql: each service by name as its
+	 * id, the length of its JSON, ':' and that JSON, joined with commas;
+	 * NULL: none, or more than CAT_MAX_ROWS). One row of one table, by key.
 	 */
 	[STMT_ADMIT_SERVICES] = { "admit_services",
-	    ADMIT_SQL(", v AS MATERIALIZED (SELECT string_agg(y.id::text || "
-		"octet_length(y.body) || ':' || y.body, ',' ORDER BY y.name, y.id) AS list "
-		"FROM s, LATERAL (SELECT x.id, x.name, "
-		"coalesce(x.api_json, calendence.service_json(x)::text) AS body "
-		"FROM calendence.services x WHERE x.business_id = s.b_id AND x.is_active "
-		"ORDER BY x.name, x.id LIMIT $7::integer) y "
-		"WHERE s.status = 'ok' AND s.b_active AND s.origin_ok "
-		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access))",
-		"",
+	    ADMIT_SQL("", "",
 		", s.status = 'ok' AND s.b_active AND s.origin_ok "
 		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
-		"AS cat_read, v.list AS cat_list",
-		" LEFT JOIN v ON true"),
-	    P(ADMIT_PARAMS, "limit"),
-	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_list",
-		NULL },
+		"AS cat_read, coalesce(sl.n, 0) AS cat_n, sl.list AS cat_list",
+		" LEFT JOIN calendence.service_lists sl ON sl.business_id = s.b_id"),
+	    P(ADMIT_PARAMS),
+	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_n",
+		"cat_list", NULL },
 	    .retry = DB_RETRY_NEVER },
 	[STMT_AUTH_FAIL] = { "auth_fail",
 	    "SELECT * FROM calendence.auth_fail($1, $2::integer)",

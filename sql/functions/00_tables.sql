@@ -68,6 +68,27 @@ BEGIN
 	RETURN NEW;
 END $$;
 
+-- INSERT, UPDATE, DELETE and TRUNCATE of services, whoever makes them:
+-- calendence.service_lists (020_service_lists.sql) of the business whose
+-- services changed (both, for a service moved to another business) written
+-- anew through calendence.refresh_service_list() (40_json.sql); a TRUNCATE
+-- empties it.
+CREATE OR REPLACE FUNCTION calendence.services_list_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_LEVEL = 'STATEMENT' THEN
+		DELETE FROM calendence.service_lists;
+		RETURN NULL;
+	END IF;
+	IF TG_OP <> 'INSERT' THEN
+		PERFORM calendence.refresh_service_list(OLD.business_id);
+	END IF;
+	IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.business_id <> OLD.business_id) THEN
+		PERFORM calendence.refresh_service_list(NEW.business_id);
+	END IF;
+	RETURN NULL;
+END $$;
+
 -- Tells the workers that a part of the catalogue they cache changed
 -- (fcgi/catalogue.c): NOTIFY calendence_catalogue, sent at the commit of
 -- the change (and not at all when it rolls back), whoever makes it, with

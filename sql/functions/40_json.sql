@@ -21,10 +21,50 @@ $$;
 -- `calendence-admin migrate` runs it once the function files are applied,
 -- in the same transaction. Returns how many rows it wrote.
 CREATE OR REPLACE FUNCTION calendence.refresh_service_json() RETURNS bigint
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+DECLARE
+	n bigint;
+BEGIN
 	WITH u AS (UPDATE calendence.services s SET api_json = calendence.service_json(s)::text
 	    WHERE s.api_json IS DISTINCT FROM calendence.service_json(s)::text RETURNING 1)
-	SELECT count(*) FROM u
+	SELECT count(*) INTO n FROM u;
+	-- the lists of those rows were written by their trigger; the others'
+	-- (a new service_list(), a change made with the triggers off)
+	PERFORM calendence.refresh_service_list(b.id) FROM calendence.businesses b
+	 WHERE (SELECT (l.n, l.list) FROM calendence.service_lists l WHERE l.business_id = b.id)
+	       IS DISTINCT FROM (SELECT (x.n, x.list) FROM calendence.service_list(b.id) x);
+	RETURN n;
+END $$;
+
+-- The list of a business's active services as a worker's catalogue reads
+-- it with the admission (fcgi/catalogue.c, STMT_ADMIT_SERVICES): each
+-- service, by name then id, as its id, the length in bytes of its JSON
+-- (services.api_json), ':' and that JSON, joined with commas; n is how
+-- many there are. list is NULL when there are none, or more than 500 (the
+-- catalogue's CAT_MAX_ROWS: such a list is read by pages, not kept).
+CREATE OR REPLACE FUNCTION calendence.service_list(p_business uuid, OUT n integer,
+    OUT list text)
+LANGUAGE sql STABLE AS $$
+	SELECT count(*)::integer,
+	       CASE WHEN count(*) <= 500 THEN string_agg(y.id::text || octet_length(y.body)
+		   || ':' || y.body, ',' ORDER BY y.name, y.id) END
+	  FROM (SELECT x.id, x.name, coalesce(x.api_json, calendence.service_json(x)::text) AS body
+		  FROM calendence.services x WHERE x.business_id = p_business AND x.is_active
+		 ORDER BY x.name, x.id LIMIT 501) y
+$$;
+
+-- Writes calendence.service_lists of one business as service_list() has
+-- it now (no row for a business without active services, or gone).
+CREATE OR REPLACE FUNCTION calendence.refresh_service_list(p_business uuid) RETURNS void
+LANGUAGE sql AS $$
+	DELETE FROM calendence.service_lists l WHERE l.business_id = p_business
+	   AND NOT EXISTS (SELECT FROM calendence.services x
+			    WHERE x.business_id = p_business AND x.is_active);
+	INSERT INTO calendence.service_lists AS l (business_id, n, list)
+	SELECT p_business, x.n, x.list FROM calendence.service_list(p_business) x
+	 WHERE x.n > 0 AND EXISTS (SELECT FROM calendence.businesses b WHERE b.id = p_business)
+	ON CONFLICT (business_id) DO UPDATE SET n = excluded.n, list = excluded.list
+	 WHERE (l.n, l.list) IS DISTINCT FROM (excluded.n, excluded.list);
 $$;
 
 -- The JSON of a business as the API shows it; inlined as service_json() is.

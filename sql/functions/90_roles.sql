@@ -28,7 +28,8 @@ LANGUAGE sql IMMUTABLE AS $$
 	    ('webhook_deliveries', 'write'),	-- the outbox, claims, records
 	    ('usage_hourly', 'write'),		-- maintenance() folds the windows
 	    ('plans', 'read'), ('hubs', 'read'), ('businesses', 'read'),
-	    ('services', 'read'), ('locations', 'read'), ('location_hours', 'read'),
+	    ('services', 'read'), ('service_lists', 'read'), ('locations', 'read'),
+	    ('location_hours', 'read'),
 	    ('staff', 'read'), ('staff_hours', 'read'), ('staff_blocked_dates', 'read'),
 	    ('staff_locations', 'read'), ('resources', 'read'), ('resource_blocks', 'read'),
 	    ('timezones', 'read')

@@ -362,6 +362,34 @@ Test(admit, a_list_read_with_the_admission_is_the_database_s)
 }
 
 /*
+ * A business with more services than a catalogue keeps (CAT_MAX_ROWS): the
+ * admission does not read its list (service_lists keeps none), and the
+ * handler reads the page it serves, with the total.
+ */
+Test(admit, a_list_too_long_to_keep_is_read_by_pages)
+{
+	char		*plan = fx_plan(100000, 1000000, 1000, 1), *hub = fx_hub(plan);
+	char		*biz = fx_business(hub, NULL), *key = fx_key("business", biz);
+	unsigned long	 trips;
+
+	fx_exec("INSERT INTO calendence.services (business_id, name, duration_min, "
+	    "duration_max, rate, rate_type) SELECT $1, 'Wash ' || lpad(i::text, 3, '0'), "
+	    "30, 30, 1000, 'flat' FROM generate_series(1, $2::integer) i", biz, "501", NULL);
+	it_worker_up(&wk, &rq, 768, 1024, DB_PREPARE_AUTO);
+	cr_assert(cat_cold(&wk));
+	trips = serve_services(key);
+	cr_expect_eq(trips, 2, "the admission, then the page: %lu round trips", trips);
+	cr_expect_eq(rq.status, 200);
+	cr_expect(strstr(rq.out.p, "\"name\":\"Wash 001\"") != NULL, "%.300s", rq.out.p);
+	cr_expect(strstr(rq.out.p, "\"total\":501") != NULL ||
+	    strstr(rq.out.p, "\"total\": 501") != NULL, "%s", rq.out.p);
+	cr_expect(strstr(rq.out.p, "Wash 015") != NULL, "a page of 15: %.300s", rq.out.p);
+	cr_expect(strstr(rq.out.p, "Wash 016") == NULL, "a page of 15: %.300s", rq.out.p);
+	it_worker_down(&wk, &rq);
+	free(plan), free(hub), free(biz), free(key);
+}
+
+/*
  * While the catalogue misses most lists (at start), GET /services reads
  * its list in the admission's round trip: a miss costs one round trip, not
  * two, the list is kept, and a DBA's change committed before the request is

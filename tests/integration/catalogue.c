@@ -341,3 +341,87 @@ Test(catalogue, the_stored_json_is_service_json)
 	worker_down();
 	free(hub), free(biz), free(svc);
 }
+
+/*
+ * service_lists holds each business's list as the admission reads it
+ * (020_service_lists.sql): written by the trigger on every change of the
+ * business's services, whoever makes it, and by refresh_service_json()
+ * after a change made with the triggers off. Held to a list built here,
+ * from service_json() of each row (not from service_list()).
+ */
+#define WANT_LIST "SELECT count(*)::text || '|' || coalesce(string_agg(s.id::text " \
+	"|| octet_length(calendence.service_json(s)::text) || ':' " \
+	"|| calendence.service_json(s)::text, ',' ORDER BY s.name, s.id), '-') " \
+	"FROM calendence.services s WHERE s.business_id = $1 AND s.is_active"
+#define HAS_LIST "SELECT coalesce((SELECT l.n::text || '|' || coalesce(l.list, '-') " \
+	"FROM calendence.service_lists l WHERE l.business_id = $1), '0|-')"
+
+static void
+expect_list(const char *biz, const char *when)
+{
+	char	*want = fx_value(WANT_LIST, biz, NULL), *has = fx_value(HAS_LIST, biz, NULL);
+
+	cr_expect_str_eq(has, want, "%s", when);
+	free(want), free(has);
+}
+
+Test(catalogue, the_stored_list_is_the_services_list)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char		*other = fx_business(hub, NULL), *a, *b, *c, *n;
+	PGresult	*res;
+
+	expect_list(biz, "no services: no row");
+	n = fx_value("SELECT count(*) FROM calendence.service_lists WHERE business_id = $1",
+	    biz, NULL);
+	cr_expect_str_eq(n, "0");
+	free(n);
+	a = fx_service(biz, "Gamma wash", 1);
+	expect_list(biz, "one service");
+	b = fx_service(biz, "Alpha wash", 1);
+	c = fx_service(biz, "Beta wash", 1);
+	expect_list(biz, "three, by name");
+	fx_exec("UPDATE calendence.services SET name = 'Aardvark wash', "
+	    "description = 'a,\"b\":{c}' WHERE id = $1", a, NULL);
+	expect_list(biz, "renamed: first now");
+	fx_exec("UPDATE calendence.services SET is_active = false WHERE id = $1", b, NULL);
+	expect_list(biz, "one made inactive");
+	fx_exec("UPDATE calendence.services SET business_id = $2 WHERE id = $1", c, other, NULL);
+	expect_list(biz, "one moved away");
+	expect_list(other, "one moved in");
+	fx_exec("DELETE FROM calendence.services WHERE id = $1", c, NULL);
+	expect_list(other, "its only service deleted");
+	n = fx_value("SELECT count(*) FROM calendence.service_lists WHERE business_id = $1",
+	    other, NULL);
+	cr_expect_str_eq(n, "0", "a business without active services keeps no row");
+	free(n);
+
+	/* a change with the triggers off: refresh_service_json() mends the list */
+	res = PQexec(fx_db(), "BEGIN; SET LOCAL session_replication_role = replica");
+	PQclear(res);
+	fx_exec("UPDATE calendence.services SET is_active = true WHERE id = $1", b, NULL);
+	PQclear(PQexec(fx_db(), "COMMIT"));
+	n = fx_value("SELECT (" HAS_LIST ") = (" WANT_LIST ")", biz, NULL);
+	cr_expect_str_eq(n, "f", "the trigger was not off");
+	free(n);
+	free(fx_value("SELECT calendence.refresh_service_json()", NULL));
+	expect_list(biz, "after refresh_service_json()");
+	n = fx_value("SELECT count(*) FROM calendence.businesses b WHERE (SELECT (l.n, l.list) "
+	    "FROM calendence.service_lists l WHERE l.business_id = b.id) IS DISTINCT FROM "
+	    "(SELECT (x.n, x.list) FROM calendence.service_list(b.id) x WHERE x.n > 0)", NULL);
+	cr_expect_str_eq(n, "0", "lists left stale");
+	free(n);
+
+	/* more than the catalogue keeps (CAT_MAX_ROWS): counted, no list */
+	fx_exec("INSERT INTO calendence.services (business_id, name, duration_min, "
+	    "duration_max, rate, rate_type) SELECT $1, 'Wash ' || i, 30, 30, 1000, 'flat' "
+	    "FROM generate_series(1, $2::integer) i", other, "501", NULL);
+	n = fx_value("SELECT n::text || '|' || (list IS NULL)::text FROM calendence.service_lists "
+	    "WHERE business_id = $1", other, NULL);
+	cr_expect_str_eq(n, "501|true");
+	free(n);
+	fx_exec("DELETE FROM calendence.services WHERE business_id = $1 AND name = 'Wash 1'",
+	    other, NULL);
+	expect_list(other, "500: listed again");
+	free(hub), free(biz), free(other), free(a), free(b), free(c);
+}
