@@ -273,7 +273,7 @@ stats_view() {
 	    CREATE OR REPLACE VIEW bench.statement_stats AS
 	    SELECT CASE
 		WHEN query LIKE '%calendence.availability(s.b_id%' THEN 'admit+availability'
-		WHEN query LIKE '%calendence.services x WHERE x.business_id = s.b_id%' THEN 'admit+services'
+		WHEN query LIKE '%calendence.service_lists sl ON sl.business_id = s.b_id%' THEN 'admit+services'
 		WHEN query LIKE 'WITH c AS MATERIALIZED%calendence.rate_windows%' THEN 'admit'
 		WHEN query LIKE '%calendence.authenticate(%' THEN 'authenticate'
 		WHEN query LIKE '%calendence.auth_fail(%' THEN 'auth_fail'
