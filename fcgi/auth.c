@@ -1,5 +1,6 @@
 /* auth.c: Bearer credential -> principal, its admission by ratelimit.c's rules, permission. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,7 +211,59 @@ business_header(const struct request *r, char out[37])
 	return uuid_valid(out) ? 1 : -1;
 }
 
-/* Runs authenticate() for a well-formed token; -1 when the reply is written. */
+/* A key's slot in the worker's key_uses, and its tag there. */
+static size_t
+uses_slot(const unsigned char *hash, uint64_t *tag)
+{
+	memcpy(tag, hash, sizeof(*tag));
+	*tag |= 1;
+	return ((size_t)hash[8] | (size_t)hash[9] << 8) % KEY_USES;
+}
+
+/*
+ * The variant of the admission statement (db.h enum admit_variant) for a
+ * token of kind: a session's; a key's that refreshes last_used_at while it
+ * may be due (a key this worker has not seen, or not for a minute, or whose
+ * refresh was skipped), or the lighter one without (the statement decides
+ * the write itself, so sending the first too often costs only time).
+ */
+static enum admit_variant
+admit_variant(const struct worker *w, enum token_kind kind, const unsigned char *hash)
+{
+	uint64_t	 tag;
+	size_t		 i;
+
+	if (kind == TOKEN_SESSION)
+		return ADMIT_SESSION;
+	i = uses_slot(hash, &tag);
+	return w->uses.tag[i] == tag && now_seconds() < w->uses.due[i] ? ADMIT_QUIET :
+	    ADMIT_TOUCH;
+}
+
+/*
+ * Notes from a key's admission (its last_used_at after it, AC_LAST_USED,
+ * and the statement's now, AC_NOW) when the key is next due: a minute after
+ * that last use, a second early (the epochs are whole seconds), in this
+ * worker's clock. Failed credentials leave the slot empty.
+ */
+static void
+key_used(struct worker *w, const unsigned char *hash, const PGresult *res)
+{
+	uint64_t	 tag;
+	size_t		 i = uses_slot(hash, &tag);
+
+	if (PQntuples(res) != 1 || PQnfields(res) < AC_ADMIT__MAX ||
+	    PQgetisnull(res, 0, AC_LAST_USED) || PQgetisnull(res, 0, AC_NOW)) {
+		if (w->uses.tag[i] == tag)
+			w->uses.tag[i] = 0;
+		return;
+	}
+	w->uses.tag[i] = tag;
+	w->uses.due[i] = now_seconds() + atoll(PQgetvalue(res, 0, AC_LAST_USED)) + 60 -
+	    atoll(PQgetvalue(res, 0, AC_NOW)) - 1;
+}
+
+/* Runs the admission for a well-formed token; -1 when the reply is written. */
 static int
 lookup_or_reply(struct request *r, enum token_kind kind, const unsigned char *hash)
 {
@@ -247,11 +300,14 @@ lookup_or_reply(struct request *r, enum token_kind kind, const unsigned char *ha
 			s = (enum stmt)r->route->fused;
 			r->fused = 1;
 		}
+		s = (enum stmt)(s + admit_variant(r->worker, kind, hash));
 	}
 	if ((st = db_exec(&r->worker->db, s, params, &r->auth_res)) != DB_OK) {
 		resp_unavailable(r, st);
 		return -1;
 	}
+	if (s != STMT_AUTHENTICATE && kind != TOKEN_SESSION)
+		key_used(r->worker, hash, r->auth_res);
 	return 0;
 }
 

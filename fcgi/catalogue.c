@@ -515,7 +515,7 @@ keep(struct catalogue *c, struct cat_list *l)
 }
 
 /* the columns STMT_ADMIT_SERVICES adds to the admission's */
-enum { FC_READ = AC__MAX, FC_N, FC_LIST, FC__END };
+enum { FC_READ = AC_ADMIT__MAX, FC_N, FC_LIST, FC__END };
 
 /*
  * elems from the services the admission read with it (STMT_ADMIT_SERVICES:

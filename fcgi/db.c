@@ -28,9 +28,10 @@
  * In order:
  *   c  now, and synchronous_commit off (only counters and last_used_at are
  *      written: losing the last few to a crash is harmless);
- *   k  the credential: a key of the kind, or a session with its publishable
- *      key (only one of the two is looked for: the other branch's condition
- *      is on $2 alone, which the plan checks once), and its status;
+ *   k  the credential, and its status: a key of the kind (ADMIT_KEY), or a
+ *      session with its publishable key (ADMIT_SESSION): each statement
+ *      comes in both (and the key's in two, below), so that a plan holds
+ *      only the tables its credential is looked for in;
  *   s  the business it acts for (a hub key's named one, of its own hub), the
  *      plan, the window's subject and limits; a failed credential counts in
  *      its IP's auth window instead;
@@ -43,10 +44,16 @@
  *      tenant's only (architecture.md, Bounded waits);
  *   w  the upsert: admitted when both windows have room (counts after it);
  *   r  refused: one more refusal in the hour, and the counts as they stand;
- *   u  last_used_at of a key, at most once a minute, skipped (never waited
- *      for) while a DBA holds the row.
+ *   u  (ADMIT_TOUCH) last_used_at of a key, at most once a minute, skipped
+ *      (never waited for) while a DBA holds the row. The statement without
+ *      it (the _QUIET variant) is what a worker sends while the key's
+ *      last_used_at is known to be less than a minute old (auth.c:
+ *      key_uses): writing it costs nothing then, but its plan nodes cost
+ *      every request some 10 % of the statement (docs/performance.md).
+ *   last_used: the epoch of the key's last_used_at after the statement
+ *      (AC_LAST_USED), from which the worker knows when it is next due.
  */
-#define ADMIT_SQL(work, l_after, cols, joins) \
+#define ADMIT_SQL(cred, touch, used, work, l_after, cols, joins) \
 	"WITH c AS MATERIALIZED (" \
 	"SELECT now() AS t, floor(extract(epoch FROM now()))::bigint AS e, " \
 	"set_config('synchronous_commit', 'off', true) AS sc" \
@@ -56,20 +63,7 @@
 	"CASE WHEN y.id IS NULL THEN 'unknown' WHEN y.ended THEN 'session_expired' " \
 	"WHEN y.revoked_at IS NOT NULL THEN 'revoked' " \
 	"WHEN y.expires_at <= c.t THEN 'expired' ELSE 'ok' END AS status " \
-	"FROM c LEFT JOIN (" \
-	"SELECT a.id, a.hub_id, a.business_id AS own_business, a.display, a.last_used_at, " \
-	"a.allowed_origins AS origins, NULL::uuid AS publishable_key_id, " \
-	"NULL::uuid AS root_session_id, false AS ended, a.revoked_at, a.expires_at " \
-	"FROM calendence.api_keys a WHERE $2::text <> 'session' " \
-	"AND a.token_hash = $1::bytea AND a.kind = $2::text " \
-	"UNION ALL " \
-	"SELECT x.id, NULL::uuid, x.business_id, NULL::text, NULL::timestamptz, " \
-	"pk.allowed_origins, x.publishable_key_id, x.root_session_id, " \
-	"x.revoked_at IS NOT NULL OR x.expires_at <= now() OR pk.revoked_at IS NOT NULL, " \
-	"NULL::timestamptz, NULL::timestamptz " \
-	"FROM calendence.sessions x JOIN calendence.api_keys pk ON pk.id = x.publishable_key_id " \
-	"WHERE $2::text = 'session' AND x.token_hash = $1::bytea" \
-	") y ON true" \
+	"FROM c LEFT JOIN (" cred ") y ON true" \
 	"), s AS MATERIALIZED (" \
 	"SELECT k.*, b.id AS b_id, b.active AS b_active, b.name AS b_name, " \
 	"b.timezone AS b_tz, coalesce(k.hub_id, b.hub_id) AS h_id, p.full_api_access, " \
@@ -120,14 +114,7 @@
 	"AND NOT EXISTS (SELECT FROM w) " \
 	"RETURNING CASE WHEN x.minute_start >= s.e - s.e % 60 THEN x.minute_count ELSE 0 END " \
 	"AS minute_count, x.hour_count" \
-	"), lu AS (" \
-	"SELECT y.id FROM calendence.api_keys y JOIN s ON y.id = s.id " \
-	"WHERE s.status = 'ok' AND s.root_session_id IS NULL " \
-	"AND (s.last_used_at IS NULL OR s.last_used_at < s.t - interval '1 minute') " \
-	"FOR NO KEY UPDATE OF y SKIP LOCKED" \
-	"), u AS (" \
-	"UPDATE calendence.api_keys a SET last_used_at = s.t FROM lu, s WHERE a.id = lu.id" \
-	") SELECT s.status, " \
+	")" touch " SELECT s.status, " \
 	"CASE WHEN s.status = 'ok' THEN s.id END AS key_id, " \
 	"CASE WHEN s.status = 'ok' THEN s.h_id END AS hub_id, s.b_id AS business_id, " \
 	"CASE WHEN s.status = 'ok' THEN s.display END AS display, " \
@@ -143,10 +130,61 @@
 	"coalesce(w.minute_count, r.minute_count, 0) AS minute_count, " \
 	"CASE WHEN s.hlim IS NOT NULL THEN coalesce(w.hour_count, r.hour_count, 0) END " \
 	"AS hour_count, s.mlim AS minute_limit, s.hlim AS hour_limit, s.e AS now_epoch, " \
-	"NULL::integer AS session_count, NULL::integer AS session_limit" cols \
+	"NULL::integer AS session_count, NULL::integer AS session_limit, " \
+	"CASE WHEN s.status = 'ok' THEN floor(extract(epoch FROM " used "))::bigint END " \
+	"AS last_used" cols \
 	" FROM s LEFT JOIN w ON true LEFT JOIN r ON true" joins
 
+/* the credential of an ADMIT_SQL: a key of kind $2, or a session ($2 'session') */
+#define ADMIT_KEY \
+	"SELECT a.id, a.hub_id, a.business_id AS own_business, a.display, a.last_used_at, " \
+	"a.allowed_origins AS origins, NULL::uuid AS publishable_key_id, " \
+	"NULL::uuid AS root_session_id, false AS ended, a.revoked_at, a.expires_at " \
+	"FROM calendence.api_keys a WHERE a.token_hash = $1::bytea AND a.kind = $2::text"
+#define ADMIT_SESSION \
+	"SELECT x.id, NULL::uuid AS hub_id, x.business_id AS own_business, " \
+	"NULL::text AS display, NULL::timestamptz AS last_used_at, " \
+	"pk.allowed_origins AS origins, x.publishable_key_id, x.root_session_id, " \
+	"x.revoked_at IS NOT NULL OR x.expires_at <= now() OR pk.revoked_at IS NOT NULL " \
+	"AS ended, NULL::timestamptz AS revoked_at, NULL::timestamptz AS expires_at " \
+	"FROM calendence.sessions x JOIN calendence.api_keys pk ON pk.id = x.publishable_key_id " \
+	"WHERE x.token_hash = $1::bytea AND $2::text = 'session'"
+/* the refresh of a key's last_used_at (u above), and the column that tells it */
+#define ADMIT_TOUCH \
+	", lu AS (" \
+	"SELECT y.id FROM calendence.api_keys y JOIN s ON y.id = s.id " \
+	"WHERE s.status = 'ok' AND s.root_session_id IS NULL " \
+	"AND (s.last_used_at IS NULL OR s.last_used_at < s.t - interval '1 minute') " \
+	"FOR NO KEY UPDATE OF y SKIP LOCKED" \
+	"), u AS (" \
+	"UPDATE calendence.api_keys a SET last_used_at = s.t FROM lu, s WHERE a.id = lu.id" \
+	")"
+/* last_used: the key's last_used_at once the statement is done, in each */
+#define ADMIT_USED_TOUCH	"CASE WHEN EXISTS (SELECT FROM lu) THEN s.t ELSE s.last_used_at END"
+#define ADMIT_USED_QUIET	"s.last_used_at"
+#define ADMIT_USED_SESSION	"NULL::timestamptz"
+
+/*
+ * The three statements of one admission (enum admit_variant), E and its
+ * _QUIET and _SESSION, named name, name_quiet and name_session: the rest
+ * of ADMIT_SQL's arguments, the parameters and the columns are theirs.
+ */
+#define ADMIT_STMTS(E, name, work, l_after, extra, joins, params, colnames) \
+	[E] = { name, ADMIT_SQL(ADMIT_KEY, ADMIT_TOUCH, ADMIT_USED_TOUCH, work, l_after, \
+	    extra, joins), params, .cols = colnames, .retry = DB_RETRY_NEVER }, \
+	[E##_QUIET] = { name "_quiet", ADMIT_SQL(ADMIT_KEY, "", ADMIT_USED_QUIET, work, \
+	    l_after, extra, joins), params, .cols = colnames, .retry = DB_RETRY_NEVER }, \
+	[E##_SESSION] = { name "_session", ADMIT_SQL(ADMIT_SESSION, "", ADMIT_USED_SESSION, \
+	    work, l_after, extra, joins), params, .cols = colnames, .retry = DB_RETRY_NEVER }
+
 #define ADMIT_PARAMS	"token_hash", "kind", "ip", "business", "origin", "auth_limit"
+
+/* the admission statements' columns: authenticate()'s, last_used, then their own */
+static const char *const admit_cols[] = { DB_AUTH_COLS(DB_COL_NAME) "last_used", NULL };
+static const char *const admit_availability_cols[] = { DB_AUTH_COLS(DB_COL_NAME) "last_used",
+	"av_fresh", "av_until", "av_status", "av_message", "av_body", NULL };
+static const char *const admit_services_cols[] = { DB_AUTH_COLS(DB_COL_NAME) "last_used",
+	"cat_read", "cat_n", "cat_list", NULL };
 
 static const struct db_stmt stmts[STMT__MAX] = {
 	[STMT_AUTHENTICATE] = { "authenticate",
@@ -155,9 +193,7 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	    P("token_hash", "kind", "exchange", "ip", "business", "origin", "auth_limit"),
 	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) NULL },
 	    .retry = DB_RETRY_NEVER },
-	[STMT_ADMIT] = { "admit", ADMIT_SQL("", "", "", ""), P(ADMIT_PARAMS),
-	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) NULL },
-	    .retry = DB_RETRY_NEVER },
+	ADMIT_STMTS(STMT_ADMIT, "admit", "", "", "", "", P(ADMIT_PARAMS), admit_cols),
 	/*
 	 * GET /availability's admission and answer in one round trip: the
 	 * answer (availability(), 50_availability.sql) is computed only for a
@@ -170,8 +206,8 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	 * auth.c reads the admission, the handler the av_ columns (av_status
 	 * NULL: not computed; av_until is availability_fresh_until()).
 	 */
-	[STMT_ADMIT_AVAILABILITY] = { "admit_availability",
-	    ADMIT_SQL(", v AS MATERIALIZED (SELECT y.status, y.message, y.body, "
+	ADMIT_STMTS(STMT_ADMIT_AVAILABILITY, "admit_availability",
+	    ", v AS MATERIALIZED (SELECT y.status, y.message, y.body, "
 		"calendence.availability_fresh_until(s.b_id) AS until FROM s, "
 		"LATERAL calendence.availability(s.b_id, $7, $8, $9, $10, $11, $12) y "
 		"WHERE s.status = 'ok' AND s.b_active AND s.origin_ok "
@@ -181,12 +217,9 @@ static const struct db_stmt stmts[STMT__MAX] = {
 		", coalesce(s.b_id = $13::uuid AND now() < $14::timestamptz, false) AS av_fresh, "
 		"v.until AS av_until, v.status AS av_status, v.message AS av_message, "
 		"v.body AS av_body",
-		" LEFT JOIN v ON true"),
+		" LEFT JOIN v ON true",
 	    P(ADMIT_PARAMS, "service_id", "date_from", "date_to", "staff_id", "location_id",
-		"format", "answer_business", "answer_until"),
-	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "av_fresh", "av_until",
-		"av_status", "av_message", "av_body", NULL },
-	    .retry = DB_RETRY_NEVER },
+		"format", "answer_business", "answer_until"), admit_availability_cols),
 	/*
 	 * GET /services's admission with the business's services, for a worker
 	 * whose catalogue is missing most lists (catalogue.c: cat_cold()), on
@@ -197,16 +230,12 @@ static const struct db_stmt stmts[STMT__MAX] = {
 	 * id, the length of its JSON, ':' and that JSON, joined with commas;
 	 * NULL: none, or more than CAT_MAX_ROWS). One row of one table, by key.
 	 */
-	[STMT_ADMIT_SERVICES] = { "admit_services",
-	    ADMIT_SQL("", "",
+	ADMIT_STMTS(STMT_ADMIT_SERVICES, "admit_services", "", "",
 		", s.status = 'ok' AND s.b_active AND s.origin_ok "
 		"AND $2::text <> 'publishable' AND ($2::text = 'session' OR s.full_api_access) "
 		"AS cat_read, coalesce(sl.n, 0) AS cat_n, sl.list AS cat_list",
-		" LEFT JOIN calendence.service_lists sl ON sl.business_id = s.b_id"),
-	    P(ADMIT_PARAMS),
-	    .cols = (const char *const[]){ DB_AUTH_COLS(DB_COL_NAME) "cat_read", "cat_n",
-		"cat_list", NULL },
-	    .retry = DB_RETRY_NEVER },
+		" LEFT JOIN calendence.service_lists sl ON sl.business_id = s.b_id",
+	    P(ADMIT_PARAMS), admit_services_cols),
 	[STMT_AUTH_FAIL] = { "auth_fail",
 	    "SELECT * FROM calendence.auth_fail($1, $2::integer)",
 	    P("ip", "auth_limit"), C("admitted", "count", "now_epoch", "stalled"),

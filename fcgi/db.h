@@ -10,9 +10,20 @@
 
 enum stmt {
 	STMT_AUTHENTICATE,
+	/*
+	 * Each admission statement (db.c ADMIT_SQL) comes in three, in this
+	 * order (enum admit_variant): a key's that may refresh its
+	 * last_used_at, a key's that does not, a session's.
+	 */
 	STMT_ADMIT,
+	STMT_ADMIT_QUIET,
+	STMT_ADMIT_SESSION,
 	STMT_ADMIT_AVAILABILITY,
+	STMT_ADMIT_AVAILABILITY_QUIET,
+	STMT_ADMIT_AVAILABILITY_SESSION,
 	STMT_ADMIT_SERVICES,
+	STMT_ADMIT_SERVICES_QUIET,
+	STMT_ADMIT_SERVICES_SESSION,
 	STMT_AUTH_FAIL,
 	STMT_SESSION_CREATE,
 	STMT_SESSION_END,
@@ -109,8 +120,19 @@ struct db_stmt {
 
 enum db_auth_col {
 	DB_AUTH_COLS(DB_COL_ENUM)
-	AC__MAX
+	AC__MAX,
+	/*
+	 * The admission statements' (not authenticate()'s) one more: the
+	 * epoch of the key's last_used_at once the statement is done (NULL:
+	 * a session, or credentials that failed). What a fused statement adds
+	 * follows it, from AC_ADMIT__MAX.
+	 */
+	AC_LAST_USED = AC__MAX,
+	AC_ADMIT__MAX
 };
+
+/* An admission statement's variant: its offset from the first (enum stmt). */
+enum admit_variant { ADMIT_TOUCH, ADMIT_QUIET, ADMIT_SESSION };
 
 /* The leading columns of a booking function's outcome (status strings: kit.c). */
 enum db_outcome_col { OC_STATUS, OC_MESSAGE, OC_BODY, OC_REPLAYED };

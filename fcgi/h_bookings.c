@@ -96,7 +96,7 @@ h_availability(struct request *r)
 	int		 i;
 
 	/* answered in the admission's round trip, or kept (answers.c) */
-	if (r->fused && ans_reply(r, r->auth_res, AC__MAX) == 0)
+	if (r->fused && ans_reply(r, r->auth_res, AC_ADMIT__MAX) == 0)
 		return;
 	for (i = 0; i < 6; i++)
 		if (kit_query_or_reply(r, names[i], buf[i], sizeof(buf[i]), &v[i]) == -1)

@@ -274,7 +274,9 @@ stats_view() {
 	    SELECT CASE
 		WHEN query LIKE '%calendence.availability(s.b_id%' THEN 'admit+availability'
 		WHEN query LIKE '%calendence.service_lists sl ON sl.business_id = s.b_id%' THEN 'admit+services'
-		WHEN query LIKE 'WITH c AS MATERIALIZED%calendence.rate_windows%' THEN 'admit'
+		WHEN query LIKE 'WITH c AS MATERIALIZED%calendence.sessions x%' THEN 'admit_session'
+		WHEN query LIKE 'WITH c AS MATERIALIZED%FOR NO KEY UPDATE OF y SKIP LOCKED%' THEN 'admit'
+		WHEN query LIKE 'WITH c AS MATERIALIZED%calendence.rate_windows%' THEN 'admit_quiet'
 		WHEN query LIKE '%calendence.authenticate(%' THEN 'authenticate'
 		WHEN query LIKE '%calendence.auth_fail(%' THEN 'auth_fail'
 		WHEN query LIKE '%calendence.create_session(%' THEN 'session_create'
@@ -504,8 +506,11 @@ cat "$work/calendence.conf" - >"$work/calendence-g0.conf" <<CONF
 availability_cache = 0
 CONF
 
-# the worker's own statements, the key drawn by pgbench's random n
-auth=$("$stmt_sql" admit)
+# the worker's own statement, the key drawn by pgbench's random n: the one
+# (a) sends while its keys' last_used_at is less than a minute old
+# (admit_quiet; fcgi/auth.c, key_uses), that is for all but a key's first
+# request of a minute
+auth=$("$stmt_sql" admit_quiet)
 key="(SELECT token_hash FROM bench.tokens WHERE kind = 'biz' AND n = :n)"
 auth=${auth//'$1::bytea'/$key}
 auth=${auth//'$2::text'/:kind::text}

@@ -31,8 +31,27 @@ turn_dependent(const char *name)
 	    strcmp(name, "now_epoch") == 0;
 }
 
+/* The first n columns of a and b agree, but for the counts and now. */
+static void
+same_columns(const PGresult *a, const PGresult *b, int n, const char *which,
+    const char *what)
+{
+	int	 i;
+
+	cr_assert_eq(PQntuples(b), 1, "%s: %s", what, which);
+	for (i = 0; i < n; i++) {
+		it_str_eq(PQfname(a, i), PQfname(b, i));
+		if (turn_dependent(PQfname(a, i)))
+			continue;
+		it_str_eq(PQgetisnull(a, 0, i) ? NULL : PQgetvalue(a, 0, i),
+		    PQgetisnull(b, 0, i) ? NULL : PQgetvalue(b, 0, i), "%s: %s: %s", what,
+		    which, PQfname(a, i));
+	}
+}
+
 /*
- * One credential through both: the statement, then authenticate() (not an
+ * One credential through both: the statement (for a key, also its variant
+ * without the refresh of last_used_at), then authenticate() (not an
  * exchange), in the same windows. Every column agrees but the counts, which
  * the second call has one more of when both were admitted.
  */
@@ -41,19 +60,26 @@ same_answer(const char *token, const char *kind, const char *ip, const char *bus
     const char *origin, const char *what)
 {
 	char		*hex = it_hash_hex(token);
-	PGresult	*a = it_admit(hex, kind, ip, business, origin, LIMIT);
-	PGresult	*b = it_authenticate(hex, kind, 0, ip, business, origin, LIMIT);
-	int		 i;
+	PGresult	*a = it_admit(hex, kind, ip, business, origin, LIMIT), *q = NULL;
+	PGresult	*b;
 
+	/* a key's statement without the refresh of last_used_at answers alike */
+	if (it_admit_variant(kind) == ADMIT_TOUCH) {
+		q = it_admit_as(ADMIT_QUIET, hex, kind, ip, business, origin, LIMIT);
+		same_columns(a, q, AC_ADMIT__MAX, "quiet", what);
+		if (strcmp(it_col(a, 0, "admitted"), "t") == 0 &&
+		    strcmp(it_col(q, 0, "admitted"), "t") == 0)
+			cr_expect_eq(atoi(it_col(q, 0, "minute_count")),
+			    atoi(it_col(a, 0, "minute_count")) + 1, "%s: quiet counted", what);
+	}
+	b = it_authenticate(hex, kind, 0, ip, business, origin, LIMIT);
 	cr_assert_eq(PQntuples(a), 1, "%s", what);
-	cr_assert_eq(PQnfields(a), PQnfields(b), "%s: columns", what);
-	for (i = 0; i < PQnfields(a); i++) {
-		it_str_eq(PQfname(a, i), PQfname(b, i));
-		if (turn_dependent(PQfname(a, i)))
-			continue;
-		it_str_eq(PQgetisnull(a, 0, i) ? NULL : PQgetvalue(a, 0, i),
-		    PQgetisnull(b, 0, i) ? NULL : PQgetvalue(b, 0, i), "%s: %s", what,
-		    PQfname(a, i));
+	cr_assert_eq(PQnfields(a), AC_ADMIT__MAX, "%s: columns", what);
+	cr_assert_eq(PQnfields(b), AC__MAX, "%s: columns", what);
+	same_columns(a, b, AC__MAX, "authenticate()", what);
+	if (q != NULL) {
+		PQclear(a);
+		a = q;
 	}
 	if (strcmp(it_col(a, 0, "admitted"), "t") == 0 &&
 	    strcmp(it_col(b, 0, "admitted"), "t") == 0)
@@ -131,7 +157,7 @@ Test(admit, refuses_as_authenticate_and_counts_the_refusals)
 	}
 	a = it_admit(hex, "business", ip, NULL, NULL, LIMIT);
 	b = it_authenticate(hex, "business", 0, ip, NULL, NULL, LIMIT);
-	for (i = 0; i < PQnfields(a); i++)
+	for (i = 0; i < AC__MAX; i++)
 		if (strcmp(PQfname(a, i), "now_epoch") != 0)
 			it_str_eq(PQgetisnull(a, 0, i) ? NULL : PQgetvalue(a, 0, i),
 			    PQgetisnull(b, 0, i) ? NULL : PQgetvalue(b, 0, i), "refused: %s",
@@ -183,7 +209,8 @@ admit_availability(const char *token, const char *kind, const char *svc, const c
 	PGresult	*res;
 
 	snprintf(bytea, sizeof(bytea), "\\x%s", hex);
-	res = it_query(db_stmt(STMT_ADMIT_AVAILABILITY)->sql, bytea, kind, "192.0.2.1",
+	res = it_query(db_stmt((enum stmt)(STMT_ADMIT_AVAILABILITY +
+	    it_admit_variant(kind)))->sql, bytea, kind, "192.0.2.1",
 	    FX_NULL, FX_NULL, LIMIT, svc, day, day, FX_NULL, FX_NULL, "compact", FX_NULL,
 	    FX_NULL, NULL);
 	cr_assert_eq(PQntuples(res), 1);
@@ -359,6 +386,85 @@ Test(admit, a_list_read_with_the_admission_is_the_database_s)
 	memset(&wk, 0, sizeof(wk));
 	free(plan), free(hub), free(biz), free(key), free(none), free(key0);
 	free(a), free(b), free(c);
+}
+
+/* Seconds between a key's last_used_at and now (NULL: never used). */
+static char *
+unused_for(const char *key_id)
+{
+	return fx_value("SELECT round(extract(epoch FROM now() - last_used_at))::text "
+	    "FROM calendence.api_keys WHERE id = $1", key_id, NULL);
+}
+
+/*
+ * The worker refreshes a key's last_used_at at its first use, then sends the
+ * statement without the refresh for the minute it knows the key to be
+ * fresh (auth.c, key_uses): a value set back meanwhile stays, and is
+ * refreshed once the worker's memory says due (emptied here, as a minute
+ * would). A refresh skipped while a DBA holds the row is retried by the next
+ * request after the COMMIT, not a minute later.
+ */
+Test(admit, the_worker_refreshes_last_used_at_once_a_minute)
+{
+	char		*plan = fx_plan(100000, 1000000, 1000, 1), *hub = fx_hub(plan);
+	char		*biz = fx_business(hub, NULL), *key = fx_key("business", biz);
+	char		*id = fx_key_id(key), *v;
+	PGconn		*dba;
+	PGresult	*res;
+	char		 sql[256];
+
+	it_worker_up(&wk, &rq, 768, 1024, DB_PREPARE_AUTO);
+	v = unused_for(id);
+	cr_expect_null(v, "a new key was used: %s", v);
+	free(v);
+	cr_expect_eq(serve_services(key), 1);
+	cr_expect_eq(rq.status, 200);
+	v = unused_for(id);
+	cr_expect(v != NULL && atoi(v) <= 2, "first use: last_used_at %s s ago", v);
+	free(v);
+
+	fx_exec("UPDATE calendence.api_keys SET last_used_at = now() - interval '2 minutes' "
+	    "WHERE id = $1", id, NULL);
+	cr_expect_eq(serve_services(key), 1);
+	cr_expect_eq(rq.status, 200);
+	v = unused_for(id);
+	cr_expect_str_eq(v, "120", "within the minute: not written");
+	free(v);
+
+	memset(&wk.uses, 0, sizeof(wk.uses));
+	cr_expect_eq(serve_services(key), 1);
+	v = unused_for(id);
+	cr_expect(v != NULL && atoi(v) <= 2, "due: last_used_at %s s ago", v);
+	free(v);
+
+	/* a DBA holds the row: skipped, not waited for, and retried after */
+	fx_exec("UPDATE calendence.api_keys SET last_used_at = now() - interval '2 minutes' "
+	    "WHERE id = $1", id, NULL);
+	memset(&wk.uses, 0, sizeof(wk.uses));
+	dba = PQconnectdb("application_name=calendence-tests-dba");
+	cr_assert_eq(PQstatus(dba), CONNECTION_OK);
+	snprintf(sql, sizeof(sql), "BEGIN; UPDATE calendence.api_keys SET label = 'dba' "
+	    "WHERE id = '%s'", id);
+	res = PQexec(dba, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(dba));
+	PQclear(res);
+	cr_expect_eq(serve_services(key), 1);
+	cr_expect_eq(rq.status, 200);
+	cr_expect_eq(serve_services(key), 1);
+	cr_expect_eq(rq.status, 200);
+	v = unused_for(id);
+	cr_expect_str_eq(v, "120", "held by a DBA: skipped");
+	free(v);
+	res = PQexec(dba, "COMMIT");
+	PQclear(res);
+	PQfinish(dba);
+	cr_expect_eq(serve_services(key), 1);
+	v = unused_for(id);
+	cr_expect(v != NULL && atoi(v) <= 2, "after the COMMIT: last_used_at %s s ago", v);
+	free(v);
+
+	it_worker_down(&wk, &rq);
+	free(plan), free(hub), free(biz), free(key), free(id);
 }
 
 /*

@@ -88,8 +88,8 @@ Test(answers, a_kept_answer_costs_the_admission_alone_and_is_the_same)
 	cr_expect_eq(trips, 1, "kept: %lu round trips", trips);
 	answered(want, "kept");
 	cr_expect_eq(wk.answers.hits, 1, "the second answer was the kept one");
-	cr_expect(PQgetisnull(rq.auth_res, 0, AC__MAX + 2), "availability() not computed");
-	it_str_eq(PQgetvalue(rq.auth_res, 0, AC__MAX), "t", "av_fresh");
+	cr_expect(PQgetisnull(rq.auth_res, 0, AC_ADMIT__MAX + 2), "availability() not computed");
+	it_str_eq(PQgetvalue(rq.auth_res, 0, AC_ADMIT__MAX), "t", "av_fresh");
 
 	trips = serve(shop.key, qc);
 	answered(want_c, "the compact form is an answer of its own");

@@ -205,12 +205,27 @@ PGresult *
 it_admit(const char *hex, const char *kind, const char *ip, const char *business,
     const char *origin, const char *limit)
 {
+	return it_admit_as(it_admit_variant(kind), hex, kind, ip, business, origin, limit);
+}
+
+/* The variant of the admission a worker sends for kind: a session's, else a key's ADMIT_TOUCH. */
+enum admit_variant
+it_admit_variant(const char *kind)
+{
+	return strcmp(kind, "session") == 0 ? ADMIT_SESSION : ADMIT_TOUCH;
+}
+
+/* it_admit() with the variant v of the statement (db.h enum admit_variant). */
+PGresult *
+it_admit_as(enum admit_variant v, const char *hex, const char *kind, const char *ip,
+    const char *business, const char *origin, const char *limit)
+{
 	char		*bytea = malloc(strlen(hex) + 3);
 	PGresult	*res;
 
 	cr_assert_not_null(bytea);
 	snprintf(bytea, strlen(hex) + 3, "\\x%s", hex);
-	res = it_query(db_stmt(STMT_ADMIT)->sql, bytea, kind, ip,
+	res = it_query(db_stmt((enum stmt)(STMT_ADMIT + v))->sql, bytea, kind, ip,
 	    business ? business : FX_NULL, origin ? origin : FX_NULL, limit, NULL);
 	free(bytea);
 	return res;

@@ -36,6 +36,9 @@ PGresult	*it_authenticate(const char *, const char *, int, const char *,
 		    const char *, const char *, const char *);
 PGresult	*it_admit(const char *, const char *, const char *, const char *,
 		    const char *, const char *);
+enum admit_variant it_admit_variant(const char *);
+PGresult	*it_admit_as(enum admit_variant, const char *, const char *, const char *,
+		    const char *, const char *, const char *);
 
 /* As it_query() with n parameters in an array (NULL: SQL NULL). */
 PGresult	*it_queryv(const char *sql, int n, const char *const *params);
