@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <sodium.h>
+#include <sys/mman.h>
 
 #include "worker.h"
 #include "auth.h"
@@ -211,56 +212,93 @@ business_header(const struct request *r, char out[37])
 	return uuid_valid(out) ? 1 : -1;
 }
 
-/* A key's slot in the worker's key_uses, and its tag there. */
+/*
+ * The worker's memory of when each key's last_used_at is next due, so that
+ * the admission refreshes it only then (ADMIT_TOUCH) and is the lighter
+ * statement the rest of the minute (ADMIT_QUIET): KEY_USES words, each the
+ * token hash's first 4 bytes (| 1: 0 is an empty slot) over the time(NULL)
+ * from which it may be due, in a slot chosen by the hash's next 4 bytes.
+ * Shared by a pool's workers (mapped by the supervisor before the fork, so
+ * that a key fresh for one is fresh for all); a word is read and written
+ * whole, so two workers writing one slot leave one key's word or the
+ * other's. Whatever the memory says, the statement writes only when the
+ * key's last_used_at is a minute old: a wrong slot costs a refresh at most
+ * a minute late, or a heavier statement than needed.
+ */
+uint64_t *
+key_uses_new(void)
+{
+	void	*p = mmap(NULL, KEY_USES * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void
+key_uses_free(uint64_t *u)
+{
+	if (u != NULL)
+		munmap(u, KEY_USES * sizeof(uint64_t));
+}
+
 static size_t
 uses_slot(const unsigned char *hash, uint64_t *tag)
 {
-	memcpy(tag, hash, sizeof(*tag));
-	*tag |= 1;
-	return ((size_t)hash[8] | (size_t)hash[9] << 8) % KEY_USES;
+	*tag = ((uint64_t)hash[0] << 24 | (uint64_t)hash[1] << 16 | (uint64_t)hash[2] << 8 |
+	    hash[3] | 1) << 32;
+	return ((size_t)hash[4] | (size_t)hash[5] << 8 | (size_t)hash[6] << 16) % KEY_USES;
 }
 
 /*
  * The variant of the admission statement (db.h enum admit_variant) for a
  * token of kind: a session's; a key's that refreshes last_used_at while it
- * may be due (a key this worker has not seen, or not for a minute, or whose
- * refresh was skipped), or the lighter one without (the statement decides
- * the write itself, so sending the first too often costs only time).
+ * may be due (a key not seen, or not for a minute, or whose refresh was
+ * skipped), or the lighter one without.
  */
 static enum admit_variant
 admit_variant(const struct worker *w, enum token_kind kind, const unsigned char *hash)
 {
-	uint64_t	 tag;
+	uint64_t	 tag, v;
 	size_t		 i;
 
 	if (kind == TOKEN_SESSION)
 		return ADMIT_SESSION;
+	if (w->uses == NULL)
+		return ADMIT_TOUCH;
 	i = uses_slot(hash, &tag);
-	return w->uses.tag[i] == tag && now_seconds() < w->uses.due[i] ? ADMIT_QUIET :
-	    ADMIT_TOUCH;
+	v = __atomic_load_n(&w->uses[i], __ATOMIC_RELAXED);
+	return (v & ~(uint64_t)UINT32_MAX) == tag &&
+	    (uint64_t)now_seconds() < (v & UINT32_MAX) ? ADMIT_QUIET : ADMIT_TOUCH;
 }
 
 /*
  * Notes from a key's admission (its last_used_at after it, AC_LAST_USED,
  * and the statement's now, AC_NOW) when the key is next due: a minute after
  * that last use, a second early (the epochs are whole seconds), in this
- * worker's clock. Failed credentials leave the slot empty.
+ * worker's clock. Failed credentials empty the key's slot.
  */
 static void
 key_used(struct worker *w, const unsigned char *hash, const PGresult *res)
 {
 	uint64_t	 tag;
-	size_t		 i = uses_slot(hash, &tag);
+	long long	 due;
+	size_t		 i;
 
+	if (w->uses == NULL)
+		return;
+	i = uses_slot(hash, &tag);
 	if (PQntuples(res) != 1 || PQnfields(res) < AC_ADMIT__MAX ||
 	    PQgetisnull(res, 0, AC_LAST_USED) || PQgetisnull(res, 0, AC_NOW)) {
-		if (w->uses.tag[i] == tag)
-			w->uses.tag[i] = 0;
+		if ((__atomic_load_n(&w->uses[i], __ATOMIC_RELAXED) &
+		    ~(uint64_t)UINT32_MAX) == tag)
+			__atomic_store_n(&w->uses[i], 0, __ATOMIC_RELAXED);
 		return;
 	}
-	w->uses.tag[i] = tag;
-	w->uses.due[i] = now_seconds() + atoll(PQgetvalue(res, 0, AC_LAST_USED)) + 60 -
+	due = now_seconds() + atoll(PQgetvalue(res, 0, AC_LAST_USED)) + 60 -
 	    atoll(PQgetvalue(res, 0, AC_NOW)) - 1;
+	if (due < 0 || due > UINT32_MAX)
+		due = 0;
+	__atomic_store_n(&w->uses[i], tag | (uint64_t)due, __ATOMIC_RELAXED);
 }
 
 /* Runs the admission for a well-formed token; -1 when the reply is written. */

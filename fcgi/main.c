@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "auth.h"
 #include "log.h"
 #include "pool.h"
 #include "worker.h"
@@ -261,6 +262,8 @@ run_pool(int fd)
 	    opt_listen ? opt_listen : wk.conf.listen;
 	o.workers = opt_workers ? opt_workers : wk.conf.workers;
 	o.socket_mode = opt_mode >= 0 ? opt_mode : wk.conf.socket_mode;
+	/* one memory of the keys' last uses for all the workers (auth.c) */
+	wk.uses = key_uses_new();
 	return pool_run(&o, &ops);
 }
 

@@ -13,15 +13,10 @@
 
 /*
  * When each key's last_used_at is next due (SPEC 2: refreshed at most once
- * a minute), by token hash, direct-mapped (auth.c: the admission refreshes
- * it only then). 256 KiB, touched as keys come: some 16,000 keys a worker
- * serves in a minute each find their own slot, most of the time.
+ * a minute), by token hash (auth.c: the admission refreshes it only then):
+ * KEY_USES words, shared by the workers of a pool (mapped before the fork).
  */
-#define KEY_USES	16384
-struct key_uses {
-	uint64_t	 tag[KEY_USES];	/* the token hash's first 8 bytes, | 1; 0: empty */
-	long long	 due[KEY_USES];	/* time(NULL) from which it may be due */
-};
+#define KEY_USES	32768
 
 /*
  * One per worker process. Every request points to it (request.h), so that
@@ -36,7 +31,7 @@ struct worker {
 	struct usage	 usage;		/* 429s from memory, not yet reported */
 	struct catalogue catalogue;	/* services, locations, businesses */
 	struct answers	 answers;	/* of GET /availability */
-	struct key_uses	 uses;		/* keys' last_used_at, next due */
+	uint64_t	*uses;		/* keys' last_used_at, next due (auth.c) */
 	unsigned long	 requests;
 };
 

@@ -431,7 +431,7 @@ Test(admit, the_worker_refreshes_last_used_at_once_a_minute)
 	cr_expect_str_eq(v, "120", "within the minute: not written");
 	free(v);
 
-	memset(&wk.uses, 0, sizeof(wk.uses));
+	memset(wk.uses, 0, KEY_USES * sizeof(*wk.uses));
 	cr_expect_eq(serve_services(key), 1);
 	v = unused_for(id);
 	cr_expect(v != NULL && atoi(v) <= 2, "due: last_used_at %s s ago", v);
@@ -440,7 +440,7 @@ Test(admit, the_worker_refreshes_last_used_at_once_a_minute)
 	/* a DBA holds the row: skipped, not waited for, and retried after */
 	fx_exec("UPDATE calendence.api_keys SET last_used_at = now() - interval '2 minutes' "
 	    "WHERE id = $1", id, NULL);
-	memset(&wk.uses, 0, sizeof(wk.uses));
+	memset(wk.uses, 0, KEY_USES * sizeof(*wk.uses));
 	dba = PQconnectdb("application_name=calendence-tests-dba");
 	cr_assert_eq(PQstatus(dba), CONNECTION_OK);
 	snprintf(sql, sizeof(sql), "BEGIN; UPDATE calendence.api_keys SET label = 'dba' "
