@@ -216,14 +216,16 @@ business_header(const struct request *r, char out[37])
  * The worker's memory of when each key's last_used_at is next due, so that
  * the admission refreshes it only then (ADMIT_TOUCH) and is the lighter
  * statement the rest of the minute (ADMIT_QUIET): KEY_USES words, each the
- * token hash's first 4 bytes (| 1: 0 is an empty slot) over the time(NULL)
- * from which it may be due, in a slot chosen by the hash's next 4 bytes.
+ * token hash's first 4 bytes (| 1: 0 is an empty word) over the time(NULL)
+ * from which it may be due, in a bucket of KEY_USES_WAYS words chosen by
+ * the hash's next 3 bytes (direct-mapped, a quarter of 10,000 keys shared
+ * a word with another and were never known fresh: make bench, row a).
  * Shared by a pool's workers (mapped by the supervisor before the fork, so
  * that a key fresh for one is fresh for all); a word is read and written
- * whole, so two workers writing one slot leave one key's word or the
+ * whole, so two workers writing one word leave one key's word or the
  * other's. Whatever the memory says, the statement writes only when the
- * key's last_used_at is a minute old: a wrong slot costs a refresh at most
- * a minute late, or a heavier statement than needed.
+ * key's last_used_at is a minute old: a word lost or shared costs a refresh
+ * at most a minute late, or a heavier statement than needed.
  */
 uint64_t *
 key_uses_new(void)
@@ -241,13 +243,18 @@ key_uses_free(uint64_t *u)
 		munmap(u, KEY_USES * sizeof(uint64_t));
 }
 
-static size_t
-uses_slot(const unsigned char *hash, uint64_t *tag)
+/* A key's bucket of KEY_USES_WAYS words (one cache line), and its tag there. */
+static uint64_t *
+uses_bucket(const struct worker *w, const unsigned char *hash, uint64_t *tag)
 {
 	*tag = ((uint64_t)hash[0] << 24 | (uint64_t)hash[1] << 16 | (uint64_t)hash[2] << 8 |
 	    hash[3] | 1) << 32;
-	return ((size_t)hash[4] | (size_t)hash[5] << 8 | (size_t)hash[6] << 16) % KEY_USES;
+	return w->uses + ((size_t)hash[4] | (size_t)hash[5] << 8 | (size_t)hash[6] << 16) %
+	    (KEY_USES / KEY_USES_WAYS) * KEY_USES_WAYS;
 }
+
+#define USES_TAG(v)	((v) & ~(uint64_t)UINT32_MAX)
+#define USES_DUE(v)	((v) & UINT32_MAX)
 
 /*
  * The variant of the admission statement (db.h enum admit_variant) for a
@@ -258,47 +265,60 @@ uses_slot(const unsigned char *hash, uint64_t *tag)
 static enum admit_variant
 admit_variant(const struct worker *w, enum token_kind kind, const unsigned char *hash)
 {
-	uint64_t	 tag, v;
-	size_t		 i;
+	uint64_t	 tag, v, *b;
+	int		 i;
 
 	if (kind == TOKEN_SESSION)
 		return ADMIT_SESSION;
 	if (w->uses == NULL)
 		return ADMIT_TOUCH;
-	i = uses_slot(hash, &tag);
-	v = __atomic_load_n(&w->uses[i], __ATOMIC_RELAXED);
-	return (v & ~(uint64_t)UINT32_MAX) == tag &&
-	    (uint64_t)now_seconds() < (v & UINT32_MAX) ? ADMIT_QUIET : ADMIT_TOUCH;
+	b = uses_bucket(w, hash, &tag);
+	for (i = 0; i < KEY_USES_WAYS; i++) {
+		v = __atomic_load_n(&b[i], __ATOMIC_RELAXED);
+		if (USES_TAG(v) == tag)
+			return (uint64_t)now_seconds() < USES_DUE(v) ? ADMIT_QUIET : ADMIT_TOUCH;
+	}
+	return ADMIT_TOUCH;
 }
 
 /*
  * Notes from a key's admission (its last_used_at after it, AC_LAST_USED,
  * and the statement's now, AC_NOW) when the key is next due: a minute after
  * that last use, a second early (the epochs are whole seconds), in this
- * worker's clock. Failed credentials empty the key's slot.
+ * worker's clock; in its own word of the bucket, else an empty one, else
+ * the one due first. Failed credentials empty the key's word.
  */
 static void
 key_used(struct worker *w, const unsigned char *hash, const PGresult *res)
 {
-	uint64_t	 tag;
-	long long	 due;
-	size_t		 i;
+	uint64_t	 tag, v, *b, *to = NULL;
+	long long	 due = 0;
+	int		 i, failed;
 
 	if (w->uses == NULL)
 		return;
-	i = uses_slot(hash, &tag);
-	if (PQntuples(res) != 1 || PQnfields(res) < AC_ADMIT__MAX ||
-	    PQgetisnull(res, 0, AC_LAST_USED) || PQgetisnull(res, 0, AC_NOW)) {
-		if ((__atomic_load_n(&w->uses[i], __ATOMIC_RELAXED) &
-		    ~(uint64_t)UINT32_MAX) == tag)
-			__atomic_store_n(&w->uses[i], 0, __ATOMIC_RELAXED);
-		return;
+	b = uses_bucket(w, hash, &tag);
+	failed = PQntuples(res) != 1 || PQnfields(res) < AC_ADMIT__MAX ||
+	    PQgetisnull(res, 0, AC_LAST_USED) || PQgetisnull(res, 0, AC_NOW);
+	for (i = 0; i < KEY_USES_WAYS; i++) {
+		v = __atomic_load_n(&b[i], __ATOMIC_RELAXED);
+		if (USES_TAG(v) == tag) {
+			to = &b[i];
+			break;
+		}
+		if (to == NULL || USES_DUE(v) < USES_DUE(*to))
+			to = &b[i];
 	}
-	due = now_seconds() + atoll(PQgetvalue(res, 0, AC_LAST_USED)) + 60 -
-	    atoll(PQgetvalue(res, 0, AC_NOW)) - 1;
-	if (due < 0 || due > UINT32_MAX)
-		due = 0;
-	__atomic_store_n(&w->uses[i], tag | (uint64_t)due, __ATOMIC_RELAXED);
+	if (!failed) {
+		due = now_seconds() + atoll(PQgetvalue(res, 0, AC_LAST_USED)) + 60 -
+		    atoll(PQgetvalue(res, 0, AC_NOW)) - 1;
+		if (due < 0 || due > UINT32_MAX)
+			due = 0;
+	}
+	if (!failed)
+		__atomic_store_n(to, tag | (uint64_t)due, __ATOMIC_RELAXED);
+	else if (USES_TAG(__atomic_load_n(to, __ATOMIC_RELAXED)) == tag)
+		__atomic_store_n(to, 0, __ATOMIC_RELAXED);
 }
 
 /* Runs the admission for a well-formed token; -1 when the reply is written. */

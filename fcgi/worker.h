@@ -17,6 +17,7 @@
  * KEY_USES words, shared by the workers of a pool (mapped before the fork).
  */
 #define KEY_USES	32768
+#define KEY_USES_WAYS	8	/* words a bucket: 64 bytes */
 
 /*
  * One per worker process. Every request points to it (request.h), so that
