@@ -291,34 +291,36 @@ admit_variant(const struct worker *w, enum token_kind kind, const unsigned char 
 static void
 key_used(struct worker *w, const unsigned char *hash, const PGresult *res)
 {
-	uint64_t	 tag, v, *b, *to = NULL;
-	long long	 due = 0;
-	int		 i, failed;
+	uint64_t	 tag, v, *b, *to = NULL, was = 0;
+	long long	 due;
+	int		 i;
 
 	if (w->uses == NULL)
 		return;
 	b = uses_bucket(w, hash, &tag);
-	failed = PQntuples(res) != 1 || PQnfields(res) < AC_ADMIT__MAX ||
-	    PQgetisnull(res, 0, AC_LAST_USED) || PQgetisnull(res, 0, AC_NOW);
 	for (i = 0; i < KEY_USES_WAYS; i++) {
 		v = __atomic_load_n(&b[i], __ATOMIC_RELAXED);
 		if (USES_TAG(v) == tag) {
 			to = &b[i];
+			was = v;
 			break;
 		}
-		if (to == NULL || USES_DUE(v) < USES_DUE(*to))
+		if (to == NULL || USES_DUE(v) < USES_DUE(was)) {
 			to = &b[i];
+			was = v;
+		}
 	}
-	if (!failed) {
-		due = now_seconds() + atoll(PQgetvalue(res, 0, AC_LAST_USED)) + 60 -
-		    atoll(PQgetvalue(res, 0, AC_NOW)) - 1;
-		if (due < 0 || due > UINT32_MAX)
-			due = 0;
+	if (PQntuples(res) != 1 || PQnfields(res) < AC_ADMIT__MAX ||
+	    PQgetisnull(res, 0, AC_LAST_USED) || PQgetisnull(res, 0, AC_NOW)) {
+		if (USES_TAG(was) == tag)
+			__atomic_store_n(to, 0, __ATOMIC_RELAXED);
+		return;
 	}
-	if (!failed)
-		__atomic_store_n(to, tag | (uint64_t)due, __ATOMIC_RELAXED);
-	else if (USES_TAG(__atomic_load_n(to, __ATOMIC_RELAXED)) == tag)
-		__atomic_store_n(to, 0, __ATOMIC_RELAXED);
+	due = now_seconds() + atoll(PQgetvalue(res, 0, AC_LAST_USED)) + 60 -
+	    atoll(PQgetvalue(res, 0, AC_NOW)) - 1;
+	if (due < 0 || due > UINT32_MAX)
+		due = 0;
+	__atomic_store_n(to, tag | (uint64_t)due, __ATOMIC_RELAXED);
 }
 
 /* Runs the admission for a well-formed token; -1 when the reply is written. */
