@@ -320,7 +320,9 @@ key_used(struct worker *w, const unsigned char *hash, const PGresult *res)
 	    atoll(PQgetvalue(res, 0, AC_NOW)) - 1;
 	if (due < 0 || due > UINT32_MAX)
 		due = 0;
-	__atomic_store_n(to, tag | (uint64_t)due, __ATOMIC_RELAXED);
+	/* most requests learn what the word says: no write to the shared line */
+	if (was != (tag | (uint64_t)due))
+		__atomic_store_n(to, tag | (uint64_t)due, __ATOMIC_RELAXED);
 }
 
 /* Runs the admission for a well-formed token; -1 when the reply is written. */
