@@ -34,6 +34,9 @@ export UBSAN_OPTIONS="print_stacktrace=1:log_path=$work/asan/ubsan"
 export CALENDENCE_TOKEN_LOG=$work/tokens.txt
 
 passed=0 failed=0
+# the names of what failed, repeated at the end next to the count (a CI log
+# is often read from its tail)
+failures=()
 suite() {
 	local name=$1; shift
 	echo "== $name"
@@ -46,17 +49,26 @@ suite() {
 		node_count() { sed -nE "s/^ℹ $1 ([0-9]+)$/\1/p" "$work/$name.out" | tail -n 1; }
 		passed=$((passed + $(node_count pass)))
 		failed=$((failed + $(node_count fail) + $(node_count cancelled)))
+		mapfile -t -O "${#failures[@]}" failures < <(
+			grep -aE '^ *✖ ' "$work/$name.out" | sed -E "s/^ *✖ /$name: /" | sort -u)
 		return
 	fi
 	if [ -z "$syn" ]; then
 		echo "$name: no test summary (crashed?)"
 		failed=$((failed + 1))
+		failures+=("$name: no test summary (crashed?)")
 		return
 	fi
 	local p f
 	p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$syn")
 	f=$(sed -n 's/.*Failing: \([0-9]*\).*/\1/p' <<<"$syn")
 	passed=$((passed + p)); failed=$((failed + f))
+	[ "${f:-0}" -eq 0 ] || mapfile -t -O "${#failures[@]}" failures < <(
+		sed -E 's/\x1b\[[0-9;]*m//g' "$work/$name.out" |
+		awk -v s="$name" '/^\[(FAIL|CRASH)\] / { print s ": " $0 }
+		    /: Assertion Failed$/ { print s ": " $0; m = 3; next }
+		    m && /^\[----\] *$/ { m--; next }
+		    m { print s ": " $0; m = 0 }' | head -n 40)
 }
 
 # check NAME COMMAND...: a shell-level test, counted like the others
@@ -66,6 +78,7 @@ check() {
 		passed=$((passed + 1)); echo "[PASS] check::$name"
 	else
 		failed=$((failed + 1)); echo "[FAIL] check::$name"
+		failures+=("check::$name")
 		sed 's/^/    /' "$work/check-$name.out"
 	fi
 }
@@ -724,11 +737,13 @@ if ls "$work"/asan/* >/dev/null 2>&1; then
 	echo "== sanitizer reports:"
 	cat "$work"/asan/*
 	failed=$((failed + 1))
+	failures+=("sanitizer reports: $(cd "$work/asan" && echo *)")
 fi
 # the workers logged (one line per request) and no token ever reached a log
 if ! grep -qE ' req_[0-9A-Za-z]{16} GET /api/v1/services 200 [0-9]+us key=cal_biz_[0-9A-Za-z]{4} ip=[0-9.]+$' "$work/workers.log"; then
 	echo "== the workers' request log is missing"
 	failed=$((failed + 1))
+	failures+=("the workers' request log is missing")
 fi
 # no plaintext token in any file of the run: logs, test output, PostgreSQL's
 # tables and WAL (after a checkpoint), the other servers' files
@@ -740,5 +755,6 @@ check secrets "$top/tests/secrets.sh" scan "$CALENDENCE_TOKEN_LOG" "$work" \
 tail -n 1 "$work/check-secrets.out" | sed 's/^/    /'
 
 echo
+for f in "${failures[@]}"; do echo "failed: $f"; done
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
