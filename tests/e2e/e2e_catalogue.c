@@ -163,9 +163,26 @@ hammer_run(void *arg)
 		else
 			h->status[h->n] = -1;
 		http_resp_free(&r);
-		h->n++;
+		__atomic_store_n(&h->n, h->n + 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
+}
+
+/*
+ * Waits until the hammers have made 'want' requests since 'from' (their
+ * counts at that time), up to 15 s: as many as a loaded machine needs.
+ */
+static void
+hammered(const struct hammer *h, const int *from, int want)
+{
+	long long	 until = now_ms() + 15000;
+	int		 i, done;
+
+	do {
+		usleep(50000);
+		for (i = 0, done = 0; i < 4; i++)
+			done += __atomic_load_n(&h[i].n, __ATOMIC_ACQUIRE) - from[i];
+	} while (done < want && now_ms() < until);
 }
 
 /*
@@ -182,6 +199,7 @@ Test(catalogue, revocation_is_immediate_under_load, .timeout = 60)
 	volatile int	 stop = 0;
 	long long	 committed;
 	int		 i, j, after = 0, before_ok = 0, revoked = 0;
+	int		 zero[4] = { 0 }, at_commit[4];
 	char		*plan = roomy_shop(&s);
 	for (i = 0; i < 4; i++) {
 		memset(&h[i], 0, sizeof(h[i]));
@@ -189,11 +207,14 @@ Test(catalogue, revocation_is_immediate_under_load, .timeout = 60)
 		h[i].stop = &stop;
 		cr_assert_eq(pthread_create(&t[i], NULL, hammer_run, &h[i]), 0);
 	}
-	usleep(700000);
+	hammered(h, zero, 25);
 	fx_exec("UPDATE calendence.api_keys SET revoked_at = now() WHERE token_hash = "
 	    "calendence.token_hash($1)", s.key, NULL);
 	committed = now_ms();
-	usleep(700000);
+	for (i = 0; i < 4; i++)
+		at_commit[i] = __atomic_load_n(&h[i].n, __ATOMIC_ACQUIRE);
+	/* those in flight at the commit, then 25 started after it */
+	hammered(h, at_commit, 29);
 	stop = 1;
 	for (i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);

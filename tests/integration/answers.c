@@ -203,8 +203,8 @@ Test(answers, a_hold_that_expires_ends_the_answer_kept_with_it)
 	    "WHERE h.status = 'ok'", shop.biz, shop.svc, shop.loc, shop.staff, NULL);
 	cr_assert(hold != NULL, "a hold at 14:00");
 	/* (the next 5-minute mark must not come first) */
-	it_avoid_five_minute_edge(8);
-	fx_exec("UPDATE calendence.reservations SET expires_at = now() + interval '3 seconds' "
+	it_avoid_five_minute_edge(12);
+	fx_exec("UPDATE calendence.reservations SET expires_at = now() + interval '6 seconds' "
 	    "WHERE id = $1", hold, NULL);
 	with = fresh(&shop, NULL);
 	serve(shop.key, q);
@@ -212,7 +212,7 @@ Test(answers, a_hold_that_expires_ends_the_answer_kept_with_it)
 	serve(shop.key, q);
 	answered(with, "kept");
 	cr_expect_eq(wk.answers.hits, 1);
-	usleep(3300000);
+	usleep(6300000);
 	without = fresh(&shop, NULL);
 	cr_expect(strcmp(with, without) != 0, "the expired hold frees its slot");
 	serve(shop.key, q);

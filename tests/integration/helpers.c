@@ -278,6 +278,24 @@ it_avoid_five_minute_edge(int secs)
 	}
 }
 
+void
+it_maintenance_hold(int hold)
+{
+	fx_exec(hold ? "SELECT pg_advisory_lock(hashtext('calendence tests: maintenance'))" :
+	    "SELECT pg_advisory_unlock(hashtext('calendence tests: maintenance'))", NULL);
+}
+
+PGresult *
+it_maintenance(void)
+{
+	PGresult	*res;
+
+	it_maintenance_hold(1);
+	res = it_query("SELECT * FROM calendence.maintenance()", NULL);
+	it_maintenance_hold(0);
+	return res;
+}
+
 long long
 it_future_hour(void)
 {

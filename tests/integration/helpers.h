@@ -95,6 +95,15 @@ void		 it_avoid_minute_edge(void);
 void		 it_avoid_five_minute_edge(int secs);
 
 /*
+ * calendence.maintenance() (its one row), one test at a time: it removes
+ * and folds every test's dead rows, skipping those another call has
+ * locked. A test that counts what its own call removed holds the lock from
+ * its set-up: it_maintenance_hold(1), then (0) when done (they nest).
+ */
+PGresult	*it_maintenance(void);
+void		 it_maintenance_hold(int hold);
+
+/*
  * The start of an hour a day or more ahead, for tests that pass their own
  * now_epoch: calendence.maintenance(), run by a parallel test, never
  * removes a window of the future.

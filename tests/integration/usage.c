@@ -156,7 +156,7 @@ Test(usage, windows_fold_into_usage_hourly_exactly_once)
 	it_str_eq(got, want_all, "usage() of the aged windows, not yet folded");
 	free(got);
 
-	res = it_query("SELECT * FROM calendence.maintenance()", NULL);
+	res = it_maintenance();
 	PQclear(res);
 	got = fx_value("SELECT count(*) FROM calendence.rate_windows "
 	    "WHERE subject = ANY ($1::text[])", subj, NULL);
@@ -170,7 +170,7 @@ Test(usage, windows_fold_into_usage_hourly_exactly_once)
 	it_str_eq(got, w.biz, "the key's business");
 	free(got);
 
-	res = it_query("SELECT * FROM calendence.maintenance()", NULL);
+	res = it_maintenance();
 	PQclear(res);
 	got = summary(hourly_sql, &w, old);
 	it_str_eq(got, want_all, "a second maintenance() adds nothing");
@@ -197,6 +197,20 @@ limited_key(struct world *w, char *subj, size_t size)
 	snprintf(subj, size, "k:%s", w->bk_id);
 }
 
+/* The hour the window counts in (its own, not the clock's: no hour edge). */
+static long long
+window_hour(const char *subj)
+{
+	char		*v = fx_value("SELECT hour_start FROM calendence.rate_windows "
+	    "WHERE subject = $1", subj, NULL);
+	long long	 hour;
+
+	cr_assert_not_null(v, "no window for %s", subj);
+	hour = atoll(v);
+	free(v);
+	return hour;
+}
+
 /*
  * A window that a new hour overwrites keeps the passing hour until
  * maintenance() folds it; the live window stays, counting on.
@@ -208,7 +222,7 @@ Test(usage, a_new_hour_keeps_the_last_until_folded)
 	PGresult	*res;
 
 	limited_key(&w, subj, sizeof(subj));
-	snprintf(hour, sizeof(hour), "%lld", it_now() - it_now() % 3600);
+	snprintf(hour, sizeof(hour), "%lld", window_hour(subj));
 	snprintf(prev, sizeof(prev), "%lld", atoll(hour) - 3600);
 	/* as if those four came an hour ago */
 	fx_exec("UPDATE calendence.rate_windows SET minute_start = minute_start - 3600, "
@@ -225,7 +239,7 @@ Test(usage, a_new_hour_keeps_the_last_until_folded)
 	it_str_eq(got, "key 3 1 0", "usage() of the last hour, kept in the window");
 	free(got);
 
-	res = it_query("SELECT * FROM calendence.maintenance()", NULL);
+	res = it_maintenance();
 	PQclear(res);
 	got = fx_value("SELECT concat_ws(' ', hour_count, prev_hour_start) "
 	    "FROM calendence.rate_windows WHERE subject = $1", subj, NULL);
@@ -234,7 +248,7 @@ Test(usage, a_new_hour_keeps_the_last_until_folded)
 	got = summary(hourly_sql, &w, prev);
 	it_str_eq(got, "key 3 1 0", "the last hour in usage_hourly");
 	free(got);
-	res = it_query("SELECT * FROM calendence.maintenance()", NULL);
+	res = it_maintenance();
 	PQclear(res);
 	got = summary(usage_sql, &w, prev);
 	it_str_eq(got, "key 3 1 0", "the last hour, once");
@@ -366,11 +380,12 @@ Test(usage, refusals_from_memory_land_in_their_hour)
 {
 	struct world	 w;
 	char		 subj[64], gone[80], ip2[64], hour_s[24], *got;
-	long long	 hour = it_now() - it_now() % 3600;
+	long long	 hour;
 	PGconn		*dba;
 	PGresult	*res;
 
 	limited_key(&w, subj, sizeof(subj));
+	hour = window_hour(subj);
 
 	/* the window's own hour: 1 refusal by the database, 5 from memory */
 	got = refused_add(subj, hour, 5);

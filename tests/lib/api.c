@@ -303,6 +303,16 @@ msleep(long ms)
 }
 
 void
+fresh_window(int len, int need)
+{
+	long long	 t = (long long)time(NULL);
+	long long	 left = t - t % len + len - t;
+
+	if (left < need)
+		msleep((left + 1) * 1000);
+}
+
+void
 pgctl(const char *verb)
 {
 	char	 cmd[1024];

@@ -125,6 +125,13 @@ long long	 now_ms(void);
 void		 msleep(long ms);
 
 /*
+ * Sleeps until the clock-aligned window of 'len' seconds (60: the minute,
+ * 3600: the hour) has at least 'need' seconds left, so that what a test
+ * does next is counted inside one window.
+ */
+void		 fresh_window(int len, int need);
+
+/*
  * Stops or starts the database of the run (tests/pgctl.sh 'verb' with
  * PG_DATA_DIR and PGPORT, as tests/run.sh sets them); asserts it worked.
  */

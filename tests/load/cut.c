@@ -93,6 +93,7 @@ Test(cut, admission_counted_once)
 	struct http_resp	 r;
 
 	snprintf(subject, sizeof(subject), "k:%s", id);
+	fresh_window(60, 10);	/* both requests in one minute */
 	pgcut_arm("admit*");
 	cr_assert_eq(http_get("/api/v1/services", key, NULL, &r), 0);
 	cr_expect_eq(pgcut_cuts(), 1, "the proxy did not cut");

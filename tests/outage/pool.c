@@ -522,7 +522,7 @@ Test(pool, killed_worker_is_replaced)
 		victim_back = 0;
 		for (i = 0; i < n; i++)
 			victim_back |= after[i] == before[0];
-	} while ((n != 3 || victim_back) && now_sec() - t0 < 2.0);
+	} while ((n != 3 || victim_back) && now_sec() - t0 < 4.0);
 	cr_expect(n == 3 && !victim_back, "after %.2f s: %d workers%s", now_sec() - t0, n,
 	    victim_back ? ", the killed one among them" : "");
 	fprintf(stderr, "pool kill: replaced in %.2f s\n", now_sec() - t0);
