@@ -9,7 +9,7 @@ cd "$top"
 build=${BUILD_DIR:-build}
 case $build in /*) ;; *) build=$top/$build ;; esac
 work=${CHECK_WORK:-$build/check}
-pg_port=${CHECK_PG_PORT:-55433}
+pg_port=${CHECK_PG_PORT:-25433}
 http_port=${CHECK_HTTP_PORT:-18080}
 export ADMIN=$build/asan/calendence-admin
 export CRITERION_NO_EARLY_EXIT=1
