@@ -69,22 +69,28 @@ BEGIN
 END $$;
 
 -- INSERT, UPDATE, DELETE and TRUNCATE of services, whoever makes them:
--- calendence.service_lists (020_service_lists.sql) of the business whose
--- services changed (both, for a service moved to another business) written
--- anew through calendence.refresh_service_list() (40_json.sql); a TRUNCATE
--- empties it.
+-- calendence.service_lists (020_service_lists.sql) of each business whose
+-- services the statement changed (both, for a service moved to another
+-- business) written anew through calendence.refresh_service_list()
+-- (40_json.sql), once per statement and business, in the order of their
+-- ids (021_service_lists_by_statement.sql: a bulk load of N services no
+-- longer writes the list N times); a TRUNCATE empties it. The statement's
+-- rows are the transition tables old_rows and new_rows.
 CREATE OR REPLACE FUNCTION calendence.services_list_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_LEVEL = 'STATEMENT' THEN
+	IF TG_OP = 'TRUNCATE' THEN
 		DELETE FROM calendence.service_lists;
-		RETURN NULL;
-	END IF;
-	IF TG_OP <> 'INSERT' THEN
-		PERFORM calendence.refresh_service_list(OLD.business_id);
-	END IF;
-	IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.business_id <> OLD.business_id) THEN
-		PERFORM calendence.refresh_service_list(NEW.business_id);
+	ELSIF TG_OP = 'INSERT' THEN
+		PERFORM calendence.refresh_service_list(b.business_id)
+		   FROM (SELECT DISTINCT business_id FROM new_rows ORDER BY 1) b;
+	ELSIF TG_OP = 'DELETE' THEN
+		PERFORM calendence.refresh_service_list(b.business_id)
+		   FROM (SELECT DISTINCT business_id FROM old_rows ORDER BY 1) b;
+	ELSE
+		PERFORM calendence.refresh_service_list(b.business_id)
+		   FROM (SELECT business_id FROM old_rows UNION
+			 SELECT business_id FROM new_rows ORDER BY 1) b;
 	END IF;
 	RETURN NULL;
 END $$;
