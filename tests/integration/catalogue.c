@@ -450,3 +450,44 @@ Test(catalogue, the_stored_list_is_the_services_list)
 	expect_list(other, "500: listed again");
 	free(hub), free(biz), free(other), free(a), free(b), free(c);
 }
+
+/*
+ * A statement writes each business's list once, whatever number of its
+ * services it changes (021_service_lists_by_statement.sql): the calls of
+ * refresh_service_list() counted by PostgreSQL in the transaction
+ * (track_functions), not timed. Per row, 200 inserted made 200 calls.
+ */
+static char *
+list_writes(void)
+{
+	return fx_value("SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions "
+	    "WHERE schemaname = 'calendence' AND funcname = 'refresh_service_list'", NULL);
+}
+
+Test(catalogue, a_statement_writes_each_list_once)
+{
+	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
+	char		*other = fx_business(hub, NULL), *n;
+
+	PQclear(it_query("BEGIN", NULL));
+	PQclear(it_query("SET LOCAL track_functions = 'all'", NULL));
+	fx_exec("INSERT INTO calendence.services (business_id, name, duration_min, "
+	    "duration_max, rate, rate_type) SELECT $1, 'Wash ' || i, 30, 30, 1000, 'flat' "
+	    "FROM generate_series(1, 200) i", biz, NULL);
+	it_str_eq(n = list_writes(), "1", "200 services inserted");
+	free(n);
+	fx_exec("UPDATE calendence.services SET rate = 1200 WHERE business_id = $1", biz, NULL);
+	it_str_eq(n = list_writes(), "2", "200 updated");
+	free(n);
+	fx_exec("UPDATE calendence.services SET business_id = $2 WHERE business_id = $1 "
+	    "AND name LIKE 'Wash 1%'", biz, other, NULL);
+	it_str_eq(n = list_writes(), "4", "111 moved: both businesses, once each");
+	free(n);
+	fx_exec("DELETE FROM calendence.services WHERE business_id = $1", other, NULL);
+	it_str_eq(n = list_writes(), "5", "111 deleted");
+	free(n);
+	PQclear(it_query("COMMIT", NULL));
+	expect_list(biz, "after the statements");
+	expect_list(other, "after the statements");
+	free(hub), free(biz), free(other);
+}
