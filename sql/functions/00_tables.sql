@@ -76,22 +76,26 @@ END $$;
 -- ids (021_service_lists_by_statement.sql: a bulk load of N services no
 -- longer writes the list N times); a TRUNCATE empties it. The statement's
 -- rows are the transition tables old_rows and new_rows.
+-- (A trigger names only the transition tables of its event, and a query
+-- that reads another fails: hence one read per event.)
 CREATE OR REPLACE FUNCTION calendence.services_list_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+	ids uuid[];
 BEGIN
 	IF TG_OP = 'TRUNCATE' THEN
 		DELETE FROM calendence.service_lists;
+		RETURN NULL;
 	ELSIF TG_OP = 'INSERT' THEN
-		PERFORM calendence.refresh_service_list(b.business_id)
-		   FROM (SELECT DISTINCT business_id FROM new_rows ORDER BY 1) b;
+		ids := ARRAY(SELECT business_id FROM new_rows);
 	ELSIF TG_OP = 'DELETE' THEN
-		PERFORM calendence.refresh_service_list(b.business_id)
-		   FROM (SELECT DISTINCT business_id FROM old_rows ORDER BY 1) b;
+		ids := ARRAY(SELECT business_id FROM old_rows);
 	ELSE
-		PERFORM calendence.refresh_service_list(b.business_id)
-		   FROM (SELECT business_id FROM old_rows UNION
-			 SELECT business_id FROM new_rows ORDER BY 1) b;
+		ids := ARRAY(SELECT business_id FROM old_rows UNION ALL
+			     SELECT business_id FROM new_rows);
 	END IF;
+	PERFORM calendence.refresh_service_list(b.id)
+	   FROM (SELECT DISTINCT id FROM unnest(ids) AS u(id) ORDER BY 1) b;
 	RETURN NULL;
 END $$;
 

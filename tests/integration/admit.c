@@ -388,11 +388,10 @@ Test(admit, a_list_read_with_the_admission_is_the_database_s)
 	free(a), free(b), free(c);
 }
 
-/* Seconds between a key's last_used_at and now (NULL: never used). */
 /*
- * How long ago the key was last used, in whole seconds, or "set back" while
- * it still holds the instant set_back() wrote (compared, not timed: a slow
- * machine cannot turn "not written" into a failure)
+ * How long ago the key was last used, in whole seconds (NULL: never), or
+ * "set back" while it still holds the instant set_back() wrote (compared,
+ * not timed: a slow machine cannot turn "not written" into a failure).
  */
 static char *
 unused_for(const char *key_id)

@@ -295,24 +295,6 @@ Test(catalogue, a_packed_list_is_the_json_the_database_wrote)
  * off, or before a change of service_json()) is written again by
  * refresh_service_json(), which `calendence-admin migrate` runs.
  */
-/*
- * A test that leaves rows stale on purpose, calls the global
- * refresh_service_json() and counts what is left stale anywhere holds this
- * lock from its stale write to its count: the other such test, in the
- * other -j2 slot, would mend its row or be counted in its total.
- */
-static void
-stale_begin(void)
-{
-	fx_exec("SELECT pg_advisory_lock(hashtext('calendence tests: stale rows'))", NULL);
-}
-
-static void
-stale_end(void)
-{
-	fx_exec("SELECT pg_advisory_unlock(hashtext('calendence tests: stale rows'))", NULL);
-}
-
 Test(catalogue, the_stored_json_is_service_json)
 {
 	char		*hub = fx_hub("pro"), *biz = fx_business(hub, NULL);
@@ -331,7 +313,11 @@ Test(catalogue, the_stored_json_is_service_json)
 	cr_expect_str_eq(same = fx_value(eq, svc, NULL), "t", "after a DBA's UPDATE");
 	free(same);
 
-	stale_begin();
+	/*
+	 * the turn "stale rows": from a stale write to the count of what is
+	 * stale anywhere, or the other such test would mend ours or count it
+	 */
+	it_turn("stale rows", 1);
 	res = PQexec(fx_db(), "BEGIN; SET LOCAL session_replication_role = replica");
 	PQclear(res);
 	res = it_query("UPDATE calendence.services SET api_json = '{\"stale\":1}' WHERE id = $1",
@@ -349,7 +335,7 @@ Test(catalogue, the_stored_json_is_service_json)
 	    "WHERE s.api_json IS DISTINCT FROM calendence.service_json(s)::text", NULL);
 	cr_expect_str_eq(n, "0", "rows left stale");
 	free(n);
-	stale_end();
+	it_turn("stale rows", 0);
 
 	/* what the worker serves is the stored JSON, the same text */
 	worker_up(1024, DB_PREPARE_ON);
@@ -417,7 +403,7 @@ Test(catalogue, the_stored_list_is_the_services_list)
 	free(n);
 
 	/* a change with the triggers off: refresh_service_json() mends the list */
-	stale_begin();
+	it_turn("stale rows", 1);
 	res = PQexec(fx_db(), "BEGIN; SET LOCAL session_replication_role = replica");
 	PQclear(res);
 	fx_exec("UPDATE calendence.services SET is_active = true WHERE id = $1", b, NULL);
@@ -435,7 +421,7 @@ Test(catalogue, the_stored_list_is_the_services_list)
 	    "(SELECT (x.n, x.list) FROM calendence.service_list(b.id) x WHERE x.n > 0)", NULL);
 	cr_expect_str_eq(n, "0", "lists left stale");
 	free(n);
-	stale_end();
+	it_turn("stale rows", 0);
 
 	/* more than the catalogue keeps (CAT_MAX_ROWS): counted, no list */
 	fx_exec("INSERT INTO calendence.services (business_id, name, duration_min, "

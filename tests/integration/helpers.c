@@ -279,10 +279,10 @@ it_avoid_five_minute_edge(int secs)
 }
 
 void
-it_maintenance_hold(int hold)
+it_turn(const char *what, int hold)
 {
-	fx_exec(hold ? "SELECT pg_advisory_lock(hashtext('calendence tests: maintenance'))" :
-	    "SELECT pg_advisory_unlock(hashtext('calendence tests: maintenance'))", NULL);
+	fx_exec(hold ? "SELECT pg_advisory_lock(hashtext('calendence tests: ' || $1::text))" :
+	    "SELECT pg_advisory_unlock(hashtext('calendence tests: ' || $1::text))", what, NULL);
 }
 
 PGresult *
@@ -290,9 +290,9 @@ it_maintenance(void)
 {
 	PGresult	*res;
 
-	it_maintenance_hold(1);
+	it_turn("maintenance", 1);
 	res = it_query("SELECT * FROM calendence.maintenance()", NULL);
-	it_maintenance_hold(0);
+	it_turn("maintenance", 0);
 	return res;
 }
 

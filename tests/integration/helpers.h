@@ -95,13 +95,19 @@ void		 it_avoid_minute_edge(void);
 void		 it_avoid_five_minute_edge(int secs);
 
 /*
- * calendence.maintenance() (its one row), one test at a time: it removes
- * and folds every test's dead rows, skipping those another call has
- * locked. A test that counts what its own call removed holds the lock from
- * its set-up: it_maintenance_hold(1), then (0) when done (they nest).
+ * Tests that must take turns (in the -j2 run) hold a lock named 'what'
+ * (a session advisory lock, "calendence tests: " + what) from
+ * it_turn(what, 1) to it_turn(what, 0); holds of one name nest.
+ */
+void		 it_turn(const char *what, int hold);
+
+/*
+ * calendence.maintenance() (its one row), one test at a time (the turn
+ * "maintenance"): it removes and folds every test's dead rows, skipping
+ * those another call has locked. A test that counts what its own call
+ * removed holds that turn from its set-up.
  */
 PGresult	*it_maintenance(void);
-void		 it_maintenance_hold(int hold);
 
 /*
  * The start of an hour a day or more ahead, for tests that pass their own

@@ -24,7 +24,7 @@ role_new(void)
 {
 	char	*name;
 
-	fx_exec("SELECT pg_advisory_lock(hashtext('calendence tests: roles'))", NULL);
+	it_turn("roles", 1);
 	name = fx_value("SELECT 'cal_test_worker_' || substr(md5(random()::text), 1, 10)",
 	    NULL);
 
@@ -43,7 +43,7 @@ role_drop(char *name)
 	PQclear(it_query("DO $$ BEGIN EXECUTE format('DROP OWNED BY %I', "
 	    "current_setting('x.role')); EXECUTE format('DROP ROLE %I', "
 	    "current_setting('x.role')); END $$", NULL));
-	fx_exec("SELECT pg_advisory_unlock(hashtext('calendence tests: roles'))", NULL);
+	it_turn("roles", 0);
 	free(name);
 }
 

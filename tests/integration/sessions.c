@@ -257,7 +257,7 @@ Test(sessions, maintenance_removes_only_what_is_dead)
 	size_t			 i;
 
 	it_avoid_minute_edge();
-	it_maintenance_hold(1);		/* what is dead is removed by this call */
+	it_turn("maintenance", 1);	/* what is dead is removed by this call */
 	biz_pk_new(&b);
 	for (i = 0; i < 4; i++) {
 		it_session_new(&s[i], b.biz, b.pk_id, NULL);
@@ -278,7 +278,7 @@ Test(sessions, maintenance_removes_only_what_is_dead)
 	cr_expect_geq(atoll(it_col(res, 0, "sessions_removed")), 2);
 	cr_expect_geq(atoll(it_col(res, 0, "windows_removed")), 2);
 	PQclear(res);
-	it_maintenance_hold(0);
+	it_turn("maintenance", 0);
 
 	for (i = 0; i < 4; i++) {
 		v = fx_value("SELECT count(*) FROM calendence.sessions WHERE id = $1", s[i].id,

@@ -305,8 +305,7 @@ msleep(long ms)
 void
 fresh_window(int len, int need)
 {
-	long long	 t = (long long)time(NULL);
-	long long	 left = t - t % len + len - t;
+	long long	 left = len - (long long)time(NULL) % len;
 
 	if (left < need)
 		msleep((left + 1) * 1000);
