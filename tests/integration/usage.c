@@ -396,7 +396,11 @@ Test(usage, refusals_from_memory_land_in_their_hour)
 	it_str_eq(got, "6", "hour_refused");
 	free(got);
 
-	/* the hour before, which the window keeps until maintenance() */
+	/*
+	 * the hour before, which the window keeps until maintenance(): a
+	 * parallel test's call would fold it (the turn "maintenance")
+	 */
+	it_turn("maintenance", 1);
 	fx_exec("UPDATE calendence.rate_windows SET prev_hour_start = hour_start - 3600, "
 	    "prev_hour_count = 2, prev_hour_refused = 1 WHERE subject = $1", subj, NULL);
 	got = refused_add(subj, hour - 3600, 4);
@@ -406,6 +410,7 @@ Test(usage, refusals_from_memory_land_in_their_hour)
 	    "FROM calendence.rate_windows WHERE subject = $1", subj, NULL);
 	it_str_eq(got, "5 6", "prev_hour_refused, hour_refused");
 	free(got);
+	it_turn("maintenance", 0);
 
 	/* an hour the window no longer holds: straight into usage_hourly */
 	got = refused_add(subj, hour - 7200, 3);
